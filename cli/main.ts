@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The one entry point: `talaria <subcommand>`. Each subcommand lives beside
+// the code it drives (controller/command.ts, testbed/command.ts, ...) and is
+// added here with one line.
+import { Command } from 'commander';
+import { exitWithError } from './errors.js';
+
+const program = new Command('talaria')
+  .description('Talaria: kube-proxy replacement with service load balancing in the switch and an eBPF fast path on the nodes')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+// Subcommands, one line each (keep alphabetical).
+
+program.parseAsync(process.argv).catch(exitWithError);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything Talaria needs on a fresh Debian 12 machine (as root) and
+# builds it. Idempotent: a second run installs nothing and rebuilds quickly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: the eBPF toolchain, the kernel tools the testbed drives, and
+# the real programs the tests and the benchmark run.
+DEBS=(clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables conntrack
+      ethtool nginx-light wrk iperf3 prometheus linux-libc-dev gcc-multilib)
+missing=()
+for p in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian starts the services it installs; Talaria's tests start their own.
+for svc in nginx prometheus; do
+  if pgrep -x "$svc" >/dev/null; then service "$svc" stop >/dev/null 2>&1 || pkill -x "$svc" || true; fi
+done
+
+# npm packages, exactly as locked.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# The TypeScript and the eBPF objects.
+npm run --silent build
+make -s -C bpf
