@@ -1,0 +1,84 @@
+// The benchmark's results: the stable contract of results.json. Scripts and
+// the report read these fields; add fields, never rename or remove them.
+
+/** `direct` is the ceiling: pod to pod over the eBPF fast path, no Service. */
+export type Mode = 'talaria' | 'iptables' | 'nftables' | 'direct';
+export type Workload = 'http-keepalive' | 'http-close' | 'udp-rr' | 'tcp-bulk';
+
+export const MODES: readonly Mode[] = ['talaria', 'iptables', 'nftables', 'direct'];
+export const WORKLOADS: readonly Workload[] = ['http-keepalive', 'http-close', 'udp-rr', 'tcp-bulk'];
+
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+/** One measured point of the sweep, one repeat. */
+export interface Run {
+  mode: Mode;
+  workload: Workload;
+  services: number;
+  concurrency: number;
+  repeat: number;
+  /** Requests per second (tcp-bulk: null; see bitsPerSecond). */
+  rps: number | null;
+  /** tcp-bulk only: goodput. */
+  bitsPerSecond: number | null;
+  /** null where the workload has no per-request latency (tcp-bulk). */
+  latencyMs: LatencyMs | null;
+  requests: number;
+  errors: number;
+  durationSeconds: number;
+  /** System + softirq CPU seconds of the whole machine per request (tcp-bulk: per GiB). */
+  cpuSecondsPerRequest: number | null;
+  /** The Talaria BPF programs' own run time per request (kernel BPF stats), where they ran. */
+  bpfSecondsPerRequest: number | null;
+  /** Conntrack entries summed over the nodes, read right after the measurement. */
+  conntrackEntries: number;
+  conntrackBytes: number;
+  /** Entries in the switch's tables (talaria mode), null elsewhere. */
+  switchTableEntries: number | null;
+}
+
+/** Network-programming latency: a change made during the run, until it takes effect. */
+export interface ProgrammingSample {
+  mode: Mode;
+  services: number;
+  /** From the API change to the first request that reaches the new backend. */
+  milliseconds: number;
+}
+
+export interface Machine {
+  hostname: string;
+  kernel: string;
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  node: string;
+  versions: Record<string, string>;
+}
+
+export interface Parameters {
+  quick: boolean;
+  modes: Mode[];
+  workloads: Workload[];
+  services: number[];
+  concurrency: number[];
+  repeats: number;
+  durationSeconds: number;
+  nodes: number;
+  podsPerNode: number;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export interface Results {
+  machine: Machine;
+  parameters: Parameters;
+  runs: Run[];
+  programming: ProgrammingSample[];
+  /** Points that could not be measured, with the reason: nothing is dropped silently. */
+  failures: Array<{ mode: Mode; workload: Workload; services: number; concurrency: number; repeat: number; error: string }>;
+}

@@ -1,0 +1,62 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseWrkOutput, runWrk } from './wrk.js';
+
+test('parses the result line of the done hook', () => {
+  const r = parseWrkOutput(
+    'Running 1s test\nTALARIA_WRK {"requests":2000,"durationUs":1000000,"errors":1,"non2xx":2,"p50":100,"p90":200,"p99":900,"p999":1500}\n',
+  );
+  assert.equal(r.rps, 2000);
+  assert.equal(r.errors, 3);
+  assert.deepEqual(r.latencyMs, { p50: 0.1, p90: 0.2, p99: 0.9, p999: 1.5 });
+});
+
+test('a wrk run that printed no result is an error that shows the output', () => {
+  assert.throws(() => parseWrkOutput('unable to connect to 10.0.0.1:80 Connection refused'), /Connection refused/);
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('measures a real nginx on loopback, keep-alive and a connection per request', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'talaria-nginx-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log; worker_processes 1;
+events { worker_connections 256; }
+http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } } }\n`,
+  );
+  const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  after(() => {
+    nginx.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; i < 50; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = new Socket();
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+      s.connect(port, '127.0.0.1');
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const closeEachRequest of [false, true]) {
+    const r = await runWrk({ netns: '', url: `http://127.0.0.1:${port}/`, connections: 4, durationSeconds: 1, closeEachRequest });
+    assert.ok(r.requests > 50, `only ${r.requests} requests (close=${closeEachRequest})`);
+    assert.equal(r.errors, 0);
+    assert.ok(r.latencyMs.p50 > 0 && r.latencyMs.p50 <= r.latencyMs.p99 && r.latencyMs.p99 <= r.latencyMs.p999);
+  }
+});
