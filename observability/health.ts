@@ -1,0 +1,59 @@
+// kube-proxy's health model (pkg/proxy/healthcheck/proxy_health.go): a proxy
+// is healthy while nothing is waiting to be programmed, or while the oldest
+// change still waiting has waited less than the timeout. A proxy that is
+// slow to program one change turns unhealthy; one that is merely idle never
+// does. Load balancers (and the chart's probes) read it on /healthz.
+
+/** Go's zero time, what kube-proxy reports as lastUpdated before the first sync. */
+const NEVER = '0001-01-01T00:00:00.000Z';
+
+/** kube-proxy's default: twice the default 30 s sync period. */
+export const DEFAULT_STALE_AFTER_MS = 60_000;
+
+export interface HealthSnapshot {
+  /** When the rules were last written in full (RFC 3339). */
+  lastUpdated: string;
+  /** When this snapshot was taken (RFC 3339). */
+  currentTime: string;
+  healthy: boolean;
+}
+
+export class HealthTracker {
+  private readonly staleAfterMs: number;
+  private readonly now: () => number;
+  private lastUpdatedMs: number | undefined;
+  private oldestQueuedMs: number | undefined;
+
+  constructor(opts: { staleAfterMs?: number; now?: () => number } = {}) {
+    this.staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** A change arrived that a later sync must program (kube-proxy's QueuedUpdate). */
+  queued(): void {
+    this.oldestQueuedMs ??= this.now();
+  }
+
+  /** A sync programmed everything queued so far (kube-proxy's Updated). */
+  updated(): void {
+    this.lastUpdatedMs = this.now();
+    this.oldestQueuedMs = undefined;
+  }
+
+  healthy(): boolean {
+    return this.isHealthyAt(this.now());
+  }
+
+  snapshot(): HealthSnapshot {
+    const now = this.now();
+    return {
+      lastUpdated: this.lastUpdatedMs === undefined ? NEVER : new Date(this.lastUpdatedMs).toISOString(),
+      currentTime: new Date(now).toISOString(),
+      healthy: this.isHealthyAt(now),
+    };
+  }
+
+  private isHealthyAt(now: number): boolean {
+    return this.oldestQueuedMs === undefined || now - this.oldestQueuedMs < this.staleAfterMs;
+  }
+}
