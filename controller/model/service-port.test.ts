@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1Service } from '@kubernetes/client-node';
+import { servicePortsFromService, skipReason } from './service-port.js';
+
+function svc(spec: Record<string, unknown>, extra: { labels?: Record<string, string>; status?: unknown } = {}): V1Service {
+  return {
+    metadata: { namespace: 'ns', name: 'web', labels: extra.labels, creationTimestamp: new Date('2026-01-01T00:00:00Z') },
+    spec: { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...spec },
+    status: extra.status,
+  } as V1Service;
+}
+
+test('skipped Services', () => {
+  const rows: [string, V1Service, string | undefined, string | undefined][] = [
+    ['plain ClusterIP', svc({}), undefined, undefined],
+    ['headless', svc({ clusterIP: 'None' }), undefined, 'headless'],
+    ['ExternalName', svc({ type: 'ExternalName', clusterIP: '' }), undefined, 'type ExternalName'],
+    ['other proxy', svc({}, { labels: { 'service.kubernetes.io/service-proxy-name': 'x' } }), undefined, 'label service.kubernetes.io/service-proxy-name=x'],
+    ['our proxy name', svc({}, { labels: { 'service.kubernetes.io/service-proxy-name': 'talaria' } }), 'talaria', undefined],
+    ['unlabelled when a name is set', svc({}), 'talaria', 'label service.kubernetes.io/service-proxy-name='],
+  ];
+  for (const [name, s, proxyName, want] of rows) {
+    assert.equal(skipReason(s, { serviceProxyName: proxyName }), want, name);
+    if (want) assert.equal(servicePortsFromService(s, { serviceProxyName: proxyName }).ports.length, 0, name);
+  }
+});
+
+test('service port fields', () => {
+  const r = servicePortsFromService(
+    svc(
+      {
+        type: 'LoadBalancer',
+        clusterIPs: ['10.96.0.10', 'fd00::000a'],
+        ports: [
+          { name: 'http', port: 80, nodePort: 30080 },
+          { name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 },
+        ],
+        externalIPs: ['192.0.2.1'],
+        sessionAffinity: 'ClientIP',
+        externalTrafficPolicy: 'Local',
+        internalTrafficPolicy: 'Local',
+      },
+      { status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }, { hostname: 'lb.example' }] } } },
+    ),
+  );
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(
+    r.ports.map((p) => [p.key, p.port, p.nodePort, p.clusterIPs, p.externalIPs, p.loadBalancerIPs, p.affinityTimeoutSeconds, p.externalTrafficLocal, p.internalTrafficLocal]),
+    [
+      ['ns/web:http/TCP', 80, 30080, ['10.96.0.10', 'fd00::a'], ['192.0.2.1'], ['203.0.113.7'], 10800, true, true],
+      ['ns/web:dns/UDP', 53, 30053, ['10.96.0.10', 'fd00::a'], ['192.0.2.1'], ['203.0.113.7'], 10800, true, true],
+    ],
+  );
+});
+
+test('bad fields are reported by field, the rest kept', () => {
+  const r = servicePortsFromService(
+    svc({
+      type: 'NodePort',
+      externalIPs: ['192.0.2.1', 'not-an-ip'],
+      ports: [
+        { name: 'a', port: 70000 },
+        { name: 'b', port: 81, nodePort: 99999 },
+        { name: 'c', port: 82, protocol: 'SCTP' },
+        { name: 'd', port: 83 },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    r.problems.map((p) => [p.field, p.reason]),
+    [
+      ['spec.externalIPs[1]', 'invalid'],
+      ['spec.ports[0].port', 'invalid'],
+      ['spec.ports[1].nodePort', 'invalid'],
+      ['spec.ports[2].protocol', 'unsupported'],
+    ],
+  );
+  assert.deepEqual(r.ports.map((p) => [p.key, p.nodePort, p.externalIPs]), [
+    ['ns/web:b/TCP', undefined, ['192.0.2.1']],
+    ['ns/web:d/TCP', undefined, ['192.0.2.1']],
+  ]);
+});
