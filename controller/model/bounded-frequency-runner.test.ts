@@ -22,7 +22,7 @@ function setup(failTimes = 0) {
   return { clock, runs, r };
 }
 
-test('requests are coalesced and spaced by minInterval', async () => {
+void test('requests are coalesced and spaced by minInterval', async () => {
   const { clock, runs, r } = setup();
   await clock.advance(5000);
   r.run();
@@ -35,7 +35,7 @@ test('requests are coalesced and spaced by minInterval', async () => {
   await r.stop();
 });
 
-test('failures are retried with backoff, then the periodic resync is full', async () => {
+void test('failures are retried with backoff, then the periodic resync is full', async () => {
   const { clock, runs, r } = setup(3);
   await clock.advance(5000);
   r.run();

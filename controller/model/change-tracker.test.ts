@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeTracker } from './change-tracker.js';
 
-test('changes that cancel out are dropped', () => {
+void test('changes that cancel out are dropped', () => {
   const t = new ChangeTracker<{ v: number }>();
   assert.equal(t.update('a', { v: 1 }, 10), true);
   assert.equal(t.update('a', undefined), false, 'add then delete cancels');

@@ -12,7 +12,7 @@ function slice(name: string, ports: { name?: string; port?: number; protocol?: s
   } as V1EndpointSlice;
 }
 
-test('endpoints from slices: conditions, named ports, duplicates, bad addresses', () => {
+void test('endpoints from slices: conditions, named ports, duplicates, bad addresses', () => {
   const a = slice('web-a', [{ name: 'http', port: 8080 }, { name: 'dns', port: 5353, protocol: 'UDP' }], [
     { addresses: ['10.244.1.5'], nodeName: 'n1', zone: 'z1', hints: { forZones: [{ name: 'z1' }] } },
     { addresses: ['10.244.2.5'], conditions: { ready: false, serving: true, terminating: true }, nodeName: 'n2' },
@@ -38,7 +38,7 @@ test('endpoints from slices: conditions, named ports, duplicates, bad addresses'
   assert.deepEqual(endpoints.get('ns/web:dns/UDP')!.map((e) => e.port), [5353, 5353]);
 });
 
-test('selectable endpoints', () => {
+void test('selectable endpoints', () => {
   const ep = (addr: string, ready: boolean, serving: boolean, terminating: boolean): EndpointInfo => ({ addr, port: 80, ready, serving, terminating });
   const rows: [string, EndpointInfo[], string[]][] = [
     ['ready only', [ep('a', true, true, false), ep('b', false, true, true)], ['a']],

@@ -11,7 +11,7 @@ function svc(spec: Record<string, unknown>, extra: { labels?: Record<string, str
   } as V1Service;
 }
 
-test('skipped Services', () => {
+void test('skipped Services', () => {
   const rows: [string, V1Service, string | undefined, string | undefined][] = [
     ['plain ClusterIP', svc({}), undefined, undefined],
     ['headless', svc({ clusterIP: 'None' }), undefined, 'headless'],
@@ -26,7 +26,7 @@ test('skipped Services', () => {
   }
 });
 
-test('service port fields', () => {
+void test('service port fields', () => {
   const r = servicePortsFromService(
     svc(
       {
@@ -54,7 +54,7 @@ test('service port fields', () => {
   );
 });
 
-test('bad fields are reported by field, the rest kept', () => {
+void test('bad fields are reported by field, the rest kept', () => {
   const r = servicePortsFromService(
     svc({
       type: 'NodePort',
