@@ -3,6 +3,7 @@
 // the code it drives (controller/command.ts, testbed/command.ts, ...) and is
 // added here with one line.
 import { Command } from 'commander';
+import { benchCommand } from '../bench/command.js';
 import { exitWithError } from './errors.js';
 
 const program = new Command('talaria')
@@ -11,5 +12,6 @@ const program = new Command('talaria')
   .enablePositionalOptions();
 
 // Subcommands, one line each (keep alphabetical).
+program.addCommand(benchCommand);
 
 program.parseAsync(process.argv).catch(exitWithError);

@@ -1,0 +1,59 @@
+// The benchmark drives the testbed only through its command-line contract
+// (`talaria testbed up|apply|status|down --json`), as a user's script would.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { talariaArgv } from '../cli/self.js';
+
+/** The part of `talaria testbed status --json` the benchmark reads. */
+export interface TestbedSummary {
+  mode: string;
+  nodes: Array<{ name: string; netns: string; ip: string; podCIDR: string }>;
+  pods: Array<{ name: string; namespace: string; node: string; netns: string; ip: string; ready: boolean }>;
+  services: Array<{ name: string; namespace: string; clusterIP: string; ports: Array<{ name?: string; port: number; protocol: string; nodePort?: number }> }>;
+  switch: { netns: string | null; p4runtime: string | null };
+  external: { netns: string; ip: string };
+}
+
+async function talaria(args: string[], timeoutMs: number): Promise<string> {
+  const [cmd, ...rest] = talariaArgv(args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`talaria ${args.join(' ')} failed (${code ?? 'killed'}): ${err.trim() || out.trim()}`));
+    });
+  });
+}
+
+export async function testbedUp(mode: string, nodes: number, podsPerNode: number): Promise<TestbedSummary> {
+  return JSON.parse(await talaria(['testbed', 'up', '--mode', mode, '--nodes', String(nodes), '--pods-per-node', String(podsPerNode), '--json'], 600_000)) as TestbedSummary;
+}
+
+export async function testbedStatus(): Promise<TestbedSummary> {
+  return JSON.parse(await talaria(['testbed', 'status', '--json'], 60_000)) as TestbedSummary;
+}
+
+export async function testbedApply(documents: readonly object[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'talaria-bench-'));
+  try {
+    const file = join(dir, 'objects.yaml');
+    writeFileSync(file, documents.map((d) => stringify(d)).join('---\n'));
+    await talaria(['testbed', 'apply', '-f', file], 600_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function testbedDown(): Promise<void> {
+  await talaria(['testbed', 'down'], 300_000);
+}
