@@ -1,0 +1,351 @@
+// The testbed's kubelet: one per node, in the supervisor daemon, reading and
+// writing the in-process object store. It registers its Node, and for every
+// Pod bound to it: wires a namespace the way the bridge CNI plugin does,
+// starts the containers (built-in images) inside it, reports the pod IP and
+// Ready once every declared port listens, and on deletion terminates
+// gracefully (SIGTERM, the grace period, SIGKILL), removes the namespace and
+// deletes the Pod object for good.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ObjectStore } from '../apiserver/store.js';
+import type { StoredObject, WatchEvent } from '../apiserver/types.js';
+import { podHostVeth, podIP, podNetns } from '../network/addressing.js';
+import type { NodeAddressing } from '../network/addressing.js';
+import { inNetns, run } from '../network/exec.js';
+import { addPodNetwork, removePodNetwork } from '../network/topology.js';
+import { containerArgv, expectedListeners, validateContainers } from '../images/images.js';
+import type { ContainerSpec } from '../images/images.js';
+
+export interface KubeletOptions {
+  store: ObjectStore;
+  node: NodeAddressing;
+  /** Where pod files (configs, logs) go. */
+  podsDir: string;
+  log?: (msg: string) => void;
+  /** How often to look for listening ports while a pod starts (ms). */
+  readinessPollMs?: number;
+}
+
+interface RunningContainer {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+  exitCode?: number | null;
+}
+
+interface LocalPod {
+  key: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  netns: string;
+  ip: string;
+  slot: number;
+  dir: string;
+  containers: RunningContainer[];
+  ready: boolean;
+  terminating: boolean;
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class Kubelet {
+  private readonly pods = new Map<string, LocalPod>();
+  private readonly usedSlots = new Set<number>();
+  /** Per-pod serialized work, so that events for one pod never race. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private unsubscribe: (() => void) | undefined;
+  private stopped = false;
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly opts: KubeletOptions) {
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  get nodeName(): string {
+    return this.opts.node.name;
+  }
+
+  /** Registers the Node and starts handling its pods. */
+  start(): void {
+    this.registerNode();
+    this.unsubscribe = this.opts.store.subscribe('pods', (ev) => this.onPodEvent(ev));
+    for (const pod of this.opts.store.scan('pods')) {
+      if (pod.spec?.nodeName === this.nodeName) this.enqueue(pod.metadata.namespace ?? 'default', pod.metadata.name);
+    }
+  }
+
+  /** Stops handling pods and kills every local container (the namespaces go with the topology). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    await Promise.allSettled([...this.queues.values()]);
+    await Promise.allSettled([...this.pods.values()].map((p) => this.killContainers(p, 0)));
+  }
+
+  /** Resolves when every pod queue is idle (tests, `up`). */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) await Promise.allSettled([...this.queues.values()]);
+  }
+
+  private registerNode(): void {
+    const n = this.opts.node;
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: n.name,
+        labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'testbed' },
+        annotations: { 'talaria.io/switch-port': String(n.switchPortNumber), 'talaria.io/uplink-mac': n.uplinkMac, 'talaria.io/netns': n.netns },
+      },
+      spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: n.ip },
+          { type: 'Hostname', address: n.name },
+        ],
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'testbed kubelet is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: now() },
+        ],
+        nodeInfo: { kubeletVersion: 'v1.31.0-talaria-testbed', kubeProxyVersion: '', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch, containerRuntimeVersion: 'testbed://1', kernelVersion: '', osImage: 'talaria testbed', machineID: '', systemUUID: '', bootID: '' },
+      },
+    };
+    const store = this.opts.store;
+    if (store.peek('nodes', '', n.name)) store.delete('nodes', '', n.name);
+    store.create('nodes', node);
+    // Status is a subresource: write it explicitly in case create dropped it.
+    store.patch('nodes', '', n.name, { status: node.status }, 'merge', { subresource: 'status' });
+  }
+
+  private onPodEvent(ev: WatchEvent): void {
+    if (this.stopped) return;
+    const o = ev.object;
+    const ns = o.metadata.namespace ?? 'default';
+    const key = `${ns}/${o.metadata.name}`;
+    if (o.spec?.nodeName === this.nodeName || this.pods.has(key)) this.enqueue(ns, o.metadata.name);
+  }
+
+  private enqueue(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    // Never reconcile synchronously inside a store callback: the store is mid-commit.
+    const next = prev
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => this.reconcile(namespace, name))
+      .catch((err: unknown) => this.log(`kubelet ${this.nodeName}: pod ${key}: ${err instanceof Error ? err.message : String(err)}`));
+    this.queues.set(key, next);
+    void next.finally(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+  }
+
+  private async reconcile(namespace: string, name: string): Promise<void> {
+    if (this.stopped) return;
+    const key = `${namespace}/${name}`;
+    const pod = this.opts.store.peek('pods', namespace, name);
+    const local = this.pods.get(key);
+    if (!pod || pod.spec?.nodeName !== this.nodeName || (local && local.uid !== pod.metadata.uid)) {
+      // Gone (or replaced by a new pod of the same name): tear down what we run.
+      if (local) await this.teardown(local, 0);
+      if (pod && pod.spec?.nodeName === this.nodeName) await this.reconcile(namespace, name);
+      return;
+    }
+    if (pod.metadata.deletionTimestamp) {
+      if (local) await this.teardown(local, pod.metadata.deletionGracePeriodSeconds ?? 30);
+      this.finalizeDeletion(pod);
+      return;
+    }
+    if (!local) await this.startPod(pod);
+  }
+
+  private allocateSlot(): number {
+    for (let s = 2; s <= 254; s++) {
+      if (!this.usedSlots.has(s)) {
+        this.usedSlots.add(s);
+        return s;
+      }
+    }
+    throw new Error(`node ${this.nodeName}: no free pod address in ${this.opts.node.podCIDR}`);
+  }
+
+  private async startPod(pod: StoredObject): Promise<void> {
+    const namespace = pod.metadata.namespace ?? 'default';
+    const name = pod.metadata.name;
+    const key = `${namespace}/${name}`;
+    const containers = (pod.spec?.containers ?? []) as ContainerSpec[];
+    const problems = validateContainers(containers, 'spec.containers');
+    if (problems.length > 0) {
+      this.patchStatus(pod, { phase: 'Failed', reason: 'UnsupportedImage', message: problems.join('; ') });
+      return;
+    }
+    const slot = this.allocateSlot();
+    const local: LocalPod = {
+      key,
+      uid: pod.metadata.uid,
+      namespace,
+      name,
+      netns: podNetns(namespace, name),
+      ip: podIP(this.opts.node, slot),
+      slot,
+      dir: join(this.opts.podsDir, `${namespace}_${name}_${pod.metadata.uid.slice(0, 8)}`),
+      containers: [],
+      ready: false,
+      terminating: false,
+    };
+    this.pods.set(key, local);
+    try {
+      await addPodNetwork({ node: this.opts.node, netns: local.netns, hostVeth: podHostVeth(namespace, name, pod.metadata.uid), ip: local.ip });
+      for (const c of containers) await this.startContainer(local, c);
+    } catch (err) {
+      await this.teardown(local, 0);
+      this.patchStatus(pod, { phase: 'Failed', reason: 'StartError', message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+    const startTime = now();
+    this.patchStatus(pod, {
+      phase: 'Running',
+      hostIP: this.opts.node.ip,
+      hostIPs: [{ ip: this.opts.node.ip }],
+      podIP: local.ip,
+      podIPs: [{ ip: local.ip }],
+      startTime,
+      conditions: this.conditions(false),
+      containerStatuses: this.containerStatuses(containers, false, startTime),
+    });
+    await this.waitListening(local, containers);
+    const cur = this.opts.store.peek('pods', namespace, name);
+    if (!cur || cur.metadata.uid !== local.uid || cur.metadata.deletionTimestamp || local.terminating) return;
+    local.ready = true;
+    this.patchStatus(cur, { conditions: this.conditions(true), containerStatuses: this.containerStatuses(containers, true, startTime) });
+    this.log(`kubelet ${this.nodeName}: pod ${key} ready at ${local.ip}`);
+  }
+
+  private async startContainer(local: LocalPod, c: ContainerSpec): Promise<void> {
+    const dir = join(local.dir, c.name);
+    const argv = await containerArgv(c, { pod: local.name, namespace: local.namespace, node: this.nodeName, dir });
+    const logFd = openSync(join(dir, 'container.log'), 'a');
+    try {
+      const full = inNetns(local.netns, argv);
+      // Own process group: termination reaches nginx's workers too.
+      const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
+      const rc: RunningContainer = { name: c.name, child, exited: Promise.resolve() };
+      rc.exited = new Promise<void>((resolve) => {
+        child.on('exit', (code) => {
+          rc.exitCode = code;
+          resolve();
+        });
+        child.on('error', () => resolve());
+      });
+      local.containers.push(rc);
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
+  /** Polls `ss` in the pod namespace until every declared port listens. */
+  private async waitListening(local: LocalPod, containers: readonly ContainerSpec[]): Promise<void> {
+    const want = expectedListeners(containers);
+    const poll = this.opts.readinessPollMs ?? 100;
+    for (;;) {
+      if (local.terminating || this.stopped) return;
+      const cur = this.opts.store.peek('pods', local.namespace, local.name);
+      if (!cur || cur.metadata.uid !== local.uid || cur.metadata.deletionTimestamp) return;
+      if (local.containers.some((c) => c.exitCode !== undefined)) {
+        throw new Error(`container exited before listening (see ${local.dir})`);
+      }
+      const out = await run(['ss', '-N', local.netns, '-Hlntu'], { allowFailure: true });
+      const tcp = new Set<number>();
+      const udp = new Set<number>();
+      for (const line of out.stdout.split('\n')) {
+        const f = line.trim().split(/\s+/);
+        const port = Number((f[4] ?? '').split(':').pop());
+        if (f[0] === 'tcp') tcp.add(port);
+        else if (f[0] === 'udp') udp.add(port);
+      }
+      if (want.tcp.every((p) => tcp.has(p)) && want.udp.every((p) => udp.has(p))) return;
+      await new Promise((r) => setTimeout(r, poll));
+    }
+  }
+
+  private conditions(ready: boolean): object[] {
+    const t = now();
+    const s = ready ? 'True' : 'False';
+    return [
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
+      { type: 'Initialized', status: 'True', lastTransitionTime: t },
+      { type: 'ContainersReady', status: s, lastTransitionTime: t },
+      { type: 'Ready', status: s, lastTransitionTime: t },
+    ];
+  }
+
+  private containerStatuses(containers: readonly ContainerSpec[], ready: boolean, startedAt: string): object[] {
+    return containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      ready,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt } },
+    }));
+  }
+
+  private patchStatus(pod: StoredObject, status: Record<string, unknown>): void {
+    try {
+      this.opts.store.patch('pods', pod.metadata.namespace ?? 'default', pod.metadata.name, { status }, 'merge', { subresource: 'status' });
+    } catch (err) {
+      this.log(`kubelet ${this.nodeName}: status of ${pod.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private async killContainers(local: LocalPod, graceSeconds: number): Promise<void> {
+    const signal = (sig: NodeJS.Signals): void => {
+      for (const c of local.containers) {
+        if (c.exitCode !== undefined || c.child.pid === undefined) continue;
+        try {
+          process.kill(-c.child.pid, sig);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    signal('SIGTERM');
+    const all = Promise.all(local.containers.map((c) => c.exited));
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceSeconds * 1000).unref());
+    if (graceSeconds <= 0 || (await Promise.race([all, timeout])) === 'timeout') signal('SIGKILL');
+    await Promise.race([all, new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  /** Graceful termination, then the namespace and the address go. */
+  private async teardown(local: LocalPod, graceSeconds: number): Promise<void> {
+    if (local.terminating) return;
+    local.terminating = true;
+    if (local.ready) {
+      local.ready = false;
+      const cur = this.opts.store.peek('pods', local.namespace, local.name);
+      if (cur && cur.metadata.uid === local.uid) this.patchStatus(cur, { conditions: this.conditions(false) });
+    }
+    await this.killContainers(local, graceSeconds);
+    await removePodNetwork(local.netns);
+    await rm(local.dir, { recursive: true, force: true });
+    this.usedSlots.delete(local.slot);
+    if (this.pods.get(local.key) === local) this.pods.delete(local.key);
+  }
+
+  private finalizeDeletion(pod: StoredObject): void {
+    try {
+      this.opts.store.delete('pods', pod.metadata.namespace ?? 'default', pod.metadata.name, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
+    } catch (err) {
+      // Already gone, or replaced: nothing to finish.
+      this.log(`kubelet ${this.nodeName}: final delete of ${pod.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// The state file: what the running testbed is made of, so that `status`,
+// `exec` and above all `down` (also after a crash) find everything.
+// /run/talaria-testbed/state.json by default; TALARIA_TESTBED_STATE_DIR moves
+// the whole directory (tests run their own testbed beside a user's).
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Mode } from './network/addressing.js';
+
+export function stateDir(): string {
+  return process.env.TALARIA_TESTBED_STATE_DIR ?? '/run/talaria-testbed';
+}
+
+export function stateFile(): string {
+  return join(stateDir(), 'state.json');
+}
+
+/** A process the testbed started in the root namespace (a group leader). */
+export interface TrackedProcess {
+  name: string;
+  pid: number;
+  argv: string[];
+  log?: string;
+}
+
+export type Phase = 'starting' | 'ready' | 'failed' | 'stopping';
+
+export interface TestbedState {
+  version: 1;
+  phase: Phase;
+  error?: string;
+  mode: Mode;
+  nodes: number;
+  podsPerNode: number;
+  services: number;
+  /** The netns name prefix ("tb-"). */
+  prefix: string;
+  createdAt: string;
+  readyAt?: string;
+  /** Seconds from the start of `up` until ready. */
+  upSeconds?: number;
+  /** The supervisor daemon (hosts the API server, kubelets, baseline proxies). */
+  daemon?: TrackedProcess;
+  /** Processes the daemon started (software switch, controller, node agents). */
+  processes: TrackedProcess[];
+  apiServer?: string;
+  kubeconfig?: string;
+  p4runtime?: string | null;
+  /** bpffs directories the testbed's processes pin under (removed by down). */
+  pinDirs: string[];
+  log: string;
+}
+
+export async function readState(): Promise<TestbedState | undefined> {
+  try {
+    return JSON.parse(await readFile(stateFile(), 'utf8')) as TestbedState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Atomic write (rename), so a reader never sees half a file. */
+export async function writeState(s: TestbedState): Promise<void> {
+  await mkdir(stateDir(), { recursive: true });
+  const tmp = `${stateFile()}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(s, null, 2) + '\n');
+  await rename(tmp, stateFile());
+}
+
+export async function updateState(fn: (s: TestbedState) => void): Promise<TestbedState | undefined> {
+  const s = await readState();
+  if (!s) return undefined;
+  fn(s);
+  await writeState(s);
+  return s;
+}
+
+export async function removeStateDir(): Promise<void> {
+  await rm(stateDir(), { recursive: true, force: true });
+}
