@@ -1,6 +1,7 @@
-/* Maps of the host programs. All are pinned by name (LIBBPF_PIN_BY_NAME)
- * under the agent's --pin-dir, so a restarted agent reuses them and no
- * connection is lost. Names stay under 16 characters (kernel object names). */
+/* Maps of the host programs. The agent's loader pins every one by name
+ * under --pin-dir (not LIBBPF_PIN_BY_NAME: an object opened without a pin
+ * dir, as in tests, must not pin at the bpffs root) and reuses the pins on
+ * restart, so no connection is lost. Names stay under 16 characters. */
 #ifndef TALARIA_HOST_MAPS_H
 #define TALARIA_HOST_MAPS_H
 
@@ -15,7 +16,6 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct host_config);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_cfg SEC(".maps");
 
 /* Local pods: pod IPv4 -> host veth ifindex and MACs. */
@@ -24,7 +24,6 @@ struct {
 	__uint(max_entries, HOST_MAX_PODS);
 	__type(key, __be32);
 	__type(value, struct host_pod);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_pods SEC(".maps");
 
 /* Frontends: (addr, port, proto) -> flags; the switch knows their ids. */
@@ -34,7 +33,6 @@ struct {
 	__type(key, struct host_frontend_key);
 	__type(value, struct host_frontend);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_fronts SEC(".maps");
 
 /* Local endpoints of ITP=Local frontends: (frontend, i) -> addr, port. */
@@ -44,7 +42,6 @@ struct {
 	__type(key, struct host_local_backend_key);
 	__type(value, struct host_local_backend);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_lbe SEC(".maps");
 
 /* Client side: connection as the client sent it -> pinned backend. */
@@ -53,7 +50,6 @@ struct {
 	__uint(max_entries, HOST_MAX_CONNS);
 	__type(key, struct host_flow);
 	__type(value, struct host_conn);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_conns SEC(".maps");
 
 /* Backend side: connection as the backend pod received it -> ids for REPLY. */
@@ -62,7 +58,6 @@ struct {
 	__uint(max_entries, HOST_MAX_REPLIES);
 	__type(key, struct host_flow);
 	__type(value, struct host_reply);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_replies SEC(".maps");
 
 /* ClientIP affinity: (client, frontend) -> backend of its last connection. */
@@ -71,7 +66,6 @@ struct {
 	__uint(max_entries, HOST_MAX_AFFINITY);
 	__type(key, struct host_affinity_key);
 	__type(value, struct host_conn);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_affin SEC(".maps");
 
 /* Drops by reason (enum host_drop_reason), per CPU. */
@@ -80,7 +74,6 @@ struct {
 	__uint(max_entries, HOST_DROP_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_drops SEC(".maps");
 
 /* Paths taken (enum host_event), per CPU. */
@@ -89,7 +82,6 @@ struct {
 	__uint(max_entries, HOST_EV_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tl_host_events SEC(".maps");
 
 #endif /* TALARIA_HOST_MAPS_H */

@@ -38,6 +38,29 @@
 #define HOST_TCP_RST 0x04
 #define HOST_TCP_ACK 0x10
 
+/* skb->data / data_end read with one load each: left to itself clang keeps
+ * &skb->data_end in a register and the verifier refuses the modified ctx
+ * pointer (the same trick as cilium's ctx_data_end). */
+static __always_inline void *host_data(const struct __sk_buff *skb)
+{
+	void *d;
+
+	asm volatile("%[res] = *(u32 *)(%[base] + %[off])"
+		     : [res] "=r"(d)
+		     : [base] "r"(skb), [off] "i"(offsetof(struct __sk_buff, data)));
+	return d;
+}
+
+static __always_inline void *host_data_end(const struct __sk_buff *skb)
+{
+	void *d;
+
+	asm volatile("%[res] = *(u32 *)(%[base] + %[off])"
+		     : [res] "=r"(d)
+		     : [base] "r"(skb), [off] "i"(offsetof(struct __sk_buff, data_end)));
+	return d;
+}
+
 /* What the parser learnt about one IPv4 packet. */
 struct host_pkt {
 	struct host_flow flow; /* addresses, ports (0 without ports), proto */
@@ -97,8 +120,8 @@ static __always_inline __u32 host_csum_words(const void *p, int n)
 /* Recomputes the IPv4 header checksum over hlen bytes (20 or 32). */
 static __always_inline int host_ip_csum(struct __sk_buff *skb, int hlen)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
+	void *data = host_data(skb);
+	void *data_end = host_data_end(skb);
 	struct iphdr *iph = data + HOST_IP_OFF;
 
 	if (hlen == 32) {
@@ -124,10 +147,13 @@ static __always_inline int host_parse(struct __sk_buff *skb, struct host_pkt *p)
 	__u32 ihl_len, tot;
 	void *l4;
 
-	if (skb->data + HOST_PULL_LEN > skb->data_end && skb->len > skb->data_end - skb->data)
+	data = host_data(skb);
+	data_end = host_data_end(skb);
+	/* Headers in paged data (rare on veth): make them linear first. */
+	if (data + HOST_PULL_LEN > data_end)
 		bpf_skb_pull_data(skb, skb->len < HOST_PULL_LEN ? skb->len : HOST_PULL_LEN);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	data = host_data(skb);
+	data_end = host_data_end(skb);
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return -HOST_DROP_MALFORMED;
@@ -220,8 +246,8 @@ static __always_inline int host_parse(struct __sk_buff *skb, struct host_pkt *p)
  * that the normal stack sends ICMP time exceeded. */
 static __always_inline int host_ttl_dec(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
+	void *data = host_data(skb);
+	void *data_end = host_data_end(skb);
 	struct iphdr *iph = data + HOST_IP_OFF;
 	__u32 check;
 
@@ -240,8 +266,8 @@ static __always_inline int host_ttl_dec(struct __sk_buff *skb)
 
 static __always_inline int host_set_macs(struct __sk_buff *skb, const __u8 *dst, const __u8 *src)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
+	void *data = host_data(skb);
+	void *data_end = host_data_end(skb);
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > data_end)
@@ -326,8 +352,8 @@ static __always_inline int host_shim_push(struct __sk_buff *skb, struct host_pkt
 
 	if (bpf_skb_adjust_room(skb, TALARIA_OPT_LEN, BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_FIXED_GSO))
 		return -HOST_DROP_ADJUST_ROOM;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	data = host_data(skb);
+	data_end = host_data_end(skb);
 	iph = data + HOST_IP_OFF;
 	sh = (void *)(iph + 1);
 	if ((void *)(sh + 1) > data_end)
@@ -354,8 +380,8 @@ static __always_inline int host_shim_pop(struct __sk_buff *skb, struct host_pkt 
 
 	if (bpf_skb_adjust_room(skb, -TALARIA_OPT_LEN, BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_FIXED_GSO))
 		return -HOST_DROP_ADJUST_ROOM;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	data = host_data(skb);
+	data_end = host_data_end(skb);
 	iph = data + HOST_IP_OFF;
 	if ((void *)(iph + 1) > data_end)
 		return -HOST_DROP_MALFORMED;

@@ -34,8 +34,8 @@ static __always_inline void host_reject_ip(struct iphdr *ip, __be32 saddr, __be3
 /* Swaps the MACs so the answer looks like it came from the pod's gateway. */
 static __always_inline int host_reject_eth(struct __sk_buff *skb, struct ethhdr *eth)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
+	void *data = host_data(skb);
+	void *data_end = host_data_end(skb);
 	struct ethhdr *old = data;
 
 	if ((void *)(old + 1) > data_end)
@@ -50,8 +50,8 @@ static __always_inline int host_reject_eth(struct __sk_buff *skb, struct ethhdr 
  * RST|ACK acknowledging what it occupied. Never answer a RST. */
 static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct host_pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
+	void *data = host_data(skb);
+	void *data_end = host_data_end(skb);
 	/* pad: keeps the IP header 4-byte aligned on the stack */
 	struct {
 		__u16 pad;
@@ -107,8 +107,8 @@ static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct h
  * header and the first 8 bytes of its payload (RFC 792). */
 static __always_inline int host_reject_icmp(struct __sk_buff *skb, const struct host_pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
+	void *data = host_data(skb);
+	void *data_end = host_data_end(skb);
 	struct {
 		__u16 pad;
 		struct ethhdr eth;
