@@ -100,6 +100,14 @@ struct {
 	__uint(max_entries, SW_LOCAL_ADDRS_SIZE);
 } local_addrs SEC(".maps");
 
+/* The committed pipeline (control plane only; one element). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sw_pipeline);
+	__uint(max_entries, 1);
+} pipeline SEC(".maps");
+
 /* Direct counters, one per-CPU array per table, indexed by entry counter slot. */
 #define SW_COUNTER_MAP(name, size)                         \
 	struct {                                           \

@@ -112,4 +112,12 @@ struct sw_table_stat {
 	__u64 misses;
 };
 
+/* pipeline value (key 0): the committed P4Runtime pipeline, so that a
+ * restarted target can tell the server it still forwards with it. */
+struct sw_pipeline {
+	__u64 cookie;    /* ForwardingPipelineConfig.cookie */
+	__u32 committed; /* 1 once a pipeline was committed */
+	__u32 pad;
+};
+
 #endif /* TALARIA_SWITCH_STRUCTS_H */
