@@ -1,0 +1,313 @@
+// Golden tests: Kubernetes objects in, switch entities out, one row per feature.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { unlimited, type Capacity } from './capacity.js';
+import { DesiredStateComputer } from './desired-state.js';
+import { entityKey, formatEntity, writeOrder, type Entity } from './entities.js';
+import { desiredInputFromObjects } from './from-objects.js';
+import { parseExternalRoute } from './nodes.js';
+
+let created = 0;
+function svc(name: string, spec: Record<string, unknown>, extra: { labels?: Record<string, string>; status?: unknown; createdAt?: string } = {}): V1Service {
+  return {
+    metadata: { namespace: 'ns', name, labels: extra.labels, creationTimestamp: extra.createdAt ?? new Date(Date.UTC(2026, 0, 1, 0, 0, created++)).toISOString() },
+    spec: { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }], ...spec },
+    status: extra.status,
+  } as unknown as V1Service;
+}
+
+type Ep = [addr: string, opts?: { ready?: boolean; serving?: boolean; terminating?: boolean; node?: string }];
+function slice(service: string, eps: Ep[], ports: { name?: string; port: number; protocol?: string }[] = [{ name: 'http', port: 8080 }]): V1EndpointSlice {
+  return {
+    metadata: { namespace: 'ns', name: `${service}-abc`, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports,
+    endpoints: eps.map(([addr, o = {}]) => ({
+      addresses: [addr],
+      nodeName: o.node,
+      conditions: { ready: o.ready ?? true, serving: o.serving, terminating: o.terminating },
+    })),
+  } as V1EndpointSlice;
+}
+
+function node(name: string, n: number, annotate = true): V1Node {
+  return {
+    metadata: { name, annotations: annotate ? { 'talaria.io/switch-port': String(n), 'talaria.io/uplink-mac': `02:00:00:00:00:0${n}` } : {} },
+    spec: { podCIDR: `10.244.${n}.0/24` },
+    status: { addresses: [{ type: 'InternalIP', address: `198.18.0.${n}` }, { type: 'Hostname', address: name }] },
+  } as V1Node;
+}
+
+function lines(entities: Iterable<Entity>): string[] {
+  return [...entities].sort((a, b) => writeOrder.indexOf(a.type) - writeOrder.indexOf(b.type) || (entityKey(a) < entityKey(b) ? -1 : 1)).map(formatEntity);
+}
+
+interface Row {
+  name: string;
+  services: V1Service[];
+  slices?: V1EndpointSlice[];
+  nodes?: V1Node[];
+  capacity?: Partial<Capacity>;
+  externalRoutes?: string[];
+  want: string[];
+  problems?: string[];
+}
+
+const rows: Row[] = [
+  {
+    name: 'ClusterIP with two ready endpoints',
+    services: [svc('web', {})],
+    slices: [slice('web', [['10.244.1.5'], ['10.244.2.5']])],
+    want: [
+      'member 1 = to_backend(1, 10.244.1.5, 8080)',
+      'member 2 = to_backend(2, 10.244.2.5, 8080)',
+      'group 1 = [1,2]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 1,2 -> to_backend(2, 10.244.2.5, 8080)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'backend_select 1 -> group 1',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
+    ],
+  },
+  {
+    name: 'no endpoints: frontend rejects',
+    services: [svc('web', {})],
+    want: ['reverse_nat 1 -> restore_frontend(10.96.0.10, 80)', 'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x1)'],
+  },
+  {
+    name: 'terminating endpoint stays in backends, leaves the group',
+    services: [svc('web', {})],
+    slices: [slice('web', [['10.244.1.5'], ['10.244.2.5', { ready: false, serving: true, terminating: true }]])],
+    want: [
+      'member 1 = to_backend(1, 10.244.1.5, 8080)',
+      'group 1 = [1]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 1,2 -> to_backend(2, 10.244.2.5, 8080)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'backend_select 1 -> group 1',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
+    ],
+  },
+  {
+    name: 'only serving+terminating endpoints: they are selectable; non-serving ones only pinned',
+    services: [svc('web', {})],
+    slices: [slice('web', [['10.244.1.5', { ready: false, serving: true, terminating: true }], ['10.244.2.5', { ready: false, serving: false, terminating: true }]])],
+    want: [
+      'member 1 = to_backend(1, 10.244.1.5, 8080)',
+      'group 1 = [1]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 1,2 -> to_backend(2, 10.244.2.5, 8080)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'backend_select 1 -> group 1',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
+    ],
+  },
+  {
+    name: 'only non-serving terminating endpoints: reject new, keep pinned',
+    services: [svc('web', {})],
+    slices: [slice('web', [['10.244.2.5', { ready: false, serving: false, terminating: true }]])],
+    want: [
+      'backends 1,1 -> to_backend(1, 10.244.2.5, 8080)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x1)',
+    ],
+  },
+  {
+    name: 'NodePort: one frontend per node address, one shared group; routes per node',
+    services: [svc('web', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] })],
+    slices: [slice('web', [['10.244.1.5', { node: 'n1' }]])],
+    nodes: [node('n1', 1), node('n2', 2)],
+    want: [
+      'routes 10.244.1.0/24 -> to_port(1, 02:00:00:00:00:01)',
+      'routes 10.244.2.0/24 -> to_port(2, 02:00:00:00:00:02)',
+      'routes 198.18.0.1/32 -> to_port(1, 02:00:00:00:00:01)',
+      'routes 198.18.0.2/32 -> to_port(2, 02:00:00:00:00:02)',
+      'member 1 = to_backend(1, 10.244.1.5, 8080)',
+      'group 1 = [1]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 2,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 3,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'reverse_nat 2 -> restore_frontend(198.18.0.1, 30080)',
+      'reverse_nat 3 -> restore_frontend(198.18.0.2, 30080)',
+      'backend_select 1 -> group 1',
+      'backend_select 2 -> group 1',
+      'backend_select 3 -> group 1',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
+      'frontends 198.18.0.1:30080/TCP -> set_frontend(2, 0x10)',
+      'frontends 198.18.0.2:30080/TCP -> set_frontend(3, 0x10)',
+    ],
+  },
+  {
+    name: 'externalTrafficPolicy=Local: per-node groups, reject on a node without local endpoints',
+    services: [svc('web', { type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30080 }] })],
+    slices: [slice('web', [['10.244.1.5', { node: 'n1' }], ['10.244.1.6', { node: 'n1' }]])],
+    nodes: [node('n1', 1, false), node('n2', 2, false)],
+    want: [
+      'member 1 = to_backend(1, 10.244.1.5, 8080)',
+      'member 2 = to_backend(2, 10.244.1.6, 8080)',
+      'group 1 = [1,2]',
+      'group 2 = [1,2]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 1,2 -> to_backend(2, 10.244.1.6, 8080)',
+      'backends 2,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 2,2 -> to_backend(2, 10.244.1.6, 8080)',
+      'backends 3,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 3,2 -> to_backend(2, 10.244.1.6, 8080)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'reverse_nat 2 -> restore_frontend(198.18.0.1, 30080)',
+      'reverse_nat 3 -> restore_frontend(198.18.0.2, 30080)',
+      'backend_select 1 -> group 1',
+      'backend_select 2 -> group 2',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
+      'frontends 198.18.0.1:30080/TCP -> set_frontend(2, 0x18)',
+      'frontends 198.18.0.2:30080/TCP -> set_frontend(3, 0x19)',
+    ],
+  },
+  {
+    name: 'ExternalIP and LoadBalancer ingress, UDP, session affinity, internalTrafficPolicy=Local',
+    services: [
+      svc(
+        'dns',
+        { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }], externalIPs: ['192.0.2.1'], sessionAffinity: 'ClientIP', internalTrafficPolicy: 'Local' },
+        { status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } } },
+      ),
+    ],
+    slices: [slice('dns', [['10.244.1.5']], [{ name: 'dns', port: 5353, protocol: 'UDP' }])],
+    want: [
+      'member 1 = to_backend(1, 10.244.1.5, 5353)',
+      'group 1 = [1]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 5353)',
+      'backends 2,1 -> to_backend(1, 10.244.1.5, 5353)',
+      'backends 3,1 -> to_backend(1, 10.244.1.5, 5353)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 53)',
+      'reverse_nat 2 -> restore_frontend(192.0.2.1, 53)',
+      'reverse_nat 3 -> restore_frontend(203.0.113.7, 53)',
+      'backend_select 1 -> group 1',
+      'backend_select 2 -> group 1',
+      'backend_select 3 -> group 1',
+      'frontends 10.96.0.10:53/UDP -> set_frontend(1, 0x6)',
+      'frontends 192.0.2.1:53/UDP -> set_frontend(2, 0x12)',
+      'frontends 203.0.113.7:53/UDP -> set_frontend(3, 0x12)',
+    ],
+  },
+  {
+    name: 'named target port: endpoints come from the slice port with the service port name',
+    services: [svc('web', { ports: [{ name: 'http', port: 80, targetPort: 'web' }, { name: 'admin', port: 81, targetPort: 'adm' }] })],
+    slices: [slice('web', [['10.244.1.5']], [{ name: 'http', port: 8080 }, { name: 'admin', port: 9090 }])],
+    want: [
+      'member 1 = to_backend(1, 10.244.1.5, 8080)',
+      'member 2 = to_backend(2, 10.244.1.5, 9090)',
+      'group 1 = [1]',
+      'group 2 = [2]',
+      'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
+      'backends 2,2 -> to_backend(2, 10.244.1.5, 9090)',
+      'reverse_nat 1 -> restore_frontend(10.96.0.10, 80)',
+      'reverse_nat 2 -> restore_frontend(10.96.0.10, 81)',
+      'backend_select 1 -> group 1',
+      'backend_select 2 -> group 2',
+      'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
+      'frontends 10.96.0.10:81/TCP -> set_frontend(2, 0x0)',
+    ],
+  },
+  {
+    name: 'headless, ExternalName and other proxies are ignored; SCTP reported',
+    services: [
+      svc('headless', { clusterIP: 'None' }),
+      svc('ext', { type: 'ExternalName', externalName: 'example.com', clusterIP: '' }),
+      svc('other', {}, { labels: { 'service.kubernetes.io/service-proxy-name': 'someone-else' } }),
+      svc('sctp', { clusterIP: '10.96.0.11', ports: [{ name: 's', port: 9, protocol: 'SCTP' }] }),
+    ],
+    want: [],
+    problems: ['Service ns/sctp spec.ports[0].protocol unsupported'],
+  },
+  {
+    name: 'bad fields next to good ones; conflicting frontend goes to the older Service',
+    services: [
+      svc('old', { clusterIP: '10.96.0.20', externalIPs: ['192.0.2.9'] }),
+      svc('bad', { clusterIP: '10.96.0.21', externalIPs: ['192.0.2.9', '300.1.1.1'], ports: [{ name: 'http', port: 80 }, { name: 'x', port: 0 }] }),
+    ],
+    want: [
+      'reverse_nat 1 -> restore_frontend(10.96.0.21, 80)',
+      'reverse_nat 2 -> restore_frontend(10.96.0.20, 80)',
+      'reverse_nat 3 -> restore_frontend(192.0.2.9, 80)',
+      'frontends 10.96.0.20:80/TCP -> set_frontend(2, 0x1)',
+      'frontends 10.96.0.21:80/TCP -> set_frontend(1, 0x1)',
+      'frontends 192.0.2.9:80/TCP -> set_frontend(3, 0x11)',
+    ],
+    problems: ['Service ns/bad spec.externalIPs (192.0.2.9) conflict', 'Service ns/bad spec.externalIPs[1] invalid', 'Service ns/bad spec.ports[1].port invalid'],
+  },
+  {
+    name: 'capacity: what fits is programmed in namespace/name order, the rest reported',
+    services: [svc('c', { clusterIP: '10.96.0.3' }), svc('a', { clusterIP: '10.96.0.1' }), svc('b', { clusterIP: '10.96.0.2' })],
+    capacity: { frontend: 2 },
+    want: [
+      'reverse_nat 1 -> restore_frontend(10.96.0.1, 80)',
+      'reverse_nat 2 -> restore_frontend(10.96.0.2, 80)',
+      'frontends 10.96.0.1:80/TCP -> set_frontend(1, 0x1)',
+      'frontends 10.96.0.2:80/TCP -> set_frontend(2, 0x1)',
+    ],
+    problems: ['Service ns/c spec capacity'],
+  },
+  {
+    name: 'external routes',
+    services: [],
+    externalRoutes: ['203.0.113.0/24=9,02:aa:bb:cc:dd:ee'],
+    want: ['routes 203.0.113.0/24 -> to_external(9, 02:aa:bb:cc:dd:ee)'],
+  },
+];
+
+for (const row of rows) {
+  void test(`desired state: ${row.name}`, () => {
+    const input = desiredInputFromObjects({
+      services: row.services,
+      slices: row.slices ?? [],
+      nodes: row.nodes ?? [],
+      externalRoutes: (row.externalRoutes ?? []).map(parseExternalRoute),
+    });
+    const d = new DesiredStateComputer({ capacity: { ...unlimited, ...row.capacity } });
+    const out = d.compute(input);
+    assert.deepEqual(lines([...out.byOwner.values()].flat()), row.want);
+    assert.deepEqual(out.problems.map((p) => `Service ${p.service} ${p.field} ${p.reason}`).sort(), (row.problems ?? []).sort());
+  });
+}
+
+void test('ids are stable across changes and adopted from the switch', () => {
+  const services = [svc('a', { clusterIP: '10.96.0.1' }), svc('b', { clusterIP: '10.96.0.2' })];
+  const slices = [slice('a', [['10.244.1.1'], ['10.244.1.2']]), slice('b', [['10.244.2.1']])];
+  const d = new DesiredStateComputer({ capacity: unlimited });
+  const first = d.compute(desiredInputFromObjects({ services, slices, nodes: [] }));
+  const installed = [...first.byOwner.values()].flat();
+
+  // Scale a down to one endpoint, then up with a new one: the survivor keeps its id, the new one gets a fresh id.
+  d.compute(desiredInputFromObjects({ services, slices: [slice('a', [['10.244.1.2']]), slices[1]], nodes: [] }));
+  const third = d.compute(desiredInputFromObjects({ services, slices: [slice('a', [['10.244.1.2'], ['10.244.1.1']]), slices[1]], nodes: [] }));
+  const backendsOfA = [...third.byOwner.get('ns/a')!].filter((e) => e.type === 'backend').map(formatEntity);
+  assert.deepEqual(backendsOfA, ['backends 1,4 -> to_backend(4, 10.244.1.1, 8080)', 'backends 1,2 -> to_backend(2, 10.244.1.2, 8080)']);
+
+  // A new controller reading the first state back gets the same ids, whatever the order it sees Services in.
+  const fresh = new DesiredStateComputer({ capacity: unlimited, busy: { frontend: () => false, backend: () => false, group: () => false } });
+  fresh.adopt(installed.reverse());
+  const again = fresh.compute(desiredInputFromObjects({ services: [...services].reverse(), slices, nodes: [] }));
+  assert.deepEqual(lines([...again.byOwner.values()].flat()), lines(installed));
+});
+
+void test('capacity: Services already on the switch keep their place', () => {
+  const services = [svc('a', { clusterIP: '10.96.0.1' }), svc('b', { clusterIP: '10.96.0.2' })];
+  const d = new DesiredStateComputer({ capacity: { ...unlimited, frontend: 1 } });
+  const out = d.compute(desiredInputFromObjects({ services, slices: [], nodes: [] }), new Set(['ns/b']));
+  assert.deepEqual([...out.byOwner.keys()], ['', 'ns/b']);
+  assert.equal(out.unprogrammed.capacity, 1);
+});
+
+void test('an unchanged Service is not recomputed', () => {
+  const input = desiredInputFromObjects({ services: [svc('a', {}), svc('b', { clusterIP: '10.96.0.2' })], slices: [], nodes: [] });
+  const d = new DesiredStateComputer({ capacity: unlimited });
+  const one = d.compute(input);
+  const endpoints = new Map(input.endpoints);
+  endpoints.set('ns/a', desiredInputFromObjects({ services: [], slices: [slice('a', [['10.244.1.1']])], nodes: [] }).endpoints.get('ns/a')!);
+  const two = d.compute({ ...input, endpoints });
+  assert.equal(two.byOwner.get('ns/b'), one.byOwner.get('ns/b'), 'same array: the diff can skip it');
+  assert.notEqual(two.byOwner.get('ns/a'), one.byOwner.get('ns/a'));
+});

@@ -1,0 +1,355 @@
+// Services + EndpointSlices + Nodes -> every P4 entity talaria.p4 should
+// hold. The computation is whole-state (like kube-proxy's nftables proxier),
+// but results are cached per Service and reused when none of its inputs
+// changed, so a single endpoint change with 10,000 Services recomputes one
+// Service. Ids are allocated here (stable, adopted from the switch).
+import type { EndpointInfo, EndpointsByPort } from '../model/endpoints.js';
+import { selectableEndpoints } from '../model/endpoints.js';
+import type { Problem, ProblemReason } from '../model/problem.js';
+import type { ServicePortInfo, ServicePortsResult } from '../model/service-port.js';
+import { zeroCounts, type Capacity, type Counts } from './capacity.js';
+import type { BackendEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
+import { FLAG_AFFINITY_CLIENT_IP, FLAG_EXTERNAL, FLAG_EXTERNAL_LOCAL, FLAG_INTERNAL_LOCAL, FLAG_REJECT } from './flags.js';
+import { AdoptionHints, frontendKey, IdAllocator } from './id-allocator.js';
+import type { ExternalRoute, NodeInfo } from './nodes.js';
+
+/** The owner of the routes in DesiredState.byOwner (Services are "namespace/name"). */
+export const ROUTES_OWNER = '';
+
+export interface EndpointsResult {
+  readonly endpoints: EndpointsByPort;
+  readonly problems: readonly Problem[];
+}
+
+export interface DesiredInput {
+  /** Service "namespace/name" -> its ports (from servicePortsFromService). */
+  readonly services: ReadonlyMap<string, ServicePortsResult>;
+  /** Service "namespace/name" -> its endpoints (from endpointsFromSlices). */
+  readonly endpoints: ReadonlyMap<string, EndpointsResult>;
+  readonly nodes: readonly NodeInfo[];
+  readonly externalRoutes: readonly ExternalRoute[];
+}
+
+export interface DesiredState {
+  /** Owner ("namespace/name", or ROUTES_OWNER) -> its entities. Services not programmed at all are absent. */
+  readonly byOwner: ReadonlyMap<string, readonly Entity[]>;
+  /** Everything not programmed, named by Service and field. */
+  readonly problems: readonly Problem[];
+  /** Services with at least one problem, per reason. */
+  readonly unprogrammed: Readonly<Record<ProblemReason, number>>;
+  /** Entities per kind in byOwner. */
+  readonly counts: Counts;
+}
+
+type FrontendKind = 'cluster' | 'nodeport' | 'external' | 'loadbalancer';
+
+interface FrontendCandidate {
+  readonly key: string;
+  readonly addr: string;
+  readonly port: number;
+  readonly kind: FrontendKind;
+  readonly node?: string;
+  readonly field: string;
+}
+
+interface ServiceResult {
+  readonly entities: readonly Entity[];
+  readonly counts: Counts;
+  readonly backendKeys: readonly string[];
+  readonly groupKeys: readonly string[];
+  readonly frontendKeys: readonly string[];
+  readonly problems: readonly Problem[];
+}
+
+interface CacheEntry {
+  readonly ports: ServicePortsResult | undefined;
+  readonly endpoints: EndpointsResult | undefined;
+  readonly nodes: readonly NodeInfo[];
+  readonly won: string;
+  readonly result: ServiceResult;
+}
+
+export interface DesiredStateOptions {
+  readonly capacity: Capacity;
+  /** True for ids the switch holds (never handed out fresh). */
+  readonly busy?: { frontend(id: number): boolean; backend(id: number): boolean; group(id: number): boolean };
+}
+
+export class DesiredStateComputer {
+  readonly frontendIds: IdAllocator;
+  readonly backendIds: IdAllocator;
+  readonly groupIds: IdAllocator;
+  private hints = new AdoptionHints();
+  private readonly cache = new Map<string, CacheEntry>();
+  private conflictsFor: { services: ReadonlyMap<string, ServicePortsResult>; nodes: readonly NodeInfo[]; serviceVersions: Map<string, ServicePortsResult> } | undefined;
+  private won = new Map<string, Set<string>>();
+  private claimed = new Set<string>();
+  private wonSig = new Map<string, string>();
+  private conflictProblems = new Map<string, Problem[]>();
+  private order: string[] = [];
+
+  constructor(private readonly opts: DesiredStateOptions) {
+    this.frontendIds = new IdAllocator('frontend_id', opts.busy?.frontend);
+    this.backendIds = new IdAllocator('backend_id', opts.busy?.backend);
+    this.groupIds = new IdAllocator('group_id', opts.busy?.group);
+  }
+
+  /** Adopts the ids of what the switch holds (call with the read-back entities before the first compute). */
+  adopt(installed: Iterable<Entity>): void {
+    this.hints = AdoptionHints.fromEntities(installed);
+  }
+
+  /**
+   * The desired state. installedServices: Services that have entities on
+   * the switch now; when capacity runs short they keep their place and new
+   * ones are truncated (in namespace/name order).
+   */
+  compute(input: DesiredInput, installedServices: ReadonlySet<string> = new Set()): DesiredState {
+    this.resolveConflicts(input);
+    const byOwner = new Map<string, readonly Entity[]>();
+    const problems: Problem[] = [];
+    const results = new Map<string, ServiceResult>();
+
+    for (const name of this.order) {
+      const ports = input.services.get(name);
+      const endpoints = input.endpoints.get(name);
+      const won = this.wonSig.get(name) ?? '';
+      const cached = this.cache.get(name);
+      let result: ServiceResult;
+      if (cached && cached.ports === ports && cached.endpoints === endpoints && cached.nodes === input.nodes && cached.won === won) {
+        result = cached.result;
+      } else {
+        result = this.computeService(name, ports, endpoints, input.nodes);
+        if (cached) this.releaseDropped(cached.result, result);
+        this.cache.set(name, { ports, endpoints, nodes: input.nodes, won, result });
+      }
+      results.set(name, result);
+    }
+    // Services that disappeared: release their ids (the allocator's busy check keeps
+    // ids that are still installed from being reused).
+    for (const [name, entry] of this.cache) {
+      if (!input.services.has(name)) {
+        this.releaseDropped(entry.result, undefined);
+        this.cache.delete(name);
+      }
+    }
+
+    // Routes first: without them nothing else works.
+    const counts = zeroCounts();
+    const routes = this.routes(input, problems).slice(0, Math.max(0, this.opts.capacity.route));
+    byOwner.set(ROUTES_OWNER, routes);
+    counts.route = routes.length;
+
+    // Capacity: Services already on the switch first, then the others, each
+    // group in namespace/name order; a Service is admitted whole or not at all.
+    const fits = (c: Counts): boolean => (Object.keys(c) as (keyof Counts)[]).every((k) => counts[k] + c[k] <= this.opts.capacity[k]);
+    const admit = (name: string, r: ServiceResult): void => {
+      for (const k of Object.keys(counts) as (keyof Counts)[]) counts[k] += r.counts[k];
+      if (r.entities.length > 0) byOwner.set(name, r.entities);
+    };
+    const rejected: string[] = [];
+    for (const pass of [true, false]) {
+      for (const name of this.order) {
+        if (installedServices.has(name) !== pass) continue;
+        const r = results.get(name)!;
+        if (fits(r.counts)) admit(name, r);
+        else rejected.push(name);
+      }
+    }
+    for (const name of this.order) {
+      const r = results.get(name)!;
+      problems.push(...(this.conflictProblems.get(name) ?? []), ...r.problems);
+    }
+    for (const name of rejected.sort()) {
+      const r = results.get(name)!;
+      const need = (Object.keys(r.counts) as (keyof Counts)[])
+        .filter((k) => counts[k] + r.counts[k] > this.opts.capacity[k])
+        .map((k) => `${tableName[k]} needs ${r.counts[k]}, ${Math.max(0, this.opts.capacity[k] - counts[k])} of ${this.opts.capacity[k]} free`);
+      problems.push({ service: name, field: 'spec', reason: 'capacity', message: `not programmed: the switch is full (${need.join('; ')})` });
+    }
+    const unprogrammed: Record<ProblemReason, number> = { invalid: 0, conflict: 0, unsupported: 0, capacity: 0 };
+    const seen = new Set<string>();
+    for (const p of problems) {
+      const k = `${p.reason} ${p.service}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      unprogrammed[p.reason]++;
+    }
+    return { byOwner, problems, unprogrammed, counts };
+  }
+
+  /** Which Service owns each frontend: the older Service (then namespace/name, then port order) wins. */
+  private resolveConflicts(input: DesiredInput): void {
+    const prev = this.conflictsFor;
+    if (prev && prev.nodes === input.nodes && prev.services.size === input.services.size && sameServices(prev.serviceVersions, input.services)) return;
+    const entries = [...input.services].sort(([an, a], [bn, b]) => {
+      const at = a.ports[0]?.createdAt ?? '';
+      const bt = b.ports[0]?.createdAt ?? '';
+      return at < bt ? -1 : at > bt ? 1 : an < bn ? -1 : an > bn ? 1 : 0;
+    });
+    const owner = new Map<string, { service: string; field: string }>();
+    this.won = new Map();
+    this.conflictProblems = new Map();
+    for (const [name, r] of entries) {
+      const mine = new Set<string>();
+      const reported = new Set<string>();
+      for (const sp of r.ports) {
+        for (const c of frontendCandidates(sp, input.nodes)) {
+          const o = owner.get(c.key);
+          if (o === undefined) {
+            owner.set(c.key, { service: name, field: c.field });
+            mine.add(`${sp.key} ${c.key}`);
+            continue;
+          }
+          const tag = `${c.field} ${o.service} ${o.field}`;
+          if (reported.has(tag)) continue;
+          reported.add(tag);
+          const whose = o.service === name ? `this Service's ${o.field}` : `Service ${o.service} (${o.field}, created earlier)`;
+          const list = this.conflictProblems.get(name) ?? [];
+          list.push({ service: name, field: c.field, reason: 'conflict', message: `frontend ${c.addr}:${c.port}/${sp.protocol} is already used by ${whose}; not programmed` });
+          this.conflictProblems.set(name, list);
+        }
+      }
+      this.won.set(name, mine);
+    }
+    this.claimed = new Set(owner.keys());
+    this.wonSig = new Map();
+    for (const [name, set] of this.won) this.wonSig.set(name, [...set].join(';'));
+    this.order = [...input.services.keys()].sort();
+    this.conflictsFor = { services: input.services, nodes: input.nodes, serviceVersions: new Map(input.services) };
+  }
+
+  private computeService(name: string, ports: ServicePortsResult | undefined, eps: EndpointsResult | undefined, nodes: readonly NodeInfo[]): ServiceResult {
+    const entities: Entity[] = [];
+    const problems: Problem[] = [...(ports?.problems ?? []), ...(eps?.problems ?? [])];
+    const backendKeys: string[] = [];
+    const groupKeys: string[] = [];
+    const frontendKeys: string[] = [];
+    const won = this.won.get(name) ?? new Set<string>();
+    const maxGroup = this.opts.capacity.maxGroupSize ?? Infinity;
+    for (const sp of ports?.ports ?? []) {
+      const frontends = frontendCandidates(sp, nodes).filter((c) => won.has(`${sp.key} ${c.key}`));
+      if (frontends.length === 0) continue;
+      const endpoints = eps?.endpoints.get(sp.key) ?? [];
+      const backendId = new Map<EndpointInfo, number>();
+      for (const e of endpoints) {
+        const key = `${sp.key}|${e.addr}|${e.port}`;
+        let hint: number | undefined;
+        for (const f of frontends) {
+          hint = this.hints.backend.get(`${f.key}|${e.addr}|${e.port}`);
+          if (hint !== undefined) break;
+        }
+        backendId.set(e, this.backendIds.allocate(key, hint));
+        backendKeys.push(key);
+      }
+      const members = new Map<number, MemberEntity>();
+      const groups = new Map<string, GroupEntity>();
+      const groupFor = (groupKey: string, selected: EndpointInfo[], hintFrontend: string): number | undefined => {
+        if (selected.length === 0) return undefined;
+        const existing = groups.get(groupKey);
+        if (existing) return existing.groupId;
+        let ids = selected.map((e) => backendId.get(e)!).sort((a, b) => a - b);
+        if (ids.length > maxGroup) {
+          problems.push({ service: name, field: `spec.ports[${sp.portIndex}]`, reason: 'capacity', message: `${ids.length} endpoints, the switch selects among at most ${maxGroup}; the lowest backend ids are used` });
+          ids = ids.slice(0, maxGroup);
+        }
+        const groupId = this.groupIds.allocate(groupKey, this.hints.group.get(hintFrontend));
+        groupKeys.push(groupKey);
+        for (const e of selected) {
+          const id = backendId.get(e)!;
+          if (ids.includes(id) && !members.has(id)) members.set(id, { type: 'member', memberId: id, backendId: id, addr: e.addr, port: e.port });
+        }
+        groups.set(groupKey, { type: 'group', groupId, members: ids });
+        return groupId;
+      };
+      const clusterSelected = selectableEndpoints(endpoints);
+      const tables: Entity[] = [];
+      for (const f of frontends) {
+        const frontendId = this.frontendIds.allocate(f.key, this.hints.frontend.get(f.key));
+        frontendKeys.push(f.key);
+        let flags = 0;
+        if (sp.affinityTimeoutSeconds !== undefined) flags |= FLAG_AFFINITY_CLIENT_IP;
+        if (f.kind === 'cluster' && sp.internalTrafficLocal) flags |= FLAG_INTERNAL_LOCAL;
+        if (f.kind !== 'cluster') flags |= FLAG_EXTERNAL;
+        let groupId: number | undefined;
+        if (f.kind === 'nodeport' && sp.externalTrafficLocal) {
+          flags |= FLAG_EXTERNAL_LOCAL;
+          groupId = groupFor(`${sp.key}@${f.node}`, selectableEndpoints(endpoints.filter((e) => e.nodeName === f.node)), f.key);
+        } else {
+          groupId = groupFor(sp.key, clusterSelected, f.key);
+        }
+        if (groupId === undefined) flags |= FLAG_REJECT;
+        const fe: FrontendEntity = { type: 'frontend', addr: f.addr, port: f.port, protocol: sp.protocol, frontendId, flags };
+        tables.push(fe);
+        if (groupId !== undefined) tables.push({ type: 'select', frontendId, groupId });
+        tables.push({ type: 'reverse', frontendId, addr: f.addr, port: f.port });
+        for (const e of endpoints) {
+          const b: BackendEntity = { type: 'backend', frontendId, backendId: backendId.get(e)!, addr: e.addr, port: e.port };
+          tables.push(b);
+        }
+      }
+      entities.push(...members.values(), ...groups.values(), ...tables);
+    }
+    const counts = zeroCounts();
+    for (const e of entities) counts[e.type]++;
+    return { entities, counts, backendKeys, groupKeys, frontendKeys, problems };
+  }
+
+  private releaseDropped(old: ServiceResult, now: ServiceResult | undefined): void {
+    const keep = (keys: readonly string[] | undefined) => new Set(keys ?? []);
+    const b = keep(now?.backendKeys);
+    for (const k of old.backendKeys) if (!b.has(k)) this.backendIds.release(k);
+    const g = keep(now?.groupKeys);
+    for (const k of old.groupKeys) if (!g.has(k)) this.groupIds.release(k);
+    const f = keep(now?.frontendKeys);
+    // A frontend that moved to another Service keeps its id (the key is global).
+    for (const k of old.frontendKeys) if (!f.has(k) && !this.claimed.has(k)) this.frontendIds.release(k);
+  }
+
+  private routes(input: DesiredInput, problems: Problem[]): RouteEntity[] {
+    void problems;
+    const byPrefix = new Map<string, RouteEntity>();
+    const add = (r: RouteEntity): void => {
+      const k = `${r.prefix}/${r.prefixLen}`;
+      if (!byPrefix.has(k)) byPrefix.set(k, r);
+    };
+    for (const n of [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (n.switchPort === undefined || n.uplinkMac === undefined) continue;
+      for (const c of n.podCIDRs) add({ type: 'route', prefix: c.ip, prefixLen: c.prefixLen, action: 'to_port', port: n.switchPort, mac: n.uplinkMac });
+      for (const ip of n.internalIPs) add({ type: 'route', prefix: ip, prefixLen: ip.includes(':') ? 128 : 32, action: 'to_port', port: n.switchPort, mac: n.uplinkMac });
+    }
+    for (const r of input.externalRoutes) add({ type: 'route', prefix: r.prefix, prefixLen: r.prefixLen, action: 'to_external', port: r.port, mac: r.mac });
+    return [...byPrefix.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : a.prefixLen - b.prefixLen));
+  }
+}
+
+const tableName: Record<keyof Counts, string> = {
+  frontend: 'frontends',
+  select: 'backend_select',
+  member: 'action profile members',
+  group: 'action profile groups',
+  backend: 'backends',
+  reverse: 'reverse_nat',
+  route: 'routes',
+};
+
+function sameServices(a: ReadonlyMap<string, ServicePortsResult>, b: ReadonlyMap<string, ServicePortsResult>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of b) if (a.get(k) !== v) return false;
+  return true;
+}
+
+/** Every frontend a service port asks for, in a fixed order. */
+function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeInfo[]): FrontendCandidate[] {
+  const out: FrontendCandidate[] = [];
+  const p = sp.portIndex;
+  for (const ip of sp.clusterIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'cluster', field: `spec.ports[${p}].port` });
+  if (sp.nodePort !== undefined) {
+    for (const n of nodes) {
+      for (const ip of n.internalIPs) out.push({ key: frontendKey(ip, sp.nodePort, sp.protocol), addr: ip, port: sp.nodePort, kind: 'nodeport', node: n.name, field: `spec.ports[${p}].nodePort` });
+    }
+  }
+  for (const ip of sp.externalIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'external', field: `spec.externalIPs (${ip})` });
+  for (const ip of sp.loadBalancerIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'loadbalancer', field: `status.loadBalancer.ingress (${ip})` });
+  return out;
+}

@@ -1,0 +1,106 @@
+// Stable ids for frontends, backends and selector groups. An id stays with
+// its key for as long as the key exists; a released id is not handed out
+// again while the switch still holds an entry with it (a host may still have
+// connections pinned to a backend_id), and allocation moves forward
+// monotonically so that ids are reused as late as possible.
+import type { Entity } from './entities.js';
+
+export const MAX_ID = 0xffff_ffff;
+
+export class IdAllocator {
+  private readonly byKey = new Map<string, number>();
+  private readonly byId = new Map<number, string>();
+  private next = 1;
+
+  /** @param busy ids that must not be handed out although no key owns them (installed on the switch). */
+  constructor(
+    readonly name: string,
+    private readonly busy: (id: number) => boolean = () => false,
+    private readonly max = MAX_ID,
+  ) {}
+
+  get(key: string): number | undefined {
+    return this.byKey.get(key);
+  }
+
+  keyOf(id: number): string | undefined {
+    return this.byId.get(id);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The id of key, allocating one (the hint when it is free) if needed. */
+  allocate(key: string, hint?: number): number {
+    const have = this.byKey.get(key);
+    if (have !== undefined) return have;
+    let id: number;
+    if (hint !== undefined && hint >= 1 && hint <= this.max && !this.byId.has(hint)) {
+      id = hint;
+    } else {
+      id = this.fresh();
+    }
+    this.byKey.set(key, id);
+    this.byId.set(id, key);
+    if (id >= this.next) this.next = id + 1 > this.max ? 1 : id + 1;
+    return id;
+  }
+
+  release(key: string): void {
+    const id = this.byKey.get(key);
+    if (id === undefined) return;
+    this.byKey.delete(key);
+    this.byId.delete(id);
+  }
+
+  *keys(): IterableIterator<string> {
+    yield* this.byKey.keys();
+  }
+
+  private fresh(): number {
+    for (let tries = 0; tries < this.max; tries++) {
+      const id = this.next;
+      this.next = id >= this.max ? 1 : id + 1;
+      if (!this.byId.has(id) && !this.busy(id)) return id;
+    }
+    throw new Error(`${this.name}: all ${this.max} ids are in use`);
+  }
+}
+
+/**
+ * What the switch holds, as hints for re-adopting ids after a restart. The
+ * switch stores no Kubernetes names, but every id sits next to a key that
+ * does identify it: a frontend_id next to its (addr, port, protocol), a
+ * backend_id next to its frontend and (addr, port), a group next to the
+ * frontend that selects through it.
+ */
+export class AdoptionHints {
+  readonly frontend = new Map<string, number>();
+  readonly backend = new Map<string, number>();
+  readonly group = new Map<string, number>();
+
+  static fromEntities(entities: Iterable<Entity>): AdoptionHints {
+    const h = new AdoptionHints();
+    const frontendKeyById = new Map<number, string>();
+    const list = [...entities];
+    for (const e of list) {
+      if (e.type === 'frontend') {
+        const k = frontendKey(e.addr, e.port, e.protocol);
+        h.frontend.set(k, e.frontendId);
+        frontendKeyById.set(e.frontendId, k);
+      }
+    }
+    for (const e of list) {
+      const fk = 'frontendId' in e ? frontendKeyById.get(e.frontendId) : undefined;
+      if (fk === undefined) continue;
+      if (e.type === 'backend') h.backend.set(`${fk}|${e.addr}|${e.port}`, e.backendId);
+      if (e.type === 'select') h.group.set(fk, e.groupId);
+    }
+    return h;
+  }
+}
+
+export function frontendKey(addr: string, port: number, protocol: string): string {
+  return `${addr}|${port}|${protocol}`;
+}

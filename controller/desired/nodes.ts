@@ -1,0 +1,77 @@
+// What the switch needs to know about Nodes (set by the kubelet / testbed):
+// spec.podCIDR(s) and the InternalIP route to the node's switch port, whose
+// number and MAC come from two annotations (documented in controller/README.md).
+import type { V1Node } from '@kubernetes/client-node';
+import { canonicalIp, parseCidr } from '../model/ip.js';
+
+export const switchPortAnnotation = 'talaria.io/switch-port';
+export const uplinkMacAnnotation = 'talaria.io/uplink-mac';
+
+export interface NodeInfo {
+  readonly name: string;
+  /** InternalIP addresses: NodePort frontends and /32 (/128) routes. */
+  readonly internalIPs: readonly string[];
+  readonly podCIDRs: readonly { readonly ip: string; readonly prefixLen: number }[];
+  /** Absent when the annotations are missing or malformed: no routes then. */
+  readonly switchPort?: number;
+  readonly uplinkMac?: string;
+}
+
+export interface ExternalRoute {
+  readonly prefix: string;
+  readonly prefixLen: number;
+  readonly port: number;
+  readonly mac: string;
+}
+
+const macRe = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+export function nodeInfoFromNode(node: V1Node): { node: NodeInfo; problems: string[] } {
+  const name = node.metadata?.name ?? '';
+  const problems: string[] = [];
+  const internalIPs: string[] = [];
+  for (const a of node.status?.addresses ?? []) {
+    if (a.type !== 'InternalIP') continue;
+    const ip = canonicalIp(a.address);
+    if (ip) internalIPs.push(ip.ip);
+    else problems.push(`Node ${name}: status.addresses: InternalIP ${JSON.stringify(a.address)} is not an IP address`);
+  }
+  const podCIDRs: { ip: string; prefixLen: number }[] = [];
+  const cidrs = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+  for (const c of cidrs) {
+    const p = parseCidr(c);
+    if (p) {
+      if (!podCIDRs.some((x) => x.ip === p.ip && x.prefixLen === p.prefixLen)) podCIDRs.push({ ip: p.ip, prefixLen: p.prefixLen });
+    } else problems.push(`Node ${name}: spec.podCIDRs: ${JSON.stringify(c)} is not a CIDR`);
+  }
+  const ann = node.metadata?.annotations ?? {};
+  let switchPort: number | undefined;
+  let uplinkMac: string | undefined;
+  const portText = ann[switchPortAnnotation];
+  if (portText === undefined) problems.push(`Node ${name}: annotation ${switchPortAnnotation} missing: no routes to this node`);
+  else if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 511) {
+    problems.push(`Node ${name}: annotation ${switchPortAnnotation}=${JSON.stringify(portText)} is not a switch port number`);
+  } else switchPort = Number(portText);
+  const macText = ann[uplinkMacAnnotation]?.toLowerCase();
+  if (macText === undefined) problems.push(`Node ${name}: annotation ${uplinkMacAnnotation} missing: no routes to this node`);
+  else if (!macRe.test(macText)) problems.push(`Node ${name}: annotation ${uplinkMacAnnotation}=${JSON.stringify(macText)} is not a MAC address`);
+  else uplinkMac = macText;
+  if (switchPort === undefined || uplinkMac === undefined) {
+    switchPort = undefined;
+    uplinkMac = undefined;
+  }
+  return { node: { name, internalIPs, podCIDRs, switchPort, uplinkMac }, problems };
+}
+
+/** Parses the `--external-route CIDR=PORT,MAC` flag value; throws a message naming the part that is wrong. */
+export function parseExternalRoute(text: string): ExternalRoute {
+  const m = /^([^=]+)=(\d+),([0-9a-fA-F:]+)$/.exec(text);
+  if (!m) throw new Error(`--external-route ${JSON.stringify(text)}: expected CIDR=PORT,MAC`);
+  const cidr = parseCidr(m[1].includes('/') ? m[1] : `${m[1]}/${m[1].includes(':') ? 128 : 32}`);
+  if (!cidr) throw new Error(`--external-route ${JSON.stringify(text)}: ${JSON.stringify(m[1])} is not a CIDR`);
+  const port = Number(m[2]);
+  if (port < 1 || port > 511) throw new Error(`--external-route ${JSON.stringify(text)}: port ${port} out of range`);
+  const mac = m[3].toLowerCase();
+  if (!macRe.test(mac)) throw new Error(`--external-route ${JSON.stringify(text)}: ${JSON.stringify(m[3])} is not a MAC address`);
+  return { prefix: cidr.ip, prefixLen: cidr.prefixLen, port, mac };
+}
