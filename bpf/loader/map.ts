@@ -1,0 +1,325 @@
+// A BPF map seen through typed key/value codecs. Calls go straight to the
+// low-level libbpf wrappers on the map fd (bpf_map_update_elem & co.) with
+// per-map scratch buffers: no allocation per call on the hot paths.
+import type { Codec } from './codec.js';
+import { perCpuCodec } from './codec.js';
+import { BpfError, WrongSizeError, mapCallError } from './errors.js';
+import { lib } from './libbpf.js';
+import { openPinnedFd, pinFd, unpin } from './pin.js';
+import { closeSync } from 'node:fs';
+
+/** Update flags (linux/bpf.h). */
+export const BPF_ANY = 0;
+/** Create only: EEXIST (KeyExistsError) when the key is there. */
+export const BPF_NOEXIST = 1;
+/** Replace only: ENOENT (KeyNotFoundError) when the key is missing. */
+export const BPF_EXIST = 2;
+export type UpdateFlags = typeof BPF_ANY | typeof BPF_NOEXIST | typeof BPF_EXIST;
+
+/** The map types Talaria uses (enum bpf_map_type). */
+export const MapType = {
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11,
+  DEVMAP: 14,
+  RINGBUF: 27,
+} as const;
+
+const PER_CPU_TYPES: ReadonlySet<number> = new Set([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, 21 /* PERCPU_CGROUP_STORAGE */]);
+
+/** Whether the kernel stores one value per possible CPU for this map type. */
+export function isPerCpuMapType(type: number): boolean {
+  return PER_CPU_TYPES.has(type);
+}
+
+/** What the kernel says about a map. */
+export interface MapInfo {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+}
+
+const ENOTSUPP = 524;
+const EOPNOTSUPP = 95;
+const BATCH_CHUNK = 8192;
+
+let cpuCount: number | undefined;
+/** The number of possible CPUs: the length of every per-CPU value. */
+export function possibleCpus(): number {
+  if (cpuCount === undefined) {
+    const n = lib().libbpf_num_possible_cpus();
+    if (n <= 0) throw new BpfError({ call: 'libbpf_num_possible_cpus', object: '/sys/devices/system/cpu/possible', errno: -n });
+    cpuCount = n;
+  }
+  return cpuCount;
+}
+
+/** Reads a map's type and sizes from the kernel (bpf_obj_get_info_by_fd). */
+export function mapInfoByFd(fd: number, object: string): MapInfo {
+  const info = Buffer.alloc(88);
+  const len = new Uint32Array([info.length]);
+  const ret = lib().bpf_obj_get_info_by_fd(fd, info, len);
+  if (ret < 0) throw new BpfError({ call: 'bpf_obj_get_info_by_fd', object, errno: -ret });
+  return {
+    type: info.readUInt32LE(0),
+    keySize: info.readUInt32LE(8),
+    valueSize: info.readUInt32LE(12),
+    maxEntries: info.readUInt32LE(16),
+    flags: info.readUInt32LE(20),
+    name: info.toString('utf8', 24, 40).replace(/\0.*$/s, ''),
+  };
+}
+
+/**
+ * A map with typed keys and values. For per-CPU maps V is an array with one
+ * element per possible CPU (see BpfObject.perCpuMap, BpfMap.openPinnedPerCpu).
+ */
+export class BpfMap<K, V> {
+  readonly name: string;
+  readonly info: MapInfo;
+  readonly perCpu: boolean;
+  private fdValue: number;
+  private readonly ownsFd: boolean;
+  private readonly kbuf: Buffer;
+  private readonly kbuf2: Buffer;
+  private readonly vbuf: Buffer;
+  private batchSupported = true;
+
+  /** Use BpfObject.map(), BpfMap.openPinned() and friends rather than this. */
+  constructor(
+    fd: number,
+    info: MapInfo,
+    readonly keyCodec: Codec<K>,
+    readonly valueCodec: Codec<V>,
+    opts: { ownsFd: boolean; call: string },
+  ) {
+    this.fdValue = fd;
+    this.info = info;
+    this.name = info.name;
+    this.ownsFd = opts.ownsFd;
+    this.perCpu = isPerCpuMapType(info.type);
+    const expectedValue = this.perCpu ? Math.ceil(info.valueSize / 8) * 8 * possibleCpus() : info.valueSize;
+    if (keyCodec.size !== info.keySize) {
+      throw new WrongSizeError({ call: opts.call, object: info.name, what: 'key codec', expected: info.keySize, actual: keyCodec.size });
+    }
+    if (valueCodec.size !== expectedValue) {
+      const elem = (valueCodec as { elementSize?: number }).elementSize;
+      throw new WrongSizeError({ call: opts.call, object: info.name, what: 'value codec', expected: info.valueSize, actual: elem ?? valueCodec.size });
+    }
+    this.kbuf = Buffer.alloc(info.keySize);
+    this.kbuf2 = Buffer.alloc(info.keySize);
+    this.vbuf = Buffer.alloc(expectedValue);
+  }
+
+  /** Opens a pinned map (after a restart, say), checking the codecs against its sizes. */
+  static openPinned<K, V>(path: string, keyCodec: Codec<K>, valueCodec: Codec<V>): BpfMap<K, V> {
+    return BpfMap.fromOwnedFd(openPinnedFd(path), path, (info) => {
+      if (isPerCpuMapType(info.type)) throw new BpfError({ call: 'BpfMap.openPinned', object: path, errno: 0, detail: 'per-CPU map: use BpfMap.openPinnedPerCpu()' });
+      return [keyCodec, valueCodec] as const;
+    });
+  }
+
+  /** Opens a pinned per-CPU map; values are arrays with one element per possible CPU. */
+  static openPinnedPerCpu<K, V>(path: string, keyCodec: Codec<K>, valueCodec: Codec<V>): BpfMap<K, V[]> {
+    return BpfMap.fromOwnedFd(openPinnedFd(path), path, (info) => {
+      if (!isPerCpuMapType(info.type)) throw new BpfError({ call: 'BpfMap.openPinnedPerCpu', object: path, errno: 0, detail: 'not a per-CPU map: use BpfMap.openPinned()' });
+      return [keyCodec, perCpuCodec(valueCodec, possibleCpus())] as const;
+    });
+  }
+
+  private static fromOwnedFd<K, V>(fd: number, path: string, codecs: (info: MapInfo) => readonly [Codec<K>, Codec<V>]): BpfMap<K, V> {
+    try {
+      const info = mapInfoByFd(fd, path);
+      const [kc, vc] = codecs(info);
+      return new BpfMap(fd, info, kc, vc, { ownsFd: true, call: 'BpfMap.openPinned' });
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** The map's fd (for bpf_map__reuse_fd and the like); valid until close(). */
+  get fd(): number {
+    if (this.fdValue < 0) throw new BpfError({ call: 'BpfMap.fd', object: this.name, errno: 9 /* EBADF */, detail: 'map is closed' });
+    return this.fdValue;
+  }
+
+  private encodeKey(key: K, buf: Buffer, call: string): void {
+    this.encode(this.keyCodec, key, buf, call, 'key', this.info.keySize);
+  }
+
+  private encode<T>(codec: Codec<T>, value: T, buf: Buffer, call: string, what: string, expected: number, offset = 0): void {
+    try {
+      codec.encode(value, buf, offset);
+    } catch (e) {
+      if (e instanceof WrongSizeError) throw new WrongSizeError({ call, object: this.name, what, expected: e.expected === codec.size ? expected : e.expected, actual: e.actual });
+      throw e;
+    }
+  }
+
+  /** The value for a key, or undefined when the key is not in the map. */
+  lookup(key: K): V | undefined {
+    this.encodeKey(key, this.kbuf, 'bpf_map_lookup_elem');
+    const ret = lib().bpf_map_lookup_elem(this.fd, this.kbuf, this.vbuf);
+    if (ret === -2) return undefined;
+    if (ret < 0) throw mapCallError('bpf_map_lookup_elem', this.name, ret);
+    return this.valueCodec.decode(this.vbuf, 0);
+  }
+
+  /** The value for a key; KeyNotFoundError when it is missing. */
+  get(key: K): V {
+    this.encodeKey(key, this.kbuf, 'bpf_map_lookup_elem');
+    const ret = lib().bpf_map_lookup_elem(this.fd, this.kbuf, this.vbuf);
+    if (ret < 0) throw mapCallError('bpf_map_lookup_elem', this.name, ret);
+    return this.valueCodec.decode(this.vbuf, 0);
+  }
+
+  has(key: K): boolean {
+    return this.lookup(key) !== undefined;
+  }
+
+  /** Writes one entry. MapFullError, KeyExistsError (BPF_NOEXIST), KeyNotFoundError (BPF_EXIST). */
+  update(key: K, value: V, flags: UpdateFlags = BPF_ANY): void {
+    this.encodeKey(key, this.kbuf, 'bpf_map_update_elem');
+    this.encode(this.valueCodec, value, this.vbuf, 'bpf_map_update_elem', 'value', this.vbuf.length);
+    const ret = lib().bpf_map_update_elem(this.fd, this.kbuf, this.vbuf, flags);
+    if (ret < 0) throw mapCallError('bpf_map_update_elem', this.name, ret);
+  }
+
+  /** Deletes one entry; KeyNotFoundError when it is missing. */
+  delete(key: K): void {
+    this.encodeKey(key, this.kbuf, 'bpf_map_delete_elem');
+    const ret = lib().bpf_map_delete_elem(this.fd, this.kbuf);
+    if (ret < 0) throw mapCallError('bpf_map_delete_elem', this.name, ret);
+  }
+
+  /** Deletes one entry if present; returns whether it was. */
+  tryDelete(key: K): boolean {
+    this.encodeKey(key, this.kbuf, 'bpf_map_delete_elem');
+    const ret = lib().bpf_map_delete_elem(this.fd, this.kbuf);
+    if (ret === -2) return false;
+    if (ret < 0) throw mapCallError('bpf_map_delete_elem', this.name, ret);
+    return true;
+  }
+
+  /**
+   * Every key, as a snapshot taken before the first one is returned (so that
+   * deleting while iterating does not restart a hash map walk).
+   */
+  *keys(): Generator<K> {
+    for (const raw of this.rawKeys()) yield this.keyCodec.decode(raw, 0);
+  }
+
+  /** Every entry; keys deleted meanwhile are skipped. */
+  *entries(): Generator<[K, V]> {
+    for (const raw of this.rawKeys()) {
+      const ret = lib().bpf_map_lookup_elem(this.fd, raw, this.vbuf);
+      if (ret === -2) continue;
+      if (ret < 0) throw mapCallError('bpf_map_lookup_elem', this.name, ret);
+      yield [this.keyCodec.decode(raw, 0), this.valueCodec.decode(this.vbuf, 0)];
+    }
+  }
+
+  private rawKeys(): Buffer[] {
+    const out: Buffer[] = [];
+    const l = lib();
+    let prev: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.info.keySize);
+      const ret = l.bpf_map_get_next_key(this.fd, prev, next);
+      if (ret === -2) return out;
+      if (ret < 0) throw mapCallError('bpf_map_get_next_key', this.name, ret);
+      out.push(next);
+      prev = next;
+      if (out.length > this.info.maxEntries) return out; // arrays and odd map types never end otherwise
+    }
+  }
+
+  /**
+   * Writes many entries with BPF_MAP_UPDATE_BATCH (one syscall per chunk of
+   * 8192), falling back to single updates on kernels or map types without
+   * it. Returns the number written; a full map throws MapFullError whose
+   * `completed` says how many were written before.
+   */
+  updateBatch(entries: ReadonlyArray<readonly [K, V]>, flags: UpdateFlags = BPF_ANY): number {
+    const ks = this.info.keySize;
+    const vs = this.vbuf.length;
+    let done = 0;
+    const opts = Buffer.alloc(24);
+    opts.writeBigUInt64LE(24n, 0);
+    opts.writeBigUInt64LE(BigInt(flags), 8);
+    for (let start = 0; start < entries.length && this.batchSupported; ) {
+      const n = Math.min(BATCH_CHUNK, entries.length - start);
+      const keys = Buffer.alloc(n * ks);
+      const values = Buffer.alloc(n * vs);
+      for (let i = 0; i < n; i++) {
+        const [k, v] = entries[start + i]!;
+        this.encode(this.keyCodec, k, keys, 'bpf_map_update_batch', 'key', ks, i * ks);
+        this.encode(this.valueCodec, v, values, 'bpf_map_update_batch', 'value', vs, i * vs);
+      }
+      const count = new Uint32Array([n]);
+      const ret = lib().bpf_map_update_batch(this.fd, keys, values, count, opts);
+      if (ret === -ENOTSUPP || ret === -EOPNOTSUPP) {
+        this.batchSupported = false;
+        break;
+      }
+      if (ret < 0) throw mapCallError('bpf_map_update_batch', this.name, ret, done + count[0]!);
+      done += n;
+      start += n;
+    }
+    for (let i = done; i < entries.length; i++) {
+      const [k, v] = entries[i]!;
+      try {
+        this.update(k, v, flags);
+      } catch (e) {
+        throw e instanceof BpfError ? mapCallError('bpf_map_update_elem', this.name, -e.errno, i) : e;
+      }
+    }
+    return entries.length;
+  }
+
+  /** Deletes many keys (BPF_MAP_DELETE_BATCH where available); missing keys are skipped. Returns how many were deleted. */
+  deleteBatch(keys: readonly K[]): number {
+    // Batch delete stops at the first missing key, so single deletes are the
+    // honest implementation for "delete these if present".
+    let n = 0;
+    for (const k of keys) if (this.tryDelete(k)) n++;
+    return n;
+  }
+
+  /** Deletes every entry; returns how many there were. */
+  clear(): number {
+    let n = 0;
+    for (const raw of this.rawKeys()) {
+      const ret = lib().bpf_map_delete_elem(this.fd, raw);
+      if (ret === 0) n++;
+      else if (ret !== -2) throw mapCallError('bpf_map_delete_elem', this.name, ret);
+    }
+    return n;
+  }
+
+  /** Pins the map at a path on bpffs. */
+  pin(path: string): void {
+    pinFd(this.fd, path, this.name);
+  }
+
+  /** Removes a pin of this map; false when there was none. */
+  unpin(path: string): boolean {
+    return unpin(path);
+  }
+
+  /** Closes the fd if this map owns it (opened from a pin); maps of an object close with it. */
+  close(): void {
+    if (this.ownsFd && this.fdValue >= 0) closeSync(this.fdValue);
+    this.fdValue = -1;
+  }
+}
