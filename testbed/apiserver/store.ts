@@ -263,7 +263,8 @@ export class ObjectStore {
     const ns = t.namespaced ? namespace : '';
     const cur = this.peek(resource, ns, name);
     if (!cur) throw notFound(resource, name, t.group);
-    const next = (type === 'json' ? jsonPatch(cur, patch) : mergePatch(cur, patch)) as KubeObject;
+    // Patch a copy: the stored object is frozen and replace() fills metadata in place.
+    const next = (type === 'json' ? jsonPatch(cur, patch) : mergePatch(structuredClone(cur), patch)) as KubeObject;
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the patch removed the object\'s metadata');
     if (next.metadata.name !== name) {
       throw invalid(t.kind, name, [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: 'field is immutable' }], t.group);
