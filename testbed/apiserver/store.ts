@@ -214,7 +214,7 @@ export class ObjectStore {
   // ---- writes -----------------------------------------------------------
 
   /** Create; fills name (generateName), uid, creationTimestamp, generation, resourceVersion. */
-  create(resource: string, input: KubeObject, opts: WriteOptions = {}): StoredObject {
+  create(resource: string, input: KubeObject | object, opts: WriteOptions = {}): StoredObject {
     const t = this.type(resource);
     const obj = structuredClone(input) as KubeObject;
     if (!obj || typeof obj !== 'object' || !obj.metadata || typeof obj.metadata !== 'object') {
@@ -248,7 +248,7 @@ export class ObjectStore {
   }
 
   /** PUT: replace the object; 409 Conflict when metadata.resourceVersion is stale. */
-  update(resource: string, input: KubeObject, opts: WriteOptions = {}): StoredObject {
+  update(resource: string, input: KubeObject | object, opts: WriteOptions = {}): StoredObject {
     const t = this.type(resource);
     const obj = structuredClone(input) as KubeObject;
     if (!obj?.metadata?.name) throw invalid(t.kind, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value' }], t.group);
