@@ -311,3 +311,10 @@ void test('an unchanged Service is not recomputed', () => {
   assert.equal(two.byOwner.get('ns/b'), one.byOwner.get('ns/b'), 'same array: the diff can skip it');
   assert.notEqual(two.byOwner.get('ns/a'), one.byOwner.get('ns/a'));
 });
+
+void test('IPv6 is reported when the pipeline matches IPv4 only', () => {
+  const input = desiredInputFromObjects({ services: [svc('dual', { clusterIPs: ['10.96.0.1', 'fd00::1'] })], slices: [], nodes: [] });
+  const out = new DesiredStateComputer({ capacity: unlimited, ipv6: false }).compute(input);
+  assert.deepEqual(lines(out.byOwner.get('ns/dual')!), ['reverse_nat 1 -> restore_frontend(10.96.0.1, 80)', 'frontends 10.96.0.1:80/TCP -> set_frontend(1, 0x1)']);
+  assert.deepEqual(out.problems.map((p) => [p.field, p.reason]), [['spec.ports[0]', 'unsupported']]);
+});

@@ -73,6 +73,8 @@ export interface DesiredStateOptions {
   readonly capacity: Capacity;
   /** True for ids the switch holds (never handed out fresh). */
   readonly busy?: { frontend(id: number): boolean; backend(id: number): boolean; group(id: number): boolean };
+  /** False when the pipeline matches 32-bit addresses only (talaria.p4 today): IPv6 is reported, not programmed. */
+  readonly ipv6?: boolean;
 }
 
 export class DesiredStateComputer {
@@ -195,6 +197,7 @@ export class DesiredStateComputer {
       const reported = new Set<string>();
       for (const sp of r.ports) {
         for (const c of frontendCandidates(sp, input.nodes)) {
+          if (!this.familyOk(c.addr)) continue;
           const o = owner.get(c.key);
           if (o === undefined) {
             owner.set(c.key, { service: name, field: c.field });
@@ -229,8 +232,13 @@ export class DesiredStateComputer {
     const maxGroup = this.opts.capacity.maxGroupSize ?? Infinity;
     for (const sp of ports?.ports ?? []) {
       const frontends = frontendCandidates(sp, nodes).filter((c) => won.has(`${sp.key} ${c.key}`));
+      let endpoints = eps?.endpoints.get(sp.key) ?? [];
+      const v6 = [...frontendCandidates(sp, nodes).map((c) => c.addr), ...endpoints.map((e) => e.addr)].filter((a) => !this.familyOk(a));
+      if (v6.length > 0) {
+        problems.push({ service: name, field: `spec.ports[${sp.portIndex}]`, reason: 'unsupported', message: `IPv6 is not supported by the switch pipeline; not programmed: ${[...new Set(v6)].slice(0, 4).join(', ')}` });
+        endpoints = endpoints.filter((e) => this.familyOk(e.addr));
+      }
       if (frontends.length === 0) continue;
-      const endpoints = eps?.endpoints.get(sp.key) ?? [];
       const backendId = new Map<EndpointInfo, number>();
       for (const e of endpoints) {
         const key = `${sp.key}|${e.addr}|${e.port}`;
@@ -293,6 +301,10 @@ export class DesiredStateComputer {
     const counts = zeroCounts();
     for (const e of entities) counts[e.type]++;
     return { entities, counts, backendKeys, groupKeys, frontendKeys, problems };
+  }
+
+  private familyOk(addr: string): boolean {
+    return this.opts.ipv6 !== false || !addr.includes(':');
   }
 
   private releaseDropped(old: ServiceResult, now: ServiceResult | undefined): void {
