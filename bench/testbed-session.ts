@@ -54,6 +54,14 @@ export async function testbedApply(documents: readonly object[]): Promise<void> 
   }
 }
 
+export async function testbedDelete(kind: string, name: string): Promise<void> {
+  await talaria(['testbed', 'delete', kind, name], 120_000);
+}
+
+export async function testbedScale(deployment: string, replicas: number): Promise<void> {
+  await talaria(['testbed', 'scale', deployment, '--replicas', String(replicas)], 120_000);
+}
+
 export async function testbedDown(): Promise<void> {
   await talaria(['testbed', 'down'], 300_000);
 }

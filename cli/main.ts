@@ -4,6 +4,7 @@
 // added here with one line.
 import { Command } from 'commander';
 import { benchCommand } from '../bench/command.js';
+import { e2eCommand } from '../e2e/command.js';
 import { exitWithError } from './errors.js';
 
 const program = new Command('talaria')
@@ -13,5 +14,6 @@ const program = new Command('talaria')
 
 // Subcommands, one line each (keep alphabetical).
 program.addCommand(benchCommand);
+program.addCommand(e2eCommand);
 
 program.parseAsync(process.argv).catch(exitWithError);

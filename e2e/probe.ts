@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import type { Agent } from 'node:http';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -26,7 +27,7 @@ export type ProbeSpec =
   | { kind: 'http'; host: string; port: number; count: number; timeoutMs?: number }
   | { kind: 'udp'; host: string; port: number; count: number; timeoutMs?: number }
   | { kind: 'connect'; host: string; port: number; timeoutMs?: number }
-  | { kind: 'hold'; host: string; port: number; connections: number; seconds: number; intervalMs?: number };
+  | { kind: 'hold'; host: string; port: number; connections: number; seconds: number; intervalMs?: number; stopFile?: string };
 
 /** One HTTP GET on a fresh connection. */
 export function httpOnce(host: string, port: number, timeoutMs = 2000, agent?: Agent): Promise<Attempt> {
@@ -174,9 +175,11 @@ class KeepAliveConnection {
  * request for `seconds`, recording which pod answered. A connection that
  * fails is not replaced: its error is what the test counts.
  */
-export async function holdConnections(host: string, port: number, connections: number, seconds: number, intervalMs = 50): Promise<HeldConnection[]> {
+export async function holdConnections(host: string, port: number, connections: number, seconds: number, intervalMs = 50, stopFile?: string): Promise<HeldConnection[]> {
   const t0 = performance.now();
-  const end = t0 + seconds * 1000;
+  let end = t0 + seconds * 1000;
+  // The driver ends the run early by creating stopFile (this process runs in another namespace).
+  const watcher = stopFile ? setInterval(() => existsSync(stopFile) && (end = 0), 100) : undefined;
   const one = async (): Promise<HeldConnection> => {
     const conn = new KeepAliveConnection(host, port);
     const h: HeldConnection = { firstPod: null, requests: 0, errors: 0, switches: 0 };
@@ -199,7 +202,11 @@ export async function holdConnections(host: string, port: number, connections: n
     }
     return h;
   };
-  return Promise.all(Array.from({ length: connections }, one));
+  try {
+    return await Promise.all(Array.from({ length: connections }, one));
+  } finally {
+    clearInterval(watcher);
+  }
 }
 
 export async function runProbe(spec: ProbeSpec): Promise<unknown> {
@@ -217,6 +224,6 @@ export async function runProbe(spec: ProbeSpec): Promise<unknown> {
     case 'connect':
       return connectOnce(spec.host, spec.port, spec.timeoutMs);
     case 'hold':
-      return holdConnections(spec.host, spec.port, spec.connections, spec.seconds, spec.intervalMs);
+      return holdConnections(spec.host, spec.port, spec.connections, spec.seconds, spec.intervalMs, spec.stopFile);
   }
 }

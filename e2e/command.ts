@@ -1,0 +1,41 @@
+// `talaria e2e`: the end-to-end suite on the testbed, in every mode; and the
+// probe it runs inside pods' namespaces.
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { UserError } from '../cli/errors.js';
+import type { Mode } from './context.js';
+import type { ProbeSpec } from './probe.js';
+import { runProbe } from './probe.js';
+import { runSuite } from './runner.js';
+
+const MODES: Mode[] = ['talaria', 'iptables', 'nftables'];
+
+export const e2eCommand = new Command('e2e')
+  .description('Run the end-to-end suite (Kubernetes Service behaviours, connection consistency under churn) on the testbed')
+  .option('--mode <mode>', `one mode (${MODES.join(', ')}); all by default`)
+  .option('--filter <text>', 'only the cases whose name contains this')
+  .option('--nodes <n>', 'testbed nodes', (v) => Number(v), 3)
+  .option('--json <file>', 'also write the results as JSON')
+  .action(async (o: { mode?: string; filter?: string; nodes: number; json?: string }) => {
+    if (o.mode && !MODES.includes(o.mode as Mode)) throw new UserError(`--mode: unknown mode "${o.mode}" (${MODES.join(', ')})`);
+    if (!Number.isInteger(o.nodes) || o.nodes < 2) throw new UserError('--nodes: the suite needs at least 2 nodes');
+    const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, filter: o.filter, nodes: o.nodes });
+    if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + '\n');
+    if (results.some((r) => !r.passed)) process.exitCode = 1;
+  });
+
+e2eCommand.addCommand(
+  new Command('probe')
+    .description('Run one probe from this network namespace and print the result as JSON (used by the suite)')
+    .argument('<spec>', 'the probe, as JSON')
+    .action(async (spec: string) => {
+      let parsed: ProbeSpec;
+      try {
+        parsed = JSON.parse(spec) as ProbeSpec;
+      } catch {
+        throw new UserError(`probe: the spec is not JSON: ${spec}`);
+      }
+      process.stdout.write(JSON.stringify(await runProbe(parsed)) + '\n');
+    }),
+  { hidden: true },
+);
