@@ -11,6 +11,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "shim.h"
 
 /* One counter per (EtherType, IP protocol); ip_proto is 0 for non-IP. */
 struct counter_key {
@@ -72,6 +73,14 @@ struct {
 	__type(value, __u64);
 } percpu_drops SEC(".maps");
 
+/* The last Talaria shim ttl_or_drop saw (puts struct talaria_shim in the BTF). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct talaria_shim);
+} last_shim SEC(".maps");
+
 SEC("tc")
 int count_packets(struct __sk_buff *skb)
 {
@@ -102,7 +111,7 @@ int count_packets(struct __sk_buff *skb)
 }
 
 /* For BPF_PROG_TEST_RUN: drops UDP to port 9 (discard) and counts the drop,
- * decrements the TTL of other IPv4 packets (fixing the header checksum), and
+ * records a Talaria shim in last_shim, decrements the TTL of other IPv4 packets (fixing the header checksum), and
  * passes everything else untouched. */
 SEC("tc")
 int ttl_or_drop(struct __sk_buff *skb)
@@ -118,6 +127,15 @@ int ttl_or_drop(struct __sk_buff *skb)
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > data_end)
 		return TC_ACT_OK;
+	if (ip->ihl == TALARIA_IHL_WITH_SHIM) {
+		struct talaria_shim *shim = (void *)(ip + 1);
+		__u32 zero = 0;
+
+		if ((void *)(shim + 1) > data_end)
+			return TC_ACT_OK;
+		if (shim->type == TALARIA_OPT_TYPE && shim->len == TALARIA_OPT_LEN)
+			bpf_map_update_elem(&last_shim, &zero, shim, BPF_ANY);
+	}
 	if (ip->protocol == IPPROTO_UDP && ip->ihl == 5) {
 		struct udphdr *udp = (void *)(ip + 1);
 
