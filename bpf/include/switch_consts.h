@@ -7,22 +7,22 @@
 
 /* frontends: (addr, port, proto) -> set_frontend; P4Info table size. */
 #ifndef SW_FRONTENDS_SIZE
-#define SW_FRONTENDS_SIZE 16384
+#define SW_FRONTENDS_SIZE 65536
 #endif
 
 /* backend_select: frontend_id -> member or group of backend_selector. */
 #ifndef SW_BACKEND_SELECT_SIZE
-#define SW_BACKEND_SELECT_SIZE 16384
+#define SW_BACKEND_SELECT_SIZE 65536
 #endif
 
 /* backends: (frontend_id, backend_id) -> to_backend, for PINNED packets. */
 #ifndef SW_BACKENDS_SIZE
-#define SW_BACKENDS_SIZE 131072
+#define SW_BACKENDS_SIZE 262144
 #endif
 
 /* reverse_nat: frontend_id -> restore_frontend, for REPLY packets. */
 #ifndef SW_REVERSE_NAT_SIZE
-#define SW_REVERSE_NAT_SIZE 16384
+#define SW_REVERSE_NAT_SIZE 65536
 #endif
 
 /* routes: LPM on the destination address -> to_port / to_external / drop. */
@@ -32,10 +32,12 @@
 
 /* backend_selector action profile: member slots (P4Info action profile size). */
 #ifndef SW_MEMBERS_SIZE
-#define SW_MEMBERS_SIZE 131072
+#define SW_MEMBERS_SIZE 262144
 #endif
 
-/* backend_selector groups that can exist at once. */
+/* backend_selector groups that can exist at once. Below the 65536 entries of
+ * backend_select because every group owns a lookup table of SW_MAGLEV_M
+ * slots, preallocated: 16384 * 1021 * 4 bytes = 64 MiB. */
 #ifndef SW_GROUPS_SIZE
 #define SW_GROUPS_SIZE 16384
 #endif

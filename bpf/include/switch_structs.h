@@ -43,8 +43,9 @@ struct sw_member {
 
 /* group_luts value (key: __u32 group id): where the group's lookup table is. */
 struct sw_lut {
-	__u32 base; /* first index in maglev_lut */
-	__u32 size; /* slots (prime); 0: the group has no members */
+	__u32 base;     /* first index in maglev_lut */
+	__u32 size;     /* slots (prime); 0: the group has no members */
+	__u32 max_size; /* the group's P4Runtime max_size (control plane only) */
 };
 
 /* group_members key: one member of one group (value: __u32 weight). The data

@@ -39,8 +39,8 @@ export type Member = CodecValue<typeof member>;
 /** group_luts value (key: u32 group id). */
 export const lut = structCodec({
   name: 'sw_lut',
-  size: 8,
-  fields: { base: [0, 'u32'], size: [4, 'u32'] },
+  size: 12,
+  fields: { base: [0, 'u32'], size: [4, 'u32'], max_size: [8, 'u32'] },
 });
 export type Lut = CodecValue<typeof lut>;
 

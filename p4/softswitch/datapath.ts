@@ -1,0 +1,137 @@
+// The software switch's data plane: bpf/switch.bpf.c loaded with every map
+// pinned under the pin directory (reused when the pins are there, so a
+// restarted switch keeps forwarding with the state it had), typed map handles,
+// and the TC attachment to the switch's ports.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  attachTc,
+  BpfObject,
+  detachTc,
+  ifIndex,
+  netnsPath,
+  removePinDir,
+  withNetns,
+  type BpfMap,
+  type BpfProgram,
+  type TcAttachment,
+} from '../../bpf/loader/index.js';
+import { SWITCH_MAPS, type Counter, type Port, type SwitchMapName } from '../../bpf/layouts/switch-maps.js';
+import type { Codec, CodecValue } from '../../bpf/loader/codec.js';
+
+/** The compiled program (make -C bpf): build/bpf/switch.bpf.o in the repository. */
+export const SWITCH_OBJECT = fileURLToPath(new URL('../../build/bpf/switch.bpf.o', import.meta.url));
+/** The TC program's C function name. */
+export const SWITCH_PROGRAM = 'talaria_switch';
+
+type MapDef<N extends SwitchMapName> = (typeof SWITCH_MAPS)[N];
+type KeyOf<N extends SwitchMapName> = CodecValue<MapDef<N>['key']>;
+type ValueOf<N extends SwitchMapName> = MapDef<N>['perCpu'] extends true ? CodecValue<MapDef<N>['value']>[] : CodecValue<MapDef<N>['value']>;
+
+/** Every map of the switch, typed by its layout in bpf/layouts/switch-maps.ts. */
+export type SwitchMaps = { readonly [N in SwitchMapName]: BpfMap<KeyOf<N>, ValueOf<N>> };
+
+/** One switch port: P4 port number (1-based, the order of --ports) and its interface. */
+export interface SwitchPort {
+  readonly port: number;
+  readonly ifname: string;
+}
+
+export interface DatapathOptions {
+  /** Where the maps are pinned (reused if present); none: unpinned (tests). */
+  readonly pinDir?: string;
+  /** The object file; default SWITCH_OBJECT. */
+  readonly objectPath?: string;
+}
+
+export class SwitchDatapath {
+  private readonly attachments: { ifname: string; netns: string | undefined }[] = [];
+
+  private constructor(
+    readonly object: BpfObject,
+    readonly program: BpfProgram,
+    readonly maps: SwitchMaps,
+    readonly pinDir: string | undefined,
+  ) {}
+
+  /** Loads the program, creating or reusing the pinned maps. */
+  static load(opts: DatapathOptions = {}): SwitchDatapath {
+    const path = opts.objectPath ?? SWITCH_OBJECT;
+    if (!existsSync(path)) throw new Error(`${path} is missing: build it with make -C bpf`);
+    const object = BpfObject.open(path, opts.pinDir ? { pinDir: opts.pinDir } : {});
+    try {
+      const maps = {} as Record<string, unknown>;
+      for (const [name, def] of Object.entries(SWITCH_MAPS) as [string, { key: Codec<unknown>; value: Codec<unknown>; perCpu: boolean }][]) {
+        maps[name] = def.perCpu ? object.perCpuMap(name, def.key, def.value) : object.map(name, def.key, def.value);
+      }
+      return new SwitchDatapath(object, object.program(SWITCH_PROGRAM), maps as SwitchMaps, opts.pinDir);
+    } catch (e) {
+      object.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Fills the ports map and attaches the program to the TC ingress of every
+   * port, inside `netns` when given. Reads each interface's MAC there.
+   */
+  attach(ports: readonly SwitchPort[], netns?: string): TcAttachment[] {
+    const out: TcAttachment[] = [];
+    for (const p of ports) {
+      const ifindex = withNetns(netns, () => ifIndex(p.ifname));
+      if (!ifindex) throw new Error(`switch port ${p.port}: no interface ${p.ifname}${netns ? ` in netns ${netns}` : ''}`);
+      this.maps.ports.update(p.port, { ifindex, mac: readMac(p.ifname, netns) } satisfies Port);
+    }
+    for (const p of ports) {
+      out.push(attachTc({ ifname: p.ifname, direction: 'ingress', netns, program: this.program }));
+      this.attachments.push({ ifname: p.ifname, netns });
+    }
+    return out;
+  }
+
+  /** The switch's own addresses: packets for them go to its kernel. */
+  setLocalAddresses(addrs: readonly string[]): void {
+    this.maps.local_addrs.clear();
+    for (const a of addrs) this.maps.local_addrs.update(a, 1);
+  }
+
+  /** Detaches from every port attached by this instance (pins stay). */
+  detach(): void {
+    for (const a of this.attachments.splice(0)) {
+      try {
+        detachTc({ ifname: a.ifname, direction: 'ingress', netns: a.netns });
+      } catch {
+        // The interface (or namespace) is gone already: nothing left to detach.
+      }
+    }
+  }
+
+  /** Closes the object; with `removePins` the pinned maps go too (state lost). */
+  close(opts: { removePins?: boolean } = {}): void {
+    this.detach();
+    this.object.close();
+    if (opts.removePins && this.pinDir) removePinDir(this.pinDir);
+  }
+}
+
+/** An interface's MAC, via `ip -j link` in the namespace (a name or a path). */
+function readMac(ifname: string, netns: string | undefined): string {
+  const ip = ['ip', '-j', 'link', 'show', 'dev', ifname];
+  const argv = netns === undefined || netns === '' ? ip : ['nsenter', `--net=${netnsPath(netns)}`, ...ip];
+  const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  const mac = (JSON.parse(out) as { address?: string }[])[0]?.address;
+  if (!mac) throw new Error(`interface ${ifname} has no MAC address`);
+  return mac;
+}
+
+/** Sums a per-CPU counter. */
+export function sumCounter(values: readonly Counter[] | undefined): { packets: bigint; bytes: bigint } {
+  let packets = 0n;
+  let bytes = 0n;
+  for (const v of values ?? []) {
+    packets += v.packets;
+    bytes += v.bytes;
+  }
+  return { packets, bytes };
+}
