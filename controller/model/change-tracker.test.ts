@@ -20,3 +20,11 @@ void test('changes that cancel out are dropped', () => {
   assert.equal(t.pending, 0, 'change back to the committed value cancels');
   assert.deepEqual([...t.entries()], [['b', { v: 3 }]]);
 });
+
+void test('values holding Maps compare by content', () => {
+  const t = new ChangeTracker<{ m: Map<string, number[]> }>();
+  t.update('a', { m: new Map([['x', [1]]]) });
+  t.checkpoint();
+  assert.equal(t.update('a', { m: new Map([['x', [1, 2]]]) }), true);
+  assert.equal(t.update('a', { m: new Map([['x', [1]]]) }), false);
+});

@@ -72,6 +72,13 @@ export class ChangeTracker<V> {
   }
 }
 
+/** Structural equality of plain data (Maps and Sets compared by their entries). */
 export function jsonEqual<V>(a: V, b: V): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify(a, replacer) === JSON.stringify(b, replacer);
+}
+
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return { $map: [...value] };
+  if (value instanceof Set) return { $set: [...value] };
+  return value;
 }
