@@ -5,7 +5,8 @@ import { invalid } from '../apiserver/errors.js';
 import type { FieldError } from '../apiserver/errors.js';
 import type { ObjectStore } from '../apiserver/store.js';
 import type { KubeObject, StoredObject } from '../apiserver/types.js';
-import { AllocationError, ClusterIpAllocator, NodePortAllocator } from './ip-allocator.js';
+import { AllocationError } from './ip-allocator.js';
+import type { ClusterIpAllocator, NodePortAllocator } from './ip-allocator.js';
 import { defaultDeployment, defaultPodSpec, defaultService, validateDeployment, validatePod, validateService } from './validation.js';
 
 export interface ServiceAllocators {

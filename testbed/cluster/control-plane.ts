@@ -81,7 +81,7 @@ export function startCluster(store: ObjectStore, opts: ClusterOptions = {}): Clu
 }
 
 /** A running control plane: the cluster behind an HTTP API server. */
-export interface ControlPlane extends Cluster {
+export interface ControlPlane extends Omit<Cluster, 'stop'> {
   readonly server: ApiServer;
   readonly url: string;
   readonly kubeconfigPath: string;
