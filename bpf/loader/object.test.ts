@@ -74,6 +74,24 @@ describe('BpfObject', () => {
     assert.deepEqual(second.map('crud', CrudKey, CrudValue).get(k), v);
   });
 
+  it('says how a pinned map differs from the object, and replaces it only when asked', () => {
+    const other = BpfObject.open(OBJ);
+    const bench = other.map('bench', u32, u64);
+    const path = `${PIN_DIR}/other/crud`;
+    bench.pin(path);
+    other.close();
+    assert.throws(
+      () => BpfObject.open(OBJ, { pinDir: `${PIN_DIR}/other` }),
+      (e: unknown) => e instanceof BpfError && /map crud pinned at .*keySize 4 pinned, 8 in the object.*maxEntries 65536 pinned, 8 in the object/.test(e.message),
+    );
+    const replaced = BpfObject.open(OBJ, { pinDir: `${PIN_DIR}/other`, replaceIncompatiblePins: true });
+    const reopened = BpfMap.openPinned(path, CrudKey, CrudValue);
+    assert.equal(reopened.info.maxEntries, 8);
+    reopened.close();
+    replaced.close();
+    removePinDir(`${PIN_DIR}/other`);
+  });
+
   it('reopens a pinned map after everything was closed, checking the codec sizes', () => {
     for (const o of opened.splice(0).reverse()) o.close();
     const crud = track(BpfMap.openPinned(`${PIN_DIR}/crud`, CrudKey, CrudValue));

@@ -1,6 +1,7 @@
 // An eBPF object file opened and loaded through libbpf, with its programs and
 // maps found by name. With a pin directory every map is pinned there by name
 // and, when a pin already exists, reused: a restarted agent keeps its maps.
+import { closeSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Codec } from './codec.js';
 import { perCpuCodec } from './codec.js';
@@ -8,9 +9,9 @@ import { BpfError, VerifierError } from './errors.js';
 import { addressOf, lastErrno, lib } from './libbpf.js';
 import type { Pointer } from './libbpf.js';
 import { captureLibbpfLog, libbpfLogMark, libbpfMessagesSince, trimVerifierLog } from './libbpf-log.js';
-import { BpfMap, isPerCpuMapType, possibleCpus } from './map.js';
+import { BpfMap, isPerCpuMapType, mapInfoByFd, possibleCpus } from './map.js';
 import type { MapInfo } from './map.js';
-import { ensurePinDir } from './pin.js';
+import { ensurePinDir, openPinnedFd, unpin } from './pin.js';
 import { BpfProgram } from './program.js';
 
 export interface OpenOptions {
@@ -22,6 +23,12 @@ export interface OpenOptions {
   pinDir?: string;
   /** Restricts pinDir to these maps (default: all of them). */
   pinMaps?: readonly string[];
+  /**
+   * When a pinned map no longer matches the object (type, key/value size,
+   * max_entries, flags: an upgrade changed the layout), unpin it and create
+   * a fresh one instead of failing. Its entries are lost. Default false.
+   */
+  replaceIncompatiblePins?: boolean;
   /** Use these existing maps (BpfMap or fd) instead of creating the object's own. */
   reuseMaps?: Readonly<Record<string, { fd: number } | number>>;
   /** Override which programs load: `{ name: false }` skips one, `{ name: true }` loads a `SEC("?...")` one. */
@@ -121,7 +128,9 @@ export class BpfObject {
     const byName = new Map(maps.map((m) => [l.bpf_map__name(m), m]));
     for (const [name, m] of byName) {
       if (!pinDir || l.bpf_map__is_internal(m) || (opts.pinMaps && !opts.pinMaps.includes(name))) continue;
-      const ret = l.bpf_map__set_pin_path(m, `${pinDir}/${name}`);
+      const path = `${pinDir}/${name}`;
+      if (existsSync(path)) this.checkPinned(m, name, path, opts.replaceIncompatiblePins ?? false);
+      const ret = l.bpf_map__set_pin_path(m, path);
       if (ret < 0) throw new BpfError({ call: 'bpf_map__set_pin_path', object: name, errno: -ret });
     }
     for (const [name, reuse] of Object.entries(opts.reuseMaps ?? {})) {
@@ -130,6 +139,26 @@ export class BpfObject {
       const ret = l.bpf_map__reuse_fd(m, typeof reuse === 'number' ? reuse : reuse.fd);
       if (ret < 0) throw new BpfError({ call: 'bpf_map__reuse_fd', object: name, errno: -ret });
     }
+  }
+
+  /** Says precisely how a pinned map differs from the object's definition (libbpf only says "mismatch"). */
+  private checkPinned(m: Pointer, name: string, path: string, replace: boolean): void {
+    const l = lib();
+    const fd = openPinnedFd(path);
+    let pinned: MapInfo;
+    try {
+      pinned = mapInfoByFd(fd, path);
+    } finally {
+      closeSync(fd);
+    }
+    const want = { type: l.bpf_map__type(m), keySize: l.bpf_map__key_size(m), valueSize: l.bpf_map__value_size(m), maxEntries: l.bpf_map__max_entries(m), flags: l.bpf_map__map_flags(m) };
+    const diffs = (Object.keys(want) as Array<keyof typeof want>).filter((k) => pinned[k] !== want[k]).map((k) => `${k} ${pinned[k]} pinned, ${want[k]} in the object`);
+    if (!diffs.length) return;
+    if (replace) {
+      unpin(path);
+      return;
+    }
+    throw new BpfError({ call: 'bpf_map__reuse_fd', object: `map ${name} pinned at ${path}`, errno: 22 /* EINVAL */, detail: `${diffs.join(', ')} (remove the pin or pass replaceIncompatiblePins)` });
   }
 
   private index(): void {
