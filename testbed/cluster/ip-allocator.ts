@@ -2,6 +2,8 @@
 // next free value after a moving cursor (O(1) amortized for bulk creation),
 // requested values honoured or refused as already allocated.
 
+import { isIPv4 } from 'node:net';
+
 /** The Kubernetes default Service CIDR. */
 export const SERVICE_CIDR = '10.96.0.0/12';
 /** The NodePort range Kubernetes uses by default. */
@@ -84,6 +86,7 @@ export class ClusterIpAllocator {
   }
 
   contains(ip: string): boolean {
+    if (typeof ip !== 'string' || !isIPv4(ip)) return false;
     const off = ipToInt(ip) - this.base;
     return off >= 0 && off < this.map.size;
   }
