@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { benchCommand } from '../bench/command.js';
 import { e2eCommand } from '../e2e/command.js';
 import { exitWithError } from './errors.js';
+import { testbedCommand } from '../testbed/command.js';
 
 const program = new Command('talaria')
   .description('Talaria: kube-proxy replacement with service load balancing in the switch and an eBPF fast path on the nodes')
@@ -15,5 +16,7 @@ const program = new Command('talaria')
 // Subcommands, one line each (keep alphabetical).
 program.addCommand(benchCommand);
 program.addCommand(e2eCommand);
+program.addCommand((await import('../nodeagent/command.js')).nodeagentCommand);
+program.addCommand(testbedCommand);
 
 program.parseAsync(process.argv).catch(exitWithError);

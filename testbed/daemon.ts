@@ -1,0 +1,275 @@
+// The testbed's supervisor: the long-lived process `up` starts (detached) and
+// `down` stops. It builds the topology, hosts the API server with the cluster
+// controllers, the scheduler, one kubelet per node and, in the baseline
+// modes, one kube-proxy stand-in per node; in talaria mode it starts and
+// tracks the software switch, the controller and the node agents. It reports
+// progress through the state file (phase starting -> ready | failed) and, on
+// SIGTERM or a failure, takes everything down again.
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiServer } from './apiserver/api-server.js';
+import { ObjectStore } from './apiserver/store.js';
+import { BaselineProxy } from './baselines/proxy.js';
+import { startCluster } from './cluster/control-plane.js';
+import type { Cluster } from './cluster/control-plane.js';
+import { Kubelet } from './kubelet/kubelet.js';
+import { netnsPrefix } from './network/addressing.js';
+import type { Mode } from './network/addressing.js';
+import { createTopology, destroyTopology } from './network/topology.js';
+import type { Topology } from './network/topology.js';
+import { stopTracked } from './processes.js';
+import { stateDir, writeState } from './state.js';
+import type { TestbedState, TrackedProcess } from './state.js';
+import { startTalaria } from './talaria-mode.js';
+import { ECHO_APP, echoDeployment, echoService, extraService } from './workload.js';
+
+export interface DaemonOptions {
+  mode: Mode;
+  nodes: number;
+  podsPerNode: number;
+  services: number;
+  /** When `up` started (ms since the epoch), for the reported up time. */
+  startedAtMs: number;
+  /** Give up waiting for readiness after this long. */
+  readyTimeoutMs?: number;
+}
+
+function log(msg: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class TestbedDaemon {
+  private state: TestbedState;
+  private writes: Promise<void> = Promise.resolve();
+  private store: ObjectStore | undefined;
+  private api: ApiServer | undefined;
+  private kubelets: Kubelet[] = [];
+  private proxies: BaselineProxy[] = [];
+  private cluster: Cluster | undefined;
+  private topology: Topology | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.state = {
+      version: 1,
+      phase: 'starting',
+      mode: o.mode,
+      nodes: o.nodes,
+      podsPerNode: o.podsPerNode,
+      services: o.services,
+      prefix: netnsPrefix(),
+      createdAt: new Date(o.startedAtMs).toISOString(),
+      daemon: { name: 'daemon', pid: process.pid, argv: process.argv, log: join(stateDir(), 'daemon.log') },
+      processes: [],
+      pinDirs: [],
+      log: join(stateDir(), 'daemon.log'),
+    };
+  }
+
+  private save(): Promise<void> {
+    const snapshot = structuredClone(this.state);
+    this.writes = this.writes.then(() => writeState(snapshot));
+    return this.writes;
+  }
+
+  /** Builds everything and waits until it serves; throws (after cleaning up) on failure. */
+  async start(): Promise<void> {
+    await mkdir(stateDir(), { recursive: true });
+    await this.save();
+    try {
+      await this.build();
+      this.state.phase = 'ready';
+      this.state.readyAt = new Date().toISOString();
+      this.state.upSeconds = (Date.now() - this.o.startedAtMs) / 1000;
+      await this.save();
+      log(`ready in ${this.state.upSeconds.toFixed(1)} s`);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      log(`failed: ${err instanceof Error ? (err.stack ?? msg) : msg}`);
+      await this.stop();
+      this.state.phase = 'failed';
+      this.state.error = msg;
+      await this.save();
+      throw err;
+    }
+  }
+
+  private async build(): Promise<void> {
+    const { mode, nodes, podsPerNode } = this.o;
+    const t0 = Date.now();
+    this.topology = await createTopology({ mode, nodes });
+    log(`topology (${mode}, ${nodes} nodes) in ${Date.now() - t0} ms`);
+
+    const store = (this.store = new ObjectStore());
+    this.cluster = startCluster(store, { kubernetesService: true, onError: (c, k, e) => log(`${c}: ${k}: ${e instanceof Error ? e.message : String(e)}`) });
+    const kubeconfig = join(stateDir(), 'kubeconfig');
+    this.api = await ApiServer.start({ store, kubeconfigPath: kubeconfig });
+    this.state.apiServer = this.api.url;
+    this.state.kubeconfig = kubeconfig;
+    await this.save();
+    log(`API server ${this.api.url}`);
+
+    const podsDir = join(stateDir(), 'pods');
+    for (const n of this.topology.nodes) {
+      const k = new Kubelet({ store, node: n, podsDir, log });
+      this.kubelets.push(k);
+      k.start();
+    }
+
+    if (mode === 'talaria') {
+      const t = await startTalaria({
+        nodes: this.topology.nodes,
+        switchPorts: this.topology.switchPorts,
+        kubeconfig,
+        logDir: stateDir(),
+        onStarted: async (p: TrackedProcess) => {
+          this.state.processes.push(p);
+          await this.save();
+        },
+      });
+      this.state.p4runtime = t.p4runtime;
+      this.state.pinDirs = t.pinDirs;
+      await this.save();
+      this.talariaHealth = t.healthz;
+    } else {
+      for (const n of this.topology.nodes) {
+        const p = new BaselineProxy({ store, node: n, mode, log });
+        this.proxies.push(p);
+        p.start();
+      }
+    }
+
+    const replicas = nodes * podsPerNode;
+    store.create('deployments', echoDeployment(replicas));
+    store.create('services', echoService());
+    const t1 = Date.now();
+    for (let i = 1; i <= this.o.services; i++) store.create('services', extraService(i));
+    if (this.o.services > 0) log(`${this.o.services} extra Services created in ${Date.now() - t1} ms`);
+
+    await this.waitReady(replicas);
+  }
+
+  private talariaHealth: { name: string; url: string }[] = [];
+
+  private readyEchoPods(): number {
+    let n = 0;
+    for (const p of this.store!.scan('pods')) {
+      if (p.metadata.labels?.app !== ECHO_APP || p.metadata.deletionTimestamp) continue;
+      if (((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')) n++;
+    }
+    return n;
+  }
+
+  /** Services (of the workload) whose slices list every replica as ready. */
+  private servicesWithEndpoints(replicas: number): number {
+    const ready = new Map<string, number>();
+    for (const s of this.store!.scan('endpointslices')) {
+      const svc = s.metadata.labels?.['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const n = ((s.endpoints ?? []) as { conditions?: { ready?: boolean } }[]).filter((e) => e.conditions?.ready !== false).length;
+      ready.set(svc, (ready.get(svc) ?? 0) + n);
+    }
+    let ok = 0;
+    for (const s of this.store!.scan('services')) if ((ready.get(s.metadata.name) ?? 0) >= replicas && (s.spec?.selector?.app === ECHO_APP)) ok++;
+    return ok;
+  }
+
+  private async waitReady(replicas: number): Promise<void> {
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 10 * 60_000);
+    const check = (what: string): void => {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      this.checkProcesses();
+    };
+    while (this.readyEchoPods() < replicas) {
+      check(`${replicas} ready echo pods (have ${this.readyEchoPods()})`);
+      await sleep(100);
+    }
+    log(`${replicas} pods ready`);
+    const wantServices = 1 + this.o.services;
+    while (this.servicesWithEndpoints(replicas) < wantServices) {
+      check(`endpoints of ${wantServices} Services (have ${this.servicesWithEndpoints(replicas)})`);
+      await sleep(100);
+    }
+    log(`endpoints of ${wantServices} Services ready`);
+    if (this.proxies.length > 0) {
+      const rv = this.store!.resourceVersion;
+      const t = Date.now();
+      await Promise.race([
+        Promise.all(this.proxies.map((p) => p.waitSynced(rv))),
+        (async () => {
+          for (;;) {
+            check('the kube-proxy rules');
+            await sleep(200);
+          }
+        })(),
+      ]);
+      log(`rules synced on ${this.proxies.length} nodes in ${Date.now() - t} ms (last sync ${Math.max(...this.proxies.map((p) => p.stats.lastDurationMs))} ms)`);
+    }
+    for (const h of this.talariaHealth) {
+      for (;;) {
+        check(`${h.name} to report healthy at ${h.url}`);
+        const ok = await fetch(h.url).then((r) => r.ok, () => false);
+        if (ok) break;
+        await sleep(200);
+      }
+    }
+  }
+
+  /** A talaria process that died is a failed `up`, not a hang. */
+  private checkProcesses(): void {
+    for (const p of this.state.processes) {
+      try {
+        process.kill(p.pid, 0);
+      } catch {
+        throw new Error(`${p.name} (pid ${p.pid}) exited; see ${p.log ?? 'its log'}`);
+      }
+    }
+  }
+
+  /** Takes everything down (idempotent). */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.state.phase = this.state.phase === 'failed' ? 'failed' : 'stopping';
+    await this.save().catch(() => undefined);
+    await Promise.allSettled(this.proxies.map((p) => p.stop()));
+    await Promise.allSettled(this.kubelets.map((k) => k.stop()));
+    await stopTracked(this.state.processes);
+    this.cluster?.stop();
+    await this.api?.stop().catch(() => undefined);
+    await destroyTopology();
+    await removePins(this.state.pinDirs);
+  }
+}
+
+/** Removes the testbed's bpffs pin directories, and /sys/fs/bpf/talaria when it is left empty. */
+export async function removePins(dirs: readonly string[]): Promise<void> {
+  for (const d of dirs) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+  try {
+    if ((await readdir('/sys/fs/bpf/talaria')).length === 0) await rmdir('/sys/fs/bpf/talaria');
+  } catch {
+    // not there
+  }
+}
+
+/** Entry of `talaria testbed daemon`: runs until SIGTERM/SIGINT. */
+export async function runDaemon(o: DaemonOptions): Promise<void> {
+  const d = new TestbedDaemon(o);
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const onSignal = (sig: string): void => {
+    log(`${sig}: stopping`);
+    void d.stop().then(resolveDone, resolveDone);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGHUP', () => undefined); // outlive the terminal of `up`
+  await d.start();
+  await done;
+  log('stopped');
+}

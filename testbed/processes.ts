@@ -1,0 +1,73 @@
+// Processes the testbed starts in the root namespace (the supervisor daemon,
+// the software switch, the controller, the node agents): each leads its own
+// process group, so that stopping it also stops whatever it started, and its
+// pid goes into the state file so that `down` finds it after a crash.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { TrackedProcess } from './state.js';
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Starts argv detached (own process group), output appended to log. */
+export function spawnTracked(name: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): TrackedProcess {
+  const fd = openSync(log, 'a');
+  try {
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd], env });
+    if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
+    child.unref();
+    return { name, pid: child.pid, argv: [...argv], log };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone
+    }
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return isAlive(pid);
+  }
+}
+
+/** SIGTERM to each group, up to graceMs for them to go, then SIGKILL. */
+export async function stopTracked(procs: readonly TrackedProcess[], graceMs = 5000): Promise<void> {
+  const live = procs.filter((p) => p.pid > 0 && p.pid !== process.pid);
+  for (const p of live) signalGroup(p.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (live.some((p) => groupAlive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const p of live) if (groupAlive(p.pid)) signalGroup(p.pid, 'SIGKILL');
+}
+
+/** A free TCP port on 127.0.0.1 (for the processes' gRPC, healthz and metrics listeners). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
