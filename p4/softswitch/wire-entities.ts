@@ -18,13 +18,16 @@ export class TalariaEntities {
 
   private entry(table: string, match: Record<string, ValueInput | { value: ValueInput; prefixLen: number }>, action: NonNullable<NonNullable<Entity['table_entry']>['action']>): Entity {
     const t = this.p4info.table(table);
-    const fm: FieldMatch[] = t.matchFields.map((f) => {
+    const fm: FieldMatch[] = [];
+    for (const f of t.matchFields) {
       const v = match[f.name]!;
       if (typeof v === 'object' && v !== null && 'prefixLen' in v) {
-        return { field_id: f.id, lpm: { value: encodeValue(v.value, f.bitwidth), prefix_len: v.prefixLen } };
+        // A /0 prefix is a wildcard: P4Runtime omits the field.
+        if (v.prefixLen > 0) fm.push({ field_id: f.id, lpm: { value: encodeValue(v.value, f.bitwidth), prefix_len: v.prefixLen } });
+      } else {
+        fm.push({ field_id: f.id, exact: { value: encodeValue(v, f.bitwidth) } });
       }
-      return { field_id: f.id, exact: { value: encodeValue(v, f.bitwidth) } };
-    });
+    }
     return { table_entry: { table_id: t.id, match: fm, action } };
   }
 
