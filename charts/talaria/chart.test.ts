@@ -1,0 +1,208 @@
+// The chart as Helm sees it (helm lint, helm template with default values and
+// with every option on) and every rendered object checked offline against the
+// Kubernetes API schemas, plus the properties the issue asks of each workload.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+import { describeObject, typeCheckObjects, validateWithSchemas } from './k8s-validate.js';
+import type { K8sObject } from './k8s-validate.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const chartDir = here.includes('/dist/') ? here.replace('/dist/', '/') : here;
+const repoRoot = join(chartDir, '..', '..');
+const allOn = join(chartDir, 'ci', 'all-on-values.yaml');
+// helm built with `go install` does not know a Kubernetes version of its own.
+const KUBE_VERSION = '1.30.0';
+
+function helm(...args: string[]): string {
+  try {
+    return execFileSync('helm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  } catch (err) {
+    const e = err as { code?: string; stdout?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') assert.fail('helm is not installed: GOBIN=/usr/local/bin go install helm.sh/helm/v3/cmd/helm@v3.16.4');
+    assert.fail(`helm ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+  }
+}
+
+function render(...extra: string[]): K8sObject[] {
+  const out = helm('template', 'talaria', chartDir, '--namespace', 'kube-system', '--kube-version', KUBE_VERSION, ...extra);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function find(objects: K8sObject[], kind: string, name: string): Obj {
+  const o = objects.find((x) => x.kind === kind && x.metadata?.name === name);
+  assert.ok(o, `${kind} ${name} rendered (have: ${objects.map(describeObject).join(', ')})`);
+  return o as Obj;
+}
+
+void describe('charts/talaria', () => {
+  const renders: Record<string, K8sObject[]> = {};
+  before(() => {
+    renders.defaults = render();
+    renders.allOn = render('-f', allOn);
+  });
+
+  void it('passes helm lint --strict, with defaults and with every option on', () => {
+    for (const extra of [[], ['-f', allOn]]) {
+      assert.match(helm('lint', '--strict', chartDir, '--kube-version', KUBE_VERSION, ...extra), /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  void it('rejects values the schema does not allow', () => {
+    assert.throws(
+      () => helm('template', 'talaria', chartDir, '--kube-version', KUBE_VERSION, '--set', 'switch.address=nope', '--set', 'nodeAgent.uplnk=eth0'),
+      (e: unknown) => /switch\.address: Does not match pattern/.test(String(e)) && /Additional property uplnk is not allowed/.test(String(e)),
+    );
+    assert.throws(() => helm('template', 'talaria', chartDir, '--kube-version', KUBE_VERSION, '--set', 'softswitch.enabled=true'), /softswitch\.ports/);
+  });
+
+  for (const which of ['defaults', 'allOn'] as const) {
+    void it(`${which}: every object is valid against the Kubernetes API schemas`, async () => {
+      assert.deepEqual(await validateWithSchemas(renders[which]!), []);
+    });
+    void it(`${which}: every object has only fields the API knows (type check)`, () => {
+      assert.deepEqual(typeCheckObjects(renders[which]!), []);
+    });
+    void it(`${which}: every $(VAR) in container args is defined for that container`, () => {
+      const configMaps = new Map(renders[which]!.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata!.name!, (o as Obj).data ?? {}]));
+      for (const w of renders[which]!.filter((o) => ['Deployment', 'DaemonSet'].includes(o.kind)) as Obj[]) {
+        for (const c of w.spec.template.spec.containers) {
+          const defined = new Set<string>((c.env ?? []).map((e: Obj) => e.name));
+          for (const from of c.envFrom ?? []) for (const k of Object.keys(configMaps.get(from.configMapRef.name) ?? {})) defined.add(k);
+          for (const arg of c.args as string[]) {
+            for (const [, v] of arg.matchAll(/\$\(([A-Z0-9_]+)\)/g)) assert.ok(defined.has(v!), `${w.metadata.name}: ${arg} refers to undefined ${v}`);
+          }
+        }
+      }
+    });
+  }
+
+  void it('checks the checker: an unknown field and a wrong type are caught', async () => {
+    const ds = find(renders.defaults!, 'DaemonSet', 'talaria-node-agent');
+    const misspelt = structuredClone(ds);
+    misspelt.spec.template.spec.hostNetwrok = true;
+    assert.match(typeCheckObjects([misspelt as K8sObject]).join('\n'), /'"hostNetwrok"' does not exist in type 'IPodSpec'/);
+    const mistyped = structuredClone(ds);
+    mistyped.spec.template.spec.containers[0].ports[0].containerPort = 'healthz';
+    assert.match((await validateWithSchemas([mistyped as K8sObject])).join('\n'), /containerPort must be integer/);
+  });
+
+  void it('renders the expected objects', () => {
+    const kinds = (objs: K8sObject[]): string[] => objs.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
+    assert.deepEqual(kinds(renders.defaults!), [
+      'ClusterRole/talaria',
+      'ClusterRoleBinding/talaria',
+      'ConfigMap/talaria',
+      'DaemonSet/talaria-node-agent',
+      'Deployment/talaria-controller',
+      'Role/talaria-controller-leader-election',
+      'RoleBinding/talaria-controller-leader-election',
+      'Service/talaria-controller-metrics',
+      'Service/talaria-node-agent-metrics',
+      'ServiceAccount/talaria-controller',
+      'ServiceAccount/talaria-node-agent',
+    ]);
+    const extra = kinds(renders.allOn!).filter((k) => !kinds(renders.defaults!).includes(k));
+    assert.deepEqual(extra, [
+      'ConfigMap/talaria-dashboard-overview',
+      'ConfigMap/talaria-dashboard-vs-kube-proxy',
+      'Deployment/talaria-softswitch',
+      'PodMonitor/talaria-controller',
+      'PodMonitor/talaria-node-agent',
+      'PodMonitor/talaria-softswitch',
+      'PrometheusRule/talaria',
+      'Service/talaria-softswitch-metrics',
+      'ServiceAccount/talaria-softswitch',
+      'ServiceMonitor/talaria-controller',
+      'ServiceMonitor/talaria-node-agent',
+      'ServiceMonitor/talaria-softswitch',
+    ]);
+  });
+
+  void it('controller: 2 replicas with leader election on its own Lease', () => {
+    const d = find(renders.defaults!, 'Deployment', 'talaria-controller');
+    assert.equal(d.spec.replicas, 2);
+    const args = d.spec.template.spec.containers[0].args as string[];
+    assert.equal(args[0], 'controller');
+    for (const want of ['--leader-elect=$(TALARIA_LEADER_ELECT)', '--leader-elect-resource-name=talaria-controller', '--leader-elect-resource-namespace=$(POD_NAMESPACE)']) {
+      assert.ok(args.includes(want), want);
+    }
+    assert.equal(find(renders.defaults!, 'ConfigMap', 'talaria').data.TALARIA_LEADER_ELECT, 'true');
+    assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
+  });
+
+  void it('node agent: host network, only BPF/NET_ADMIN/SYS_ADMIN/PERFMON, bpffs, runs on every node', () => {
+    const ds = find(renders.defaults!, 'DaemonSet', 'talaria-node-agent');
+    const spec = ds.spec.template.spec;
+    assert.equal(spec.hostNetwork, true);
+    assert.equal(spec.priorityClassName, 'system-node-critical');
+    assert.deepEqual(spec.tolerations, [{ operator: 'Exists' }]);
+    const sc = spec.containers[0].securityContext;
+    assert.equal(sc.privileged, false);
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'SYS_ADMIN', 'PERFMON'] });
+    assert.deepEqual(spec.volumes, [{ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } }]);
+    assert.equal(spec.containers[0].volumeMounts[0].mountPath, '/sys/fs/bpf');
+    assert.ok((spec.containers[0].args as string[]).includes('--node=$(NODE_NAME)'));
+  });
+
+  void it('RBAC: read what kube-proxy reads, write only events and the Lease', () => {
+    const role = find(renders.defaults!, 'ClusterRole', 'talaria');
+    assert.deepEqual(role.rules, [
+      { apiGroups: [''], resources: ['services', 'nodes', 'pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    ]);
+    const lease = find(renders.defaults!, 'Role', 'talaria-controller-leader-election');
+    assert.equal(lease.metadata.namespace, 'kube-system');
+    assert.deepEqual(lease.rules[1].resourceNames, ['talaria-controller']);
+    assert.ok(!JSON.stringify([role, lease]).includes('"*"'), 'no wildcards');
+  });
+
+  void it('ConfigMap: switch address, device id, election, external routes', () => {
+    const data = find(renders.allOn!, 'ConfigMap', 'talaria').data;
+    assert.equal(data.TALARIA_SWITCH_ADDRESS, '192.0.2.1:9559');
+    assert.equal(data.TALARIA_SWITCH_DEVICE_ID, '7');
+    assert.equal(data.TALARIA_SWITCH_ELECTION_ID, '3');
+    assert.equal(data.TALARIA_EXTERNAL_ROUTE_0, '0.0.0.0/0=48,02:00:00:00:00:30');
+    const args = find(renders.allOn!, 'Deployment', 'talaria-controller').spec.template.spec.containers[0].args as string[];
+    assert.deepEqual(args.filter((a) => a.startsWith('--external-route=')), ['--external-route=$(TALARIA_EXTERNAL_ROUTE_0)', '--external-route=$(TALARIA_EXTERNAL_ROUTE_1)']);
+  });
+
+  void it('PrometheusRule carries the very rules of observability/alerts, runbook links rebased', () => {
+    const rule = find(renders.allOn!, 'PrometheusRule', 'talaria');
+    const file = parse(readFileSync(join(repoRoot, 'observability', 'alerts', 'talaria.rules.yaml'), 'utf8')) as Obj;
+    const rebased = JSON.parse(
+      JSON.stringify(file.groups).replaceAll('https://github.com/talaria-io/talaria/blob/main/observability/README.md', 'https://runbooks.example.com/talaria'),
+    ) as unknown;
+    assert.deepEqual(rule.spec.groups, rebased);
+  });
+
+  void it('dashboards ConfigMaps carry the sidecar label and the dashboards of observability/', () => {
+    for (const name of ['overview', 'vs-kube-proxy']) {
+      const cm = find(renders.allOn!, 'ConfigMap', `talaria-dashboard-${name}`);
+      assert.equal(cm.metadata.labels.grafana_dashboard, '1');
+      assert.equal(cm.metadata.annotations.grafana_folder, 'Networking');
+      const file = `talaria-${name}.json`;
+      assert.deepEqual(JSON.parse(cm.data[file] as string), JSON.parse(readFileSync(join(repoRoot, 'observability', 'dashboards', file), 'utf8')));
+    }
+  });
+
+  void it('scrape objects label jobs as the dashboards expect', () => {
+    for (const kind of ['ServiceMonitor', 'PodMonitor']) {
+      for (const c of ['controller', 'node-agent', 'softswitch']) {
+        const m = find(renders.allOn!, kind, `talaria-${c}`);
+        const ep = (m.spec.endpoints ?? m.spec.podMetricsEndpoints)[0];
+        assert.deepEqual(ep.relabelings[0], { targetLabel: 'job', replacement: `talaria-${c}` });
+        assert.equal(m.metadata.labels.release, 'kube-prometheus-stack');
+      }
+    }
+  });
+});
