@@ -45,6 +45,7 @@ export interface Libbpf {
   bpf_map_get_next_key: Fn<[number, Buf, Buf], number>;
   bpf_map_update_batch: Fn<[number, Buf, Buf, Uint32Array, Buffer], number>;
   bpf_map_delete_batch: Fn<[number, Buf, Uint32Array, Buffer], number>;
+  bpf_map_lookup_batch: Fn<[number, Buf, Buf, Buf, Buf, Uint32Array, Buffer], number>;
   bpf_obj_pin: Fn<[number, string], number>;
   bpf_obj_get: Fn<[string], number>;
   bpf_obj_get_info_by_fd: Fn<[number, Buffer, Uint32Array], number>;
@@ -112,6 +113,7 @@ export function lib(): Libbpf {
     'int bpf_map_get_next_key(int fd, const void *key, void *next_key)',
     'int bpf_map_update_batch(int fd, const void *keys, const void *values, uint32_t *count, const void *opts)',
     'int bpf_map_delete_batch(int fd, const void *keys, uint32_t *count, const void *opts)',
+    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const void *opts)',
     'int bpf_obj_pin(int fd, const char *path)',
     'int bpf_obj_get(const char *path)',
     'int bpf_obj_get_info_by_fd(int fd, void *info, uint32_t *info_len)',

@@ -74,6 +74,14 @@ describe('BpfMap', () => {
     assert.equal([...crud.keys()].length, 0);
   });
 
+  it('deletes in batches, skipping keys that are not there', () => {
+    crud.clear();
+    for (const i of [1, 2, 3, 4]) crud.update(key(i), value(i));
+    assert.equal(crud.deleteBatch([key(1), key(9), key(3), key(8)]), 2);
+    assert.deepEqual([...crud.keys()].map((k) => k.port).sort(), [82, 84]);
+    assert.equal(crud.clear(), 2);
+  });
+
   it('gives distinct named errors for a full map, a missing key and an existing key', () => {
     crud.clear();
     for (let i = 0; i < 8; i++) crud.update(key(i), value(i));
@@ -126,6 +134,9 @@ describe('BpfMap', () => {
     assert.throws(() => drops.update(2, new Array(cpus + 1).fill(0n)), WrongSizeError);
     assert.throws(() => obj.map('percpu_drops', u32, u64), /per-CPU map: use perCpuMap/);
     assert.equal(obj.mapInfo('percpu_drops').maxEntries, 4);
+    const all = new Map(drops.entries());
+    assert.deepEqual([...all.keys()], [0, 1, 2, 3]); // an array map has every index
+    assert.deepEqual(all.get(2), perCpu);
   });
 });
 

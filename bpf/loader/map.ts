@@ -48,6 +48,8 @@ export interface MapInfo {
   readonly flags: number;
 }
 
+const ENOENT = 2;
+const EINVAL = 22;
 const ENOTSUPP = 524;
 const EOPNOTSUPP = 95;
 const BATCH_CHUNK = 8192;
@@ -93,6 +95,8 @@ export class BpfMap<K, V> {
   private readonly kbuf2: Buffer;
   private readonly vbuf: Buffer;
   private batchSupported = true;
+  private lookupBatchSupported = true;
+  private deleteBatchSupported = true;
 
   /** Use BpfObject.map(), BpfMap.openPinned() and friends rather than this. */
   constructor(
@@ -216,32 +220,75 @@ export class BpfMap<K, V> {
    * deleting while iterating does not restart a hash map walk).
    */
   *keys(): Generator<K> {
-    for (const raw of this.rawKeys()) yield this.keyCodec.decode(raw, 0);
-  }
-
-  /** Every entry; keys deleted meanwhile are skipped. */
-  *entries(): Generator<[K, V]> {
-    for (const raw of this.rawKeys()) {
-      const ret = lib().bpf_map_lookup_elem(this.fd, raw, this.vbuf);
-      if (ret === -2) continue;
-      if (ret < 0) throw mapCallError('bpf_map_lookup_elem', this.name, ret);
-      yield [this.keyCodec.decode(raw, 0), this.valueCodec.decode(this.vbuf, 0)];
+    for (const chunk of this.snapshot(false)) {
+      for (let i = 0; i < chunk.count; i++) yield this.keyCodec.decode(chunk.keys, i * this.info.keySize);
     }
   }
 
-  private rawKeys(): Buffer[] {
-    const out: Buffer[] = [];
+  /** Every entry, read in batches (BPF_MAP_LOOKUP_BATCH) where the kernel has them. */
+  *entries(): Generator<[K, V]> {
+    const vs = this.vbuf.length;
+    for (const chunk of this.snapshot(true)) {
+      for (let i = 0; i < chunk.count; i++) {
+        yield [this.keyCodec.decode(chunk.keys, i * this.info.keySize), this.valueCodec.decode(chunk.values!, i * vs)];
+      }
+    }
+  }
+
+  /** The map's content in chunks of raw keys (and values): one lookup-batch call per chunk, or a key walk. */
+  private snapshot(withValues: boolean): Array<{ keys: Buffer; values?: Buffer; count: number }> {
+    const ks = this.info.keySize;
+    const vs = this.vbuf.length;
+    const out: Array<{ keys: Buffer; values?: Buffer; count: number }> = [];
+    if (this.lookupBatchSupported) {
+      const l = lib();
+      const chunk = Math.max(1, Math.min(BATCH_CHUNK, this.info.maxEntries));
+      const token = Buffer.alloc(Math.max(8, ks));
+      const next = Buffer.alloc(Math.max(8, ks));
+      const opts = Buffer.alloc(24);
+      opts.writeBigUInt64LE(24n, 0);
+      for (let first = true; ; first = false) {
+        const keys = Buffer.alloc(chunk * ks);
+        const values = Buffer.alloc(chunk * vs);
+        const count = new Uint32Array([chunk]);
+        const ret = l.bpf_map_lookup_batch(this.fd, first ? null : token, next, keys, values, count, opts);
+        if (first && (ret === -ENOTSUPP || ret === -EOPNOTSUPP || ret === -EINVAL)) {
+          this.lookupBatchSupported = false;
+          break;
+        }
+        if (ret < 0 && ret !== -ENOENT) throw mapCallError('bpf_map_lookup_batch', this.name, ret);
+        if (count[0]) out.push({ keys, values, count: count[0] });
+        if (ret === -ENOENT) return out; // the walk is complete
+        next.copy(token);
+      }
+    }
+    // The key walk: one get_next_key (and one lookup) per entry.
     const l = lib();
+    const keys: Buffer[] = [];
     let prev: Buffer | null = null;
     for (;;) {
-      const next = Buffer.alloc(this.info.keySize);
-      const ret = l.bpf_map_get_next_key(this.fd, prev, next);
-      if (ret === -2) return out;
+      const k = Buffer.alloc(ks);
+      const ret = l.bpf_map_get_next_key(this.fd, prev, k);
+      if (ret === -ENOENT) break;
       if (ret < 0) throw mapCallError('bpf_map_get_next_key', this.name, ret);
-      out.push(next);
-      prev = next;
-      if (out.length > this.info.maxEntries) return out; // arrays and odd map types never end otherwise
+      keys.push(k);
+      prev = k;
+      if (keys.length > this.info.maxEntries) break; // arrays and odd map types never end otherwise
     }
+    const all = Buffer.concat(keys);
+    if (!withValues) return [{ keys: all, count: keys.length }];
+    const values = Buffer.alloc(keys.length * vs);
+    const present = Buffer.alloc(keys.length * ks);
+    let n = 0;
+    for (const k of keys) {
+      const ret = l.bpf_map_lookup_elem(this.fd, k, this.vbuf);
+      if (ret === -ENOENT) continue; // deleted meanwhile
+      if (ret < 0) throw mapCallError('bpf_map_lookup_elem', this.name, ret);
+      k.copy(present, n * ks);
+      this.vbuf.copy(values, n * vs);
+      n++;
+    }
+    return [{ keys: present, values, count: n }];
   }
 
   /**
@@ -287,23 +334,48 @@ export class BpfMap<K, V> {
     return entries.length;
   }
 
-  /** Deletes many keys (BPF_MAP_DELETE_BATCH where available); missing keys are skipped. Returns how many were deleted. */
+  /**
+   * Deletes many keys (BPF_MAP_DELETE_BATCH where the kernel has it);
+   * missing keys are skipped. Returns how many were deleted.
+   */
   deleteBatch(keys: readonly K[]): number {
-    // Batch delete stops at the first missing key, so single deletes are the
-    // honest implementation for "delete these if present".
-    let n = 0;
-    for (const k of keys) if (this.tryDelete(k)) n++;
-    return n;
+    const ks = this.info.keySize;
+    const raw = Buffer.alloc(keys.length * ks);
+    keys.forEach((k, i) => this.encode(this.keyCodec, k, raw, 'bpf_map_delete_batch', 'key', ks, i * ks));
+    return this.deleteRaw(raw, keys.length);
+  }
+
+  private deleteRaw(raw: Buffer, n: number): number {
+    const ks = this.info.keySize;
+    const l = lib();
+    const opts = Buffer.alloc(24);
+    opts.writeBigUInt64LE(24n, 0);
+    let deleted = 0;
+    let start = 0;
+    while (start < n && this.deleteBatchSupported) {
+      const count = new Uint32Array([Math.min(BATCH_CHUNK, n - start)]);
+      const ret = l.bpf_map_delete_batch(this.fd, raw.subarray(start * ks), count, opts);
+      if (ret === -ENOTSUPP || ret === -EOPNOTSUPP) {
+        this.deleteBatchSupported = false;
+        break;
+      }
+      deleted += count[0]!;
+      start += count[0]!;
+      if (ret === -ENOENT) start++; // the kernel stops at a missing key: skip it
+      else if (ret < 0) throw mapCallError('bpf_map_delete_batch', this.name, ret);
+    }
+    for (; start < n; start++) {
+      const ret = l.bpf_map_delete_elem(this.fd, raw.subarray(start * ks, (start + 1) * ks));
+      if (ret === 0) deleted++;
+      else if (ret !== -ENOENT) throw mapCallError('bpf_map_delete_elem', this.name, ret);
+    }
+    return deleted;
   }
 
   /** Deletes every entry; returns how many there were. */
   clear(): number {
     let n = 0;
-    for (const raw of this.rawKeys()) {
-      const ret = lib().bpf_map_delete_elem(this.fd, raw);
-      if (ret === 0) n++;
-      else if (ret !== -2) throw mapCallError('bpf_map_delete_elem', this.name, ret);
-    }
+    for (const chunk of this.snapshot(false)) n += this.deleteRaw(chunk.keys, chunk.count);
     return n;
   }
 
