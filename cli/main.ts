@@ -17,6 +17,7 @@ const program = new Command('talaria')
 program.addCommand(benchCommand);
 program.addCommand(e2eCommand);
 program.addCommand((await import('../nodeagent/command.js')).nodeagentCommand);
+program.addCommand((await import('../p4/softswitch/command.js')).softswitchCommand);
 program.addCommand(testbedCommand);
 
 program.parseAsync(process.argv).catch(exitWithError);

@@ -2,6 +2,7 @@
 // pinned under --pin-dir (reused when they are already there, so a restarted
 // agent keeps every connection), typed maps, and idempotent TC attach and
 // detach (a fixed handle/priority with REPLACE swaps programs atomically).
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,12 +45,19 @@ import type {
 export const TC_HANDLE = 0x7a1;
 export const TC_PRIORITY = 1;
 
-/** Where the compiled object is: --bpf-object, else build/bpf/host.bpf.o above this file. */
+/**
+ * Where the compiled object is: build/bpf/host.bpf.o above this file. In a
+ * source checkout without it (nobody ran make yet) it is compiled first.
+ */
 export function defaultObjectPath(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const p = join(dir, 'build', 'bpf', 'host.bpf.o');
     if (existsSync(p)) return p;
+    if (existsSync(join(dir, 'bpf', 'Makefile')) && existsSync(join(dir, 'bpf', 'host.bpf.c'))) {
+      execFileSync('make', ['-s', '-C', join(dir, 'bpf'), '../build/bpf/host.bpf.o'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      return p;
+    }
     dir = dirname(dir);
   }
   return resolve('build/bpf/host.bpf.o');

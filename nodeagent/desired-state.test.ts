@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { HOST_FE_F_AFFINITY, HOST_FE_F_HAS_ENDPOINTS, HOST_FE_F_LOCAL_ONLY } from '../bpf/layouts/host-maps.js';
+import { desiredState } from './desired-state.js';
+
+const svc = (name: string, spec: V1Service['spec'], labels?: Record<string, string>, status?: V1Service['status']): V1Service => ({
+  metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) },
+  spec,
+  ...(status ? { status } : {}),
+});
+type Ep = { ip: string; node?: string; ready?: boolean; serving?: boolean; terminating?: boolean };
+const slice = (service: string, port: number, eps: Ep[], opts: { name?: string; portName?: string; protocol?: string } = {}): V1EndpointSlice => ({
+  metadata: { name: opts.name ?? `${service}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+  addressType: 'IPv4',
+  ports: [{ name: opts.portName ?? '', port, protocol: opts.protocol ?? 'TCP' }],
+  endpoints: eps.map((e) => ({
+    addresses: [e.ip],
+    nodeName: e.node,
+    conditions: { ready: e.ready ?? true, serving: e.serving ?? true, terminating: e.terminating ?? false },
+  })),
+});
+const node = (name: string, ip: string): V1Node => ({ metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: ip }] } });
+const nodes = [node('node-1', '198.18.1.2'), node('node-2', '198.18.2.2')];
+
+function run(services: V1Service[], slices: V1EndpointSlice[]) {
+  const d = desiredState({ nodeName: 'node-1', services, slices, nodes });
+  return {
+    problems: d.problems,
+    fronts: Object.fromEntries([...d.frontends].map(([k, v]) => [k, { flags: v.value.flags, timeout: v.value.affinity_timeout_s, local: v.local.map((l) => `${l.addr}:${l.port}`) }])),
+  };
+}
+
+const H = HOST_FE_F_HAS_ENDPOINTS;
+
+describe('desired host state', () => {
+  const cases: Array<{ name: string; services: V1Service[]; slices: V1EndpointSlice[]; fronts: Record<string, { flags: number; timeout: number; local: string[] }>; problems?: string[] }> = [
+    {
+      name: 'ClusterIP with a ready endpoint',
+      services: [svc('web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] })],
+      slices: [slice('web', 8080, [{ ip: '10.244.2.5', node: 'node-2' }])],
+      fronts: { '10.96.0.10:80/6': { flags: H, timeout: 0, local: [] } },
+    },
+    {
+      name: 'no endpoints: the frontend is there without HAS_ENDPOINTS (the host rejects)',
+      services: [svc('web', { clusterIP: '10.96.0.10', ports: [{ port: 53, protocol: 'UDP' }] })],
+      slices: [],
+      fronts: { '10.96.0.10:53/17': { flags: 0, timeout: 0, local: [] } },
+    },
+    {
+      name: 'only terminating-but-serving endpoints are used when none is ready',
+      services: [svc('web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })],
+      slices: [slice('web', 80, [{ ip: '10.244.2.5', ready: false, terminating: true }])],
+      fronts: { '10.96.0.10:80/6': { flags: H, timeout: 0, local: [] } },
+    },
+    {
+      name: 'not ready and not serving: no endpoint',
+      services: [svc('web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })],
+      slices: [slice('web', 80, [{ ip: '10.244.2.5', ready: false, serving: false }])],
+      fronts: { '10.96.0.10:80/6': { flags: 0, timeout: 0, local: [] } },
+    },
+    {
+      name: 'ClientIP affinity with its timeout (default 10800)',
+      services: [
+        svc('a', { clusterIP: '10.96.0.10', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } }, ports: [{ port: 80 }] }),
+        svc('b', { clusterIP: '10.96.0.11', sessionAffinity: 'ClientIP', ports: [{ port: 80 }] }),
+      ],
+      slices: [slice('a', 80, [{ ip: '10.244.2.5' }]), slice('b', 80, [{ ip: '10.244.2.6' }])],
+      fronts: {
+        '10.96.0.10:80/6': { flags: H | HOST_FE_F_AFFINITY, timeout: 60, local: [] },
+        '10.96.0.11:80/6': { flags: H | HOST_FE_F_AFFINITY, timeout: 10800, local: [] },
+      },
+    },
+    {
+      name: 'internalTrafficPolicy=Local: this node\'s endpoints on the ClusterIP only; NodePorts on every node IP stay cluster-wide',
+      services: [svc('web', { clusterIP: '10.96.0.10', type: 'NodePort', internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30080 }] })],
+      slices: [slice('web', 8080, [{ ip: '10.244.1.9', node: 'node-1' }, { ip: '10.244.2.5', node: 'node-2' }, { ip: '10.244.1.3', node: 'node-1' }], { portName: 'http' })],
+      fronts: {
+        '10.96.0.10:80/6': { flags: H | HOST_FE_F_LOCAL_ONLY, timeout: 0, local: ['10.244.1.3:8080', '10.244.1.9:8080'] },
+        '198.18.1.2:30080/6': { flags: H, timeout: 0, local: [] },
+        '198.18.2.2:30080/6': { flags: H, timeout: 0, local: [] },
+      },
+    },
+    {
+      name: 'external IPs and load balancer ingress IPs are frontends too',
+      services: [svc('web', { clusterIP: '10.96.0.10', type: 'LoadBalancer', externalIPs: ['203.0.113.7'], ports: [{ port: 443 }] }, undefined, { loadBalancer: { ingress: [{ ip: '203.0.113.8' }] } })],
+      slices: [slice('web', 443, [{ ip: '10.244.2.5' }])],
+      fronts: {
+        '10.96.0.10:443/6': { flags: H, timeout: 0, local: [] },
+        '203.0.113.7:443/6': { flags: H, timeout: 0, local: [] },
+        '203.0.113.8:443/6': { flags: H, timeout: 0, local: [] },
+      },
+    },
+    {
+      name: 'headless, ExternalName and other proxies\' Services are skipped',
+      services: [
+        svc('headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
+        svc('ext', { type: 'ExternalName', externalName: 'example.com' }),
+        svc('other', { clusterIP: '10.96.0.12', ports: [{ port: 80 }] }, { 'service.kubernetes.io/service-proxy-name': 'someone-else' }),
+      ],
+      slices: [],
+      fronts: {},
+    },
+    {
+      name: 'ports match slices by name and protocol',
+      services: [svc('dns', { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] })],
+      slices: [slice('dns', 53, [{ ip: '10.244.2.5' }], { portName: 'dns', protocol: 'UDP' })],
+      fronts: {
+        '10.96.0.10:53/17': { flags: H, timeout: 0, local: [] },
+        '10.96.0.10:53/6': { flags: 0, timeout: 0, local: [] },
+      },
+    },
+    {
+      name: 'a frontend claimed twice is a problem, the first Service keeps it',
+      services: [svc('a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }), svc('b', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })],
+      slices: [],
+      fronts: { '10.96.0.10:80/6': { flags: 0, timeout: 0, local: [] } },
+      problems: ['service default/b:/TCP: frontend 10.96.0.10:80/6 already belongs to default/a:/TCP'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = run(c.services, c.slices);
+      assert.deepEqual(got.fronts, c.fronts);
+      assert.deepEqual(got.problems, c.problems ?? []);
+    });
+  }
+});
