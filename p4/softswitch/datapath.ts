@@ -3,7 +3,7 @@
 // restarted switch keeps forwarding with the state it had), typed map handles,
 // and the TC attachment to the switch's ports.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   attachTc,
@@ -12,6 +12,7 @@ import {
   ifIndex,
   netnsPath,
   removePinDir,
+  unpin,
   withNetns,
   type BpfMap,
   type BpfProgram,
@@ -111,7 +112,11 @@ export class SwitchDatapath {
   close(opts: { removePins?: boolean } = {}): void {
     this.detach();
     this.object.close();
-    if (opts.removePins && this.pinDir) removePinDir(this.pinDir);
+    if (opts.removePins && this.pinDir) {
+      // Only the switch's own pins: the directory may be shared (the default /sys/fs/bpf/talaria).
+      for (const name of Object.keys(SWITCH_MAPS)) unpin(`${this.pinDir}/${name}`);
+      if (existsSync(this.pinDir) && readdirSync(this.pinDir).length === 0) removePinDir(this.pinDir);
+    }
   }
 }
 

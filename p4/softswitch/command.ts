@@ -1,0 +1,92 @@
+// `talaria softswitch`: the software switch. Loads bpf/switch.bpf.c with its
+// maps pinned under --pin-dir (reusing them after a restart, so forwarding
+// never stops), attaches it to the TC ingress of every port inside --netns,
+// and serves P4Runtime for it. SIGTERM/SIGINT detach the program and stop the
+// server; the pins stay for the next start unless --cleanup.
+import { execFileSync } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { UserError } from '../../cli/errors.js';
+import { BpfError, DEFAULT_PIN_DIR, netnsPath } from '../../bpf/loader/index.js';
+import { P4RuntimeServer } from '../server/server.js';
+import { SwitchDatapath, type SwitchPort } from './datapath.js';
+import { EbpfTarget } from './ebpf-target.js';
+
+export interface SoftswitchOptions {
+  ports: string;
+  grpcAddr: string;
+  deviceId: string;
+  netns?: string;
+  pinDir: string;
+  cleanup: boolean;
+}
+
+/** --ports IF1,IF2: port i (1-based) is the i-th interface. */
+export function parsePorts(list: string): SwitchPort[] {
+  const names = list.split(',').map((s) => s.trim());
+  if (names.length === 0 || names.some((n) => n === '' || n.length > 15)) throw new UserError(`--ports: '${list}' is not a comma-separated list of interface names`);
+  if (new Set(names).size !== names.length) throw new UserError(`--ports: '${list}' names an interface twice`);
+  return names.map((ifname, i) => ({ port: i + 1, ifname }));
+}
+
+/** The IPv4 addresses of the namespace: packets for them belong to its kernel. */
+export function namespaceAddresses(netns: string | undefined): string[] {
+  const ip = ['ip', '-j', '-4', 'addr', 'show'];
+  const argv = netns ? ['nsenter', `--net=${netnsPath(netns)}`, ...ip] : ip;
+  const parsed = JSON.parse(execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })) as { addr_info?: { local?: string }[] }[];
+  return parsed.flatMap((l) => (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => !!a && !a.startsWith('127.')));
+}
+
+export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) => void = (m) => process.stderr.write(`softswitch: ${m}\n`)): Promise<{ stop(): Promise<void>; port: number }> {
+  const ports = parsePorts(opts.ports);
+  if (!/^\d+$/.test(opts.deviceId) || BigInt(opts.deviceId) === 0n) throw new UserError(`--device-id: '${opts.deviceId}' is not a positive integer`);
+  let datapath: SwitchDatapath;
+  try {
+    datapath = SwitchDatapath.load({ pinDir: opts.pinDir });
+  } catch (e) {
+    if (e instanceof BpfError || (e instanceof Error && /missing/.test(e.message))) throw new UserError(`loading the switch program: ${e.message}`);
+    throw e;
+  }
+  let server: P4RuntimeServer | undefined;
+  try {
+    datapath.attach(ports, opts.netns);
+    const local = namespaceAddresses(opts.netns);
+    datapath.setLocalAddresses(local);
+    log(`attached to ${ports.map((p) => `${p.port}=${p.ifname}`).join(' ')}${opts.netns ? ` in netns ${opts.netns}` : ''}; own addresses ${local.join(', ') || 'none'}; maps pinned at ${opts.pinDir}`);
+    server = new P4RuntimeServer({ deviceId: BigInt(opts.deviceId), target: new EbpfTarget({ datapath }), log });
+    const port = await server.start(opts.grpcAddr);
+    let stopped = false;
+    return {
+      port,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await server!.stop();
+        datapath.close({ removePins: opts.cleanup });
+        log(opts.cleanup ? 'stopped; pinned maps removed' : `stopped; forwarding state kept in ${opts.pinDir}`);
+      },
+    };
+  } catch (e) {
+    await server?.stop().catch(() => undefined);
+    datapath.close({ removePins: opts.cleanup });
+    if (e instanceof BpfError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+export const softswitchCommand = new Command('softswitch')
+  .description('the eBPF software switch: talaria.p4 as a TC program on every port, with a P4Runtime server')
+  .requiredOption('--ports <if,...>', 'switch ports in P4 port order (port 1 is the first)')
+  .addOption(new Option('--grpc-addr <host:port>', 'P4Runtime listen address').default('127.0.0.1:9559'))
+  .addOption(new Option('--device-id <n>', 'P4Runtime device id').default('1'))
+  .option('--netns <name>', 'network namespace that holds the ports')
+  .addOption(new Option('--pin-dir <dir>', 'where the maps are pinned (kept across restarts)').default(DEFAULT_PIN_DIR))
+  .option('--cleanup', 'remove the pinned maps on exit (forwarding state is lost)', false)
+  .action(async (opts: SoftswitchOptions) => {
+    const sw = await runSoftswitch(opts);
+    await new Promise<void>((resolve) => {
+      const done = (): void => resolve();
+      process.once('SIGTERM', done);
+      process.once('SIGINT', done);
+    });
+    await sw.stop();
+  });
