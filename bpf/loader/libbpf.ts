@@ -77,13 +77,22 @@ export interface Libc {
   vsnprintf: Fn<[Buffer, number, Pointer, Pointer], number>;
 }
 
+function load(soname: string, debianPackage: string): ReturnType<typeof koffi.load> {
+  try {
+    return koffi.load(soname);
+  } catch (e) {
+    // Not a BpfError: errors.ts imports this module, and this is a set-up problem, not a call failure.
+    throw new Error(`cannot load ${soname} (install the Debian package ${debianPackage}): ${(e as Error).message}`);
+  }
+}
+
 let libbpfCache: Libbpf | undefined;
 let libcCache: Libc | undefined;
 
 /** The bound libbpf functions; loads libbpf.so.1 on the first call. */
 export function lib(): Libbpf {
   if (libbpfCache) return libbpfCache;
-  const so = koffi.load('libbpf.so.1');
+  const so = load('libbpf.so.1', 'libbpf1');
   const decl = [
     'void *bpf_object__open_file(const char *path, void *opts)',
     'int bpf_object__load(void *obj)',
@@ -146,7 +155,7 @@ export function lib(): Libbpf {
 /** The bound libc functions; loads libc.so.6 on the first call. */
 export function libc(): Libc {
   if (libcCache) return libcCache;
-  const so = koffi.load('libc.so.6');
+  const so = load('libc.so.6', 'libc6');
   libcCache = {
     setns: so.func('int setns(int fd, int nstype)'),
     if_nametoindex: so.func('unsigned int if_nametoindex(const char *ifname)'),
