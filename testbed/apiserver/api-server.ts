@@ -170,7 +170,7 @@ export class ApiServer {
           }));
           return;
         case 'POST':
-          send(res, 201, store.create(type.resource, asObject(await readJson(req)), { namespace: namespace || undefined }));
+          send(res, 201, store.create(type.resource, asObject(await readJson(req)), { namespace: namespace || undefined, frozen: true }));
           return;
         case 'DELETE': {
           const del = deleteOptions(q, await readJson(req, true));
@@ -201,17 +201,17 @@ export class ApiServer {
         return;
       case 'PUT': {
         const body = asObject(await readJson(req));
-        send(res, 200, store.update(type.resource, body, { namespace: namespace || undefined, subresource }));
+        send(res, 200, store.update(type.resource, body, { namespace: namespace || undefined, subresource, frozen: true }));
         return;
       }
       case 'PATCH': {
         const kind = patchTypeOf(req.headers['content-type']);
         const body = await readJson(req);
-        send(res, 200, store.patch(type.resource, namespace, name, body, kind, { subresource }));
+        send(res, 200, store.patch(type.resource, namespace, name, body, kind, { subresource, frozen: true }));
         return;
       }
       case 'DELETE':
-        send(res, 200, store.delete(type.resource, namespace, name, deleteOptions(q, await readJson(req, true))));
+        send(res, 200, store.delete(type.resource, namespace, name, { ...deleteOptions(q, await readJson(req, true)), frozen: true }));
         return;
       default:
         throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${type.resource}/${name})`);

@@ -38,6 +38,8 @@ export interface WriteOptions {
   namespace?: string;
   /** "status": write only .status; "" or undefined: everything but .status where a status subresource exists. */
   subresource?: string;
+  /** Return the store's frozen object instead of a copy (saves a copy per write; the HTTP layer uses it). */
+  frozen?: boolean;
 }
 
 export interface ListOptions {
@@ -52,6 +54,8 @@ export interface ListOptions {
 export interface DeleteOptions {
   /** Pods: seconds until the kubelet kills the pod; 0 deletes at once. */
   gracePeriodSeconds?: number;
+  /** Return the store's frozen object instead of a copy. */
+  frozen?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -103,8 +107,21 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+let lastSecond = -1;
+let lastStamp = '';
+/** RFC 3339 with seconds, as Kubernetes writes timestamps; cached per second for bulk creation. */
 function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sec = Math.floor(d.getTime() / 1000);
+  if (sec !== lastSecond) {
+    lastSecond = sec;
+    lastStamp = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastStamp;
+}
+
+/** A copy for the caller, or the frozen object itself when asked. */
+function out(o: StoredObject, frozen: boolean | undefined): StoredObject {
+  return frozen ? o : structuredClone(o);
 }
 
 function keyOf(ns: string, name: string): string {
@@ -244,7 +261,7 @@ export class ObjectStore {
     else if (resource === 'deployments' || resource === 'services') obj.status = resource === 'services' ? { loadBalancer: {} } : {};
     else if (resource === 'namespaces') obj.status = { phase: 'Active' };
     for (const p of this.admission.get(resource) ?? []) p.create?.(obj, this);
-    return structuredClone(this.commit(t, 'ADDED', obj as StoredObject, undefined));
+    return out(this.commit(t, 'ADDED', obj as StoredObject, undefined), opts.frozen);
   }
 
   /** PUT: replace the object; 409 Conflict when metadata.resourceVersion is stale. */
@@ -254,11 +271,11 @@ export class ObjectStore {
     if (!obj?.metadata?.name) throw invalid(t.kind, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value' }], t.group);
     this.checkKind(t, obj);
     const ns = this.namespaceFor(t, obj, opts.namespace);
-    return structuredClone(this.replace(t, ns, obj.metadata.name, obj, opts.subresource ?? ''));
+    return out(this.replace(t, ns, obj.metadata.name, obj, opts.subresource ?? ''), opts.frozen);
   }
 
   /** PATCH with a merge patch (also used for strategic merge) or a JSON patch. */
-  patch(resource: string, namespace: string, name: string, patch: unknown, type: PatchType = 'merge', opts: { subresource?: string } = {}): StoredObject {
+  patch(resource: string, namespace: string, name: string, patch: unknown, type: PatchType = 'merge', opts: { subresource?: string; frozen?: boolean } = {}): StoredObject {
     const t = this.type(resource);
     const ns = t.namespaced ? namespace : '';
     const cur = this.peek(resource, ns, name);
@@ -272,7 +289,7 @@ export class ObjectStore {
     if (t.namespaced && next.metadata.namespace !== ns) {
       throw invalid(t.kind, name, [{ field: 'metadata.namespace', reason: 'FieldValueInvalid', message: 'field is immutable' }], t.group);
     }
-    return structuredClone(this.replace(t, ns, name, next, opts.subresource ?? ''));
+    return out(this.replace(t, ns, name, next, opts.subresource ?? ''), opts.frozen);
   }
 
   /**
@@ -293,7 +310,7 @@ export class ObjectStore {
     if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
       throw conflict(resource, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`, t.group);
     }
-    if (resource === 'namespaces') return structuredClone(this.deleteNamespace(name));
+    if (resource === 'namespaces') return out(this.deleteNamespace(name), opts.frozen);
     if (t.graceful) {
       const terminal = cur.status?.phase === 'Succeeded' || cur.status?.phase === 'Failed';
       let grace = opts.gracePeriodSeconds ?? cur.metadata.deletionGracePeriodSeconds ?? cur.spec?.terminationGracePeriodSeconds ?? 30;
@@ -301,20 +318,20 @@ export class ObjectStore {
       if (grace < 0) grace = 0;
       if (grace > 0 || cur.metadata.finalizers?.length) {
         const prev = cur.metadata.deletionGracePeriodSeconds;
-        if (cur.metadata.deletionTimestamp && prev !== undefined && prev <= grace) return structuredClone(cur);
+        if (cur.metadata.deletionTimestamp && prev !== undefined && prev <= grace) return out(cur, opts.frozen);
         const next = structuredClone(cur) as KubeObject;
         next.metadata.deletionTimestamp = rfc3339(new Date(this.now().getTime() + grace * 1000));
         next.metadata.deletionGracePeriodSeconds = grace;
-        return structuredClone(this.commit(t, 'MODIFIED', next as StoredObject, cur));
+        return out(this.commit(t, 'MODIFIED', next as StoredObject, cur), opts.frozen);
       }
     } else if (cur.metadata.finalizers?.length) {
-      if (cur.metadata.deletionTimestamp) return structuredClone(cur);
+      if (cur.metadata.deletionTimestamp) return out(cur, opts.frozen);
       const next = structuredClone(cur) as KubeObject;
       next.metadata.deletionTimestamp = rfc3339(this.now());
       next.metadata.deletionGracePeriodSeconds = 0;
-      return structuredClone(this.commit(t, 'MODIFIED', next as StoredObject, cur));
+      return out(this.commit(t, 'MODIFIED', next as StoredObject, cur), opts.frozen);
     }
-    return structuredClone(this.remove(t, cur));
+    return out(this.remove(t, cur), opts.frozen);
   }
 
   /** DELETE on a collection: delete (gracefully, for pods) every match. */

@@ -94,12 +94,12 @@ export class DeploymentController {
 
     for (let i = current.length; i < replicas; i++) this.createPod(d, hash);
     if (current.length > replicas) {
-      for (const p of [...current].sort(deletionRank).slice(0, current.length - replicas)) this.store.delete('pods', ns, p.metadata.name);
+      for (const p of [...current].sort(deletionRank).slice(0, current.length - replicas)) this.store.delete('pods', ns, p.metadata.name, { frozen: true });
     }
     // Old-template pods go once new ones can carry the load (a 100% surge rollout).
     const readyNew = current.filter(podReady).length;
     const oldToKeep = Math.max(0, replicas - readyNew);
-    for (const p of [...old].sort(deletionRank).slice(0, Math.max(0, old.length - oldToKeep))) this.store.delete('pods', ns, p.metadata.name);
+    for (const p of [...old].sort(deletionRank).slice(0, Math.max(0, old.length - oldToKeep))) this.store.delete('pods', ns, p.metadata.name, { frozen: true });
 
     const after = [...this.store.scan('pods', ns)].filter((p) => active(p) && p.metadata.ownerReferences?.some((r) => r.uid === d.metadata.uid && r.controller));
     const ready = after.filter(podReady).length;
@@ -113,7 +113,7 @@ export class DeploymentController {
       unavailableReplicas: Math.max(0, replicas - ready),
       conditions: [{ type: 'Available', status: ready >= replicas ? 'True' : 'False', reason: ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' }],
     };
-    if (JSON.stringify(d.status) !== JSON.stringify(status)) this.store.update('deployments', { ...d, status }, { subresource: 'status' });
+    if (JSON.stringify(d.status) !== JSON.stringify(status)) this.store.update('deployments', { ...d, status }, { subresource: 'status', frozen: true });
   }
 
   private createPod(d: StoredObject, hash: string): void {
@@ -130,6 +130,6 @@ export class DeploymentController {
         ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
       },
       spec,
-    });
+    }, { frozen: true });
   }
 }

@@ -354,7 +354,7 @@ export class EndpointSliceController {
     const ns = svc.metadata.namespace!;
     if (cur) {
       if (JSON.stringify(cur.endpoints ?? []) === JSON.stringify(endpoints) && JSON.stringify(cur.ports ?? []) === JSON.stringify(ports) && JSON.stringify(cur.metadata.labels) === JSON.stringify(labels)) return;
-      this.store.update('endpointslices', { ...cur, metadata: { ...cur.metadata, labels }, endpoints, ports });
+      this.store.update('endpointslices', { ...cur, metadata: { ...cur.metadata, labels }, endpoints, ports }, { frozen: true });
       return;
     }
     const prefix = svc.metadata.name.length > 57 ? svc.metadata.name.slice(0, 57) : svc.metadata.name;
@@ -370,10 +370,10 @@ export class EndpointSliceController {
       addressType: 'IPv4',
       endpoints,
       ports,
-    });
+    }, { frozen: true });
   }
 
   private deleteSlice(s: StoredObject): void {
-    if (this.store.peek('endpointslices', s.metadata.namespace!, s.metadata.name)) this.store.delete('endpointslices', s.metadata.namespace!, s.metadata.name);
+    if (this.store.peek('endpointslices', s.metadata.namespace!, s.metadata.name)) this.store.delete('endpointslices', s.metadata.namespace!, s.metadata.name, { frozen: true });
   }
 }

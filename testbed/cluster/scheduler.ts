@@ -97,6 +97,6 @@ export class Scheduler {
     if (!pod || pod.spec?.nodeName || pod.metadata.deletionTimestamp) return;
     const node = this.pickNode();
     if (!node) return; // bound when a node becomes Ready
-    this.store.patch('pods', ns, name, { spec: { nodeName: node } }, 'merge');
+    this.store.patch('pods', ns, name, { spec: { nodeName: node } }, 'merge', { frozen: true });
   }
 }

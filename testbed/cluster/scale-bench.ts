@@ -1,0 +1,139 @@
+// How fast the control plane takes 10,000 Services and their EndpointSlices,
+// in-process and over HTTP (with watchers attached, as in a real run):
+//   node --import tsx testbed/cluster/scale-bench.ts [--services N] [--concurrency C]
+// Prints one JSON object with the timings. A benchmark, not a test.
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { ObjectStore } from '../apiserver/store.js';
+import { startCluster, startControlPlane } from './control-plane.js';
+import type { Cluster } from './control-plane.js';
+
+const { values } = parseArgs({ options: { services: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '32' } } });
+const N = Number(values.services);
+const CONCURRENCY = Number(values.concurrency);
+const APPS = 4;
+
+function ms(since: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - since) / 1e5) / 10;
+}
+
+/** CPU milliseconds (user + system) of this process since `since`: meaningful on a busy machine. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return Math.round((d.user + d.system) / 100) / 10;
+}
+
+/** 3 Ready nodes and 12 ready pods in APPS apps, as `testbed up` leaves them. */
+function workload(store: ObjectStore): void {
+  for (let n = 1; n <= 3; n++) store.create('nodes', { metadata: { name: `node-${n}` }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  for (let i = 0; i < 12; i++) {
+    const name = `pod-${i}`;
+    store.create('pods', { metadata: { name, labels: { app: `app-${i % APPS}` } }, spec: { nodeName: `node-${(i % 3) + 1}`, containers: [{ name: 'c', image: 'talaria/echo', ports: [{ name: 'http', containerPort: 8080 }] }] } });
+    store.patch('pods', 'default', name, { status: { phase: 'Running', podIP: `10.244.${(i % 3) + 1}.${10 + i}`, conditions: [{ type: 'Ready', status: 'True' }] } }, 'merge', { subresource: 'status' });
+  }
+}
+
+function service(i: number): object {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: 'default' }, spec: { selector: { app: `app-${i % APPS}` }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } };
+}
+
+function check(cluster: Cluster): { services: number; slices: number; endpoints: number } {
+  let endpoints = 0;
+  for (const s of cluster.store.scan('endpointslices')) endpoints += (s.endpoints as unknown[]).length;
+  return { services: cluster.store.count('services'), slices: cluster.store.count('endpointslices'), endpoints };
+}
+
+async function inProcess(): Promise<object> {
+  const store = new ObjectStore();
+  const cluster = startCluster(store);
+  workload(store);
+  await cluster.settled();
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < N; i++) store.create('services', service(i));
+  const created = ms(t0);
+  const createdCpu = cpuMs(c0);
+  await cluster.settled();
+  const withSlices = ms(t0);
+  const withSlicesCpu = cpuMs(c0);
+  const counts = check(cluster);
+  // A pod change that touches N/APPS Services.
+  const t1 = process.hrtime.bigint();
+  store.patch('pods', 'default', 'pod-0', { status: { conditions: [{ type: 'Ready', status: 'False' }] } }, 'merge', { subresource: 'status' });
+  await cluster.settled();
+  const podFlip = ms(t1);
+  cluster.stop();
+  return { createMs: created, createCpuMs: createdCpu, createWithSlicesMs: withSlices, createWithSlicesCpuMs: withSlicesCpu, podReadyFlipMs: podFlip, servicesTouchedByFlip: N / APPS, ...counts };
+}
+
+function post(agent: Agent, url: string, path: string, body: object): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = request(url + path, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** Open a watch and count its events (a stand-in for the controller's informers). */
+function watchCount(url: string, path: string, counter: { n: number }): () => void {
+  const req = request(url + path, (res) => {
+    res.on('data', (c: Buffer) => {
+      for (const b of c) if (b === 10) counter.n++;
+    });
+  });
+  req.on('error', () => {});
+  req.end();
+  return () => req.destroy();
+}
+
+async function overHttp(): Promise<object> {
+  const cp = await startControlPlane({ historySize: 50_000 });
+  workload(cp.store);
+  await cp.settled();
+  const svcEvents = { n: 0 };
+  const sliceEvents = { n: 0 };
+  const stops = [
+    watchCount(cp.url, `/api/v1/services?watch=true&resourceVersion=${cp.store.resourceVersion}`, svcEvents),
+    watchCount(cp.url, `/apis/discovery.k8s.io/v1/endpointslices?watch=true&resourceVersion=${cp.store.resourceVersion}`, sliceEvents),
+  ];
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  let next = 0;
+  let failures = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const i = next++;
+        if ((await post(agent, cp.url, '/api/v1/namespaces/default/services', service(i))) !== 201) failures++;
+      }
+    }),
+  );
+  const created = ms(t0);
+  await cp.settled();
+  const withSlices = ms(t0);
+  const withSlicesCpu = cpuMs(c0);
+  for (let i = 0; i < 500 && (svcEvents.n < N || sliceEvents.n < N); i++) await new Promise((r) => setTimeout(r, 10));
+  const watched = ms(t0);
+  const t1 = process.hrtime.bigint();
+  const listed = await new Promise<number>((resolve, reject) => {
+    request(`${cp.url}/apis/discovery.k8s.io/v1/endpointslices`, (res) => {
+      let size = 0;
+      res.on('data', (c: Buffer) => (size += c.length));
+      res.on('end', () => resolve(size));
+    }).on('error', reject).end();
+  });
+  const listMs = ms(t1);
+  const counts = check(cp);
+  for (const s of stops) s();
+  agent.destroy();
+  await cp.stop();
+  return { concurrency: CONCURRENCY, createMs: created, createWithSlicesMs: withSlices, createWithSlicesCpuMs: withSlicesCpu, watchersCaughtUpMs: watched, failures, serviceEventsWatched: svcEvents.n, sliceEventsWatched: sliceEvents.n, listSlicesMs: listMs, listSlicesBytes: listed, ...counts };
+}
+
+const result = { services: N, inProcess: await inProcess(), http: await overHttp() };
+process.stdout.write(JSON.stringify(result, null, 2) + '\n');
