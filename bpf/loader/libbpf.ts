@@ -82,7 +82,7 @@ function load(soname: string, debianPackage: string): ReturnType<typeof koffi.lo
     return koffi.load(soname);
   } catch (e) {
     // Not a BpfError: errors.ts imports this module, and this is a set-up problem, not a call failure.
-    throw new Error(`cannot load ${soname} (install the Debian package ${debianPackage}): ${(e as Error).message}`);
+    throw new Error(`cannot load ${soname} (install the Debian package ${debianPackage}): ${(e as Error).message}`, { cause: e });
   }
 }
 
