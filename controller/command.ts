@@ -1,0 +1,114 @@
+// `talaria controller`: watches Services, EndpointSlices and Nodes and keeps
+// the switch's tables equal to what they say (P4Runtime), as the leader of a
+// coordination.k8s.io Lease.
+import { Command, Option } from 'commander';
+import { UserError } from '../cli/errors.js';
+import { startTelemetry } from '../observability/telemetry.js';
+import { Controller, loadKubeconfig } from './controller.js';
+import { parseExternalRoute, type ExternalRoute } from './desired/nodes.js';
+
+interface Flags {
+  kubeconfig: string;
+  switch: string;
+  deviceId: string;
+  electionId: string;
+  externalRoute: ExternalRoute[];
+  healthzBindAddress: string;
+  metricsBindAddress: string;
+  leaderElect: boolean;
+  leaderElectLeaseNamespace: string;
+  leaderElectLeaseName: string;
+  leaderElectLeaseDuration: string;
+  serviceProxyName?: string;
+  minSyncPeriod: string;
+  syncPeriod: string;
+}
+
+function positiveInt(name: string, text: string): bigint {
+  if (!/^\d+$/.test(text) || BigInt(text) === 0n) throw new UserError(`${name} ${JSON.stringify(text)}: expected a positive integer`);
+  return BigInt(text);
+}
+
+function durationMs(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
+  if (!m) throw new UserError(`${name} ${JSON.stringify(text)}: expected a duration like 500ms, 2s, 1m`);
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's'] ?? 1000);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} controller: ${line}\n`);
+}
+
+export const controllerCommand = new Command('controller')
+  .description('program the switch (P4Runtime) from Kubernetes Services and EndpointSlices, like kube-proxy')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
+  .option('--switch <host:port>', "the switch's P4Runtime server", '127.0.0.1:9559')
+  .option('--device-id <n>', 'P4Runtime device id', '1')
+  .option('--election-id <n>', 'P4Runtime election id (high 64 bits; the low bits count Lease transitions)', '1')
+  .option(
+    '--external-route <cidr=port,mac>',
+    'a prefix outside the cluster and the switch port/MAC towards it (repeatable)',
+    (v: string, acc: ExternalRoute[]) => {
+      try {
+        return [...acc, parseExternalRoute(v)];
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+    },
+    [] as ExternalRoute[],
+  )
+  .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10256')
+  .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode); "" disables', '127.0.0.1:10249')
+  .addOption(new Option('--no-leader-elect', 'write without holding the Lease (a single controller)'))
+  .option('--leader-elect-lease-namespace <ns>', 'namespace of the leader Lease', 'kube-system')
+  .option('--leader-elect-lease-name <name>', 'name of the leader Lease', 'talaria-controller')
+  .option('--leader-elect-lease-duration <d>', 'Lease duration (a standby takes over after this without renewals)', '15s')
+  .option('--service-proxy-name <name>', 'handle only Services labelled service.kubernetes.io/service-proxy-name=<name>')
+  .option('--min-sync-period <d>', 'minimum time between syncs (changes in between are coalesced)', '10ms')
+  .option('--sync-period <d>', 'full resync period (re-reads the switch)', '60s')
+  .action(async (f: Flags) => {
+    let kubeconfig;
+    try {
+      kubeconfig = loadKubeconfig(f.kubeconfig);
+    } catch (e) {
+      throw new UserError(`--kubeconfig ${f.kubeconfig}: ${(e as Error).message}`);
+    }
+    const leaseMs = durationMs('--leader-elect-lease-duration', f.leaderElectLeaseDuration);
+    const telemetry = startTelemetry({ serviceName: 'talaria-controller' });
+    const controller = new Controller({
+      kubeconfig,
+      switchAddress: f.switch,
+      deviceId: positiveInt('--device-id', f.deviceId),
+      electionId: positiveInt('--election-id', f.electionId),
+      registry: telemetry.registry,
+      tracer: telemetry.tracer,
+      externalRoutes: f.externalRoute,
+      serviceProxyName: f.serviceProxyName,
+      lease: f.leaderElect
+        ? { namespace: f.leaderElectLeaseNamespace, name: f.leaderElectLeaseName, durationMs: leaseMs, renewDeadlineMs: (leaseMs * 2) / 3, retryPeriodMs: Math.max(200, leaseMs / 7.5) }
+        : undefined,
+      healthzAddress: f.healthzBindAddress,
+      metricsAddress: f.metricsBindAddress,
+      minSyncIntervalMs: durationMs('--min-sync-period', f.minSyncPeriod),
+      syncPeriodMs: durationMs('--sync-period', f.syncPeriod),
+      log,
+    });
+    const stop = async (): Promise<void> => {
+      await controller.stop();
+      await telemetry.shutdown();
+    };
+    const signalled = new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve());
+      process.once('SIGINT', () => resolve());
+    });
+    try {
+      await Promise.race([controller.start(), signalled]);
+    } catch (e) {
+      await stop();
+      throw new UserError(`controller: ${(e as Error).message}`);
+    }
+    log(`running as ${controller.identity} (healthz :${controller.ports.healthz}, metrics :${controller.ports.metrics}, switch ${f.switch})`);
+    await signalled;
+    log('stopping');
+    await stop();
+  });
