@@ -15,9 +15,11 @@ const program = new Command('talaria')
 
 // Subcommands, one line each (keep alphabetical).
 program.addCommand(benchCommand);
+program.addCommand((await import('../controller/command.js')).controllerCommand);
 program.addCommand(e2eCommand);
 program.addCommand((await import('../nodeagent/command.js')).nodeagentCommand);
 program.addCommand((await import('../p4/softswitch/command.js')).softswitchCommand);
+program.addCommand((await import('../p4/command.js')).switchCommand);
 program.addCommand(testbedCommand);
 
 program.parseAsync(process.argv).catch(exitWithError);
