@@ -2,6 +2,7 @@
 // (one bpf() syscall each, through koffi) and batched updates
 // (BPF_MAP_UPDATE_BATCH). Not a test: run it by hand and read the figures.
 //   node --import tsx bpf/loader/bench-map-update.ts [entries] [repeats]
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { bpfObjectPath } from '../testing/paths.js';
 import { u32, u64 } from './codec.js';
@@ -44,7 +45,7 @@ try {
   const l = lib();
   const fd = map.fd;
 
-  console.log(`hash map u32 -> u64, ${entries} new entries per round, ${repeats} rounds (after one warm-up)`);
+  console.log(`hash map u32 -> u64, ${entries} new entries per round, ${repeats} rounds (after one warm-up); ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}`);
   console.log(summary('update() one by one (typed)', measure(() => {
     for (const [k, v] of data) map.update(k, v);
   })));
