@@ -4,10 +4,12 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describeObject, typeCheckObjects, validateWithSchemas } from './k8s-validate.js';
 import type { K8sObject } from './k8s-validate.js';
 
@@ -101,6 +103,7 @@ void describe('charts/talaria', () => {
       'ClusterRole/talaria',
       'ClusterRoleBinding/talaria',
       'ConfigMap/talaria',
+      'ConfigMap/talaria-kubeconfig',
       'DaemonSet/talaria-node-agent',
       'Deployment/talaria-controller',
       'Role/talaria-controller-leader-election',
@@ -148,9 +151,33 @@ void describe('charts/talaria', () => {
     const sc = spec.containers[0].securityContext;
     assert.equal(sc.privileged, false);
     assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'SYS_ADMIN', 'PERFMON'] });
-    assert.deepEqual(spec.volumes, [{ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } }]);
+    assert.deepEqual(spec.volumes[0], { name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } });
     assert.equal(spec.containers[0].volumeMounts[0].mountPath, '/sys/fs/bpf');
     assert.ok((spec.containers[0].args as string[]).includes('--node=$(NODE_NAME)'));
+  });
+
+  void it('the kubeconfig given to --kubeconfig loads, with the API server that does not need kube-proxy', () => {
+    for (const [which, server] of [['defaults', 'https://kubernetes.default.svc:443'], ['allOn', 'https://192.0.2.10:6443']] as const) {
+      // client-node reads the token file while loading: give it one.
+      const dir = mkdtempSync(join(tmpdir(), 'talaria-chart-'));
+      const kc = new KubeConfig();
+      try {
+        writeFileSync(join(dir, 'token'), 'sa-token');
+        const text = find(renders[which]!, 'ConfigMap', 'talaria-kubeconfig').data.kubeconfig as string;
+        assert.match(text, /token-file: \/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/token/);
+        kc.loadFromString(text.replace('/var/run/secrets/kubernetes.io/serviceaccount/token', join(dir, 'token')));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      assert.equal(kc.getCurrentUser()?.token, 'sa-token');
+      assert.equal(kc.getCurrentCluster()?.server, server);
+      assert.equal(kc.getCurrentCluster()?.caFile, '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+      for (const w of ['talaria-controller', 'talaria-node-agent']) {
+        const spec = find(renders[which]!, w === 'talaria-controller' ? 'Deployment' : 'DaemonSet', w).spec.template.spec;
+        assert.ok(spec.containers[0].args.includes('--kubeconfig=/etc/talaria/kubeconfig'), w);
+        assert.ok(spec.volumes.some((v: Obj) => v.configMap?.name === 'talaria-kubeconfig'), w);
+      }
+    }
   });
 
   void it('RBAC: read what kube-proxy reads, write only events and the Lease', () => {

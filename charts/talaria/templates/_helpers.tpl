@@ -79,3 +79,28 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* The API server URL Talaria uses (never through kube-proxy when kubernetesApiServer.host is set). */}}
+{{- define "talaria.apiServerUrl" -}}
+{{- if .Values.kubernetesApiServer.host -}}
+{{- if contains ":" .Values.kubernetesApiServer.host -}}
+{{- printf "https://[%s]:%v" .Values.kubernetesApiServer.host .Values.kubernetesApiServer.port -}}
+{{- else -}}
+{{- printf "https://%s:%v" .Values.kubernetesApiServer.host .Values.kubernetesApiServer.port -}}
+{{- end -}}
+{{- else -}}
+https://kubernetes.default.svc:443
+{{- end -}}
+{{- end -}}
+
+{{/* The kubeconfig volume and its mount. */}}
+{{- define "talaria.kubeconfigVolume" -}}
+- name: kubeconfig
+  configMap:
+    name: {{ include "talaria.fullname" . }}-kubeconfig
+{{- end -}}
+{{- define "talaria.kubeconfigMount" -}}
+- name: kubeconfig
+  mountPath: /etc/talaria
+  readOnly: true
+{{- end -}}
