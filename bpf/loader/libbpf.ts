@@ -38,6 +38,7 @@ export interface Libbpf {
   bpf_map__is_internal: Fn<[Pointer], boolean>;
   bpf_map__set_pin_path: Fn<[Pointer, string | null], number>;
   bpf_map__reuse_fd: Fn<[Pointer, number], number>;
+  bpf_map__set_max_entries: Fn<[Pointer, number], number>;
   // low-level syscall wrappers (return -errno on failure)
   bpf_map_update_elem: Fn<[number, Buf, Buf, number], number>;
   bpf_map_lookup_elem: Fn<[number, Buf, Buf], number>;
@@ -116,6 +117,7 @@ export function lib(): Libbpf {
     'bool bpf_map__is_internal(void *map)',
     'int bpf_map__set_pin_path(void *map, const char *path)',
     'int bpf_map__reuse_fd(void *map, int fd)',
+    'int bpf_map__set_max_entries(void *map, uint32_t max_entries)',
     'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)',
     'int bpf_map_lookup_elem(int fd, const void *key, void *value)',
     'int bpf_map_delete_elem(int fd, const void *key)',

@@ -116,6 +116,15 @@ describe('BpfObject', () => {
     assert.equal(prog.unpin(`${PIN_DIR}/progs/ttl_or_drop`), false);
   });
 
+  it('resizes maps before they are created', () => {
+    const obj = track(BpfObject.open(OBJ, { maxEntries: { crud: 100 } }));
+    assert.equal(obj.mapInfo('crud').maxEntries, 100);
+    const crud = obj.map('crud', CrudKey, CrudValue);
+    crud.updateBatch(Array.from({ length: 100 }, (_, i) => [{ ...k, port: i }, v] as const));
+    assert.equal([...crud.keys()].length, 100);
+    assert.throws(() => BpfObject.open(OBJ, { maxEntries: { nope: 1 } }), /map nope.*no such map/);
+  });
+
   it('shares a map between two objects with reuseMaps', () => {
     const a = track(BpfObject.open(OBJ));
     const shared = a.map('crud', CrudKey, CrudValue);

@@ -29,6 +29,8 @@ export interface OpenOptions {
    * a fresh one instead of failing. Its entries are lost. Default false.
    */
   replaceIncompatiblePins?: boolean;
+  /** Resize maps before they are created (e.g. from a table size flag); checked against pins like any other property. */
+  maxEntries?: Readonly<Record<string, number>>;
   /** Use these existing maps (BpfMap or fd) instead of creating the object's own. */
   reuseMaps?: Readonly<Record<string, { fd: number } | number>>;
   /** Override which programs load: `{ name: false }` skips one, `{ name: true }` loads a `SEC("?...")` one. */
@@ -126,6 +128,12 @@ export class BpfObject {
     const pinDir = opts.pinDir === undefined ? undefined : ensurePinDir(opts.pinDir);
     const maps = this.each(l.bpf_object__next_map);
     const byName = new Map(maps.map((m) => [l.bpf_map__name(m), m]));
+    for (const [name, n] of Object.entries(opts.maxEntries ?? {})) {
+      const m = byName.get(name);
+      if (!m) throw new BpfError({ call: 'bpf_map__set_max_entries', object: `${this.path}: map ${name}`, errno: 2, detail: 'no such map in the object' });
+      const ret = l.bpf_map__set_max_entries(m, n);
+      if (ret < 0) throw new BpfError({ call: 'bpf_map__set_max_entries', object: name, errno: -ret, detail: `${n} entries` });
+    }
     for (const [name, m] of byName) {
       if (!pinDir || l.bpf_map__is_internal(m) || (opts.pinMaps && !opts.pinMaps.includes(name))) continue;
       const path = `${pinDir}/${name}`;
