@@ -1,0 +1,228 @@
+// The node agent on real namespaces: two nodes, a Linux router standing in
+// for the switch (pod traffic is only routed there), an in-process API
+// server. Pod-to-pod traffic over the fast path (no conntrack entry, the
+// bridge does not carry it), rejects at the client host, ITP=Local services
+// translated at the host, and an agent restart in the middle of 100 live
+// connections. Everything is removed in after(), also on failure.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Registry } from 'prom-client';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ApiServer } from '../testbed/apiserver/api-server.js';
+import { HealthTracker } from '../observability/health.js';
+import { removePinDir } from '../bpf/loader/pin.js';
+import { HOST_EVENTS } from '../bpf/layouts/host-maps.js';
+import { NodeAgent } from './agent.js';
+import { HostDatapath } from './datapath.js';
+import { AgentMetrics } from './metrics.js';
+import { MiniCluster } from './testing/mini-cluster.js';
+import type { MiniPod } from './testing/mini-cluster.js';
+import { CLIENT, ECHO_SERVER, LineReader } from './testing/scripts.js';
+
+const execP = promisify(execFile);
+const prefix = `tl-na-${process.pid}`;
+const pinRoot = `/sys/fs/bpf/talaria/${prefix}`;
+const cluster = new MiniCluster(prefix);
+let api: ApiServer;
+let kc: KubeConfig;
+const agents = new Map<string, { agent: NodeAgent; registry: Registry }>();
+const pods: Record<string, MiniPod> = {};
+const logs: string[] = [];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function startAgent(node: number): Promise<NodeAgent> {
+  const n = cluster.nodes[node - 1]!;
+  const registry = new Registry();
+  const agent = new NodeAgent({
+    nodeName: n.name,
+    kubeconfig: kc,
+    uplink: 'eth0',
+    netns: n.netns,
+    pinDir: `${pinRoot}/${n.name}`,
+    podGatewayIf: 'cni0',
+    clusterCidr: '10.244.0.0/16',
+    redirectPeer: true,
+    metrics: new AgentMetrics(registry),
+    health: new HealthTracker(),
+    log: (l) => logs.push(`${n.name}: ${l}`),
+    minSyncIntervalMs: 20,
+  });
+  await agent.start();
+  agents.set(n.name, { agent, registry });
+  const want = cluster.pods.filter((p) => p.node === node).length;
+  await until(`${n.name} to sync and place its ${want} pods`, () => agent.syncCount > 0 && [...agent.datapath.pods.keys()].length === want);
+  return agent;
+}
+
+function events(node: string): Record<string, number> {
+  const dp = agents.get(node)!.agent.datapath;
+  return Object.fromEntries(HostDatapath.sumCounters(dp.events, HOST_EVENTS.length).map((v, i) => [HOST_EVENTS[i]!, v]));
+}
+
+/** conntrack entries in a node namespace that mention one of the addresses. */
+async function conntrackEntries(netns: string, addrs: string[]): Promise<string[]> {
+  const { stdout } = await execP('ip', ['netns', 'exec', netns, 'conntrack', '-L'], { maxBuffer: 16 << 20 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  return stdout.split('\n').filter((l) => addrs.some((a) => l.includes(`=${a} `)));
+}
+
+function echoServer(pod: MiniPod, port: number): LineReader {
+  return new LineReader(cluster.start(pod.netns, [process.execPath, '-e', ECHO_SERVER, String(port)]));
+}
+
+function client(pod: MiniPod, addr: string, port: number, n: number): { lines: LineReader; roundTrip(): Promise<[number, number]> } {
+  const child = cluster.start(pod.netns, [process.execPath, '-e', CLIENT, addr, String(port), String(n)]);
+  const lines = new LineReader(child);
+  return {
+    lines,
+    async roundTrip() {
+      child.stdin!.write('go\n');
+      const [, ok, failed] = (await lines.next(/^result /)).split(' ');
+      return [Number(ok), Number(failed)];
+    },
+  };
+}
+
+describe('node agent on namespaces', { timeout: 180_000 }, () => {
+  before(async () => {
+    await cluster.up(2);
+    pods.a = await cluster.addPod('a', 1, 2);
+    pods.b = await cluster.addPod('b', 1, 3);
+    pods.c = await cluster.addPod('c', 2, 2);
+    api = await ApiServer.start({ bookmarkIntervalMs: 200 });
+    kc = new KubeConfig();
+    kc.loadFromFile(api.kubeconfigPath);
+    const s = api.store;
+    for (const n of cluster.nodes) s.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: n.name }, status: { addresses: [{ type: 'InternalIP', address: n.ip }] } });
+    for (const p of cluster.pods) {
+      s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: 'default' }, spec: { nodeName: `node-${p.node}`, containers: [{ name: 'c', image: 'echo' }] } });
+      s.patch('pods', 'default', p.name, { status: { phase: 'Running', podIP: p.ip, podIPs: [{ ip: p.ip }] } }, 'merge', { subresource: 'status' });
+    }
+    s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'empty', namespace: 'default' }, spec: { clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ports: [{ name: 'tcp', port: 80, protocol: 'TCP' }, { name: 'udp', port: 53, protocol: 'UDP' }] } });
+    s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'local', namespace: 'default' }, spec: { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40'], internalTrafficPolicy: 'Local', ports: [{ name: 'echo', port: 8080, protocol: 'TCP', targetPort: 9090 }] } });
+    s.create('endpointslices', {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'local-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'local' } },
+      addressType: 'IPv4', ports: [{ name: 'echo', port: 9090, protocol: 'TCP' }],
+      endpoints: [{ addresses: [pods.b.ip], nodeName: 'node-1', conditions: { ready: true } }, { addresses: [pods.c.ip], nodeName: 'node-2', conditions: { ready: true } }],
+    });
+    await startAgent(1);
+    await startAgent(2);
+  });
+
+  after(async () => {
+    if (process.env.TALARIA_SHOW_LOGS) console.log(logs.join('\n'));
+    for (const { agent } of agents.values()) await agent.stop().catch(() => undefined);
+    await api?.stop().catch(() => undefined);
+    await cluster.destroy();
+    removePinDir(pinRoot);
+  });
+
+  it('attaches to the uplink and every pod veth, and fills the pod map', async () => {
+    const dp = agents.get('node-1')!.agent.datapath;
+    assert.ok(dp.attachedProgramId('eth0'));
+    for (const p of [pods.a!, pods.b!]) {
+      assert.ok(dp.attachedProgramId(p.hostVeth), p.hostVeth);
+      assert.equal(dp.pods.get(p.ip).mac, p.mac);
+    }
+  });
+
+  it('pod -> remote pod over the fast path: no conntrack entry, the bridge does not carry it', async () => {
+    const server = echoServer(pods.c!, 9000);
+    await server.next(/listening/);
+    // Warm up ARP (which does go through cni0) before counting.
+    const warm = client(pods.a!, pods.c!.ip, 9000, 1);
+    await warm.lines.next(/^connected 1 0/);
+    assert.deepEqual(await warm.roundTrip(), [1, 0]);
+    const bridgeBefore = await cluster.packets(cluster.nodes[0]!.netns, 'cni0');
+    const ev1 = events('node-1');
+    const ev2 = events('node-2');
+    const c = client(pods.a!, pods.c!.ip, 9000, 20);
+    await c.lines.next(/^connected 20 0/);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await c.roundTrip(), [20, 0]);
+    const bridgeDelta = (await cluster.packets(cluster.nodes[0]!.netns, 'cni0')) - bridgeBefore;
+    assert.ok(events('node-1').pod_remote! - ev1.pod_remote! >= 20 * 6, 'node-1 sent them to the uplink');
+    assert.ok(events('node-2').up_local! - ev2.up_local! >= 20 * 6, 'node-2 delivered them from the uplink');
+    assert.ok(bridgeDelta <= 6, `cni0 moved by ${bridgeDelta} packets (ARP at most) while ~400 went by`);
+    for (const n of cluster.nodes) assert.deepEqual(await conntrackEntries(n.netns, [pods.a!.ip, pods.c!.ip]), [], `conntrack in ${n.name}`);
+  });
+
+  it('pod -> local pod: straight into its veth', async () => {
+    const server = echoServer(pods.b!, 9001);
+    await server.next(/listening/);
+    const before1 = events('node-1').pod_local!;
+    const c = client(pods.a!, pods.b!.ip, 9001, 3);
+    await c.lines.next(/^connected 3 0/);
+    assert.deepEqual(await c.roundTrip(), [3, 0]);
+    assert.ok(events('node-1').pod_local! - before1 >= 6);
+  });
+
+  it('a Service without endpoints: TCP refused at once, UDP port unreachable, from the client host', async () => {
+    const tcp = await cluster.run(pods.a!.netns, [process.execPath, '-e', `require('net').connect(80, '10.96.0.20').on('error', (e) => console.log(e.code)).on('connect', () => console.log('connected'))`]);
+    assert.equal(tcp.trim(), 'ECONNREFUSED');
+    const udp = await cluster.run(pods.a!.netns, [
+      process.execPath, '-e',
+      `const s = require('dgram').createSocket('udp4'); let done = false; const end = (w) => { if (!done) { done = true; console.log(w); s.close(); } };
+       s.on('error', (e) => end(e.code)); s.on('message', () => end('answer'));
+       s.connect(53, '10.96.0.20', () => { s.send('q'); setTimeout(() => done || s.send('q'), 200); setTimeout(() => end('timeout'), 3000); });`,
+    ]);
+    assert.match(udp, /ECONNREFUSED/);
+    assert.ok(events('node-1').pod_reject! >= 2);
+  });
+
+  it('internalTrafficPolicy=Local: served by the local endpoint, the client keeps its address', async () => {
+    const server = echoServer(pods.b!, 9090);
+    await server.next(/listening/);
+    const c = client(pods.a!, '10.96.0.40', 8080, 2);
+    await c.lines.next(/^connected 2 0/);
+    assert.deepEqual(await c.roundTrip(), [2, 0]);
+    assert.match(await server.next(/^from /), new RegExp(`^from ${pods.a!.ip.replace(/\./g, '\\.')}:`));
+    // The pod reaching itself through the Service: hairpin source.
+    const self = client(pods.b!, '10.96.0.40', 8080, 1);
+    await self.lines.next(/^connected 1 0/);
+    assert.deepEqual(await self.roundTrip(), [1, 0]);
+    assert.match(await server.next(/^from 169\.254\.169\.1:/), /169\.254\.169\.1/);
+    for (const n of cluster.nodes) assert.deepEqual(await conntrackEntries(n.netns, ['10.96.0.40']), [], `conntrack in ${n.name}`);
+  });
+
+  it('an agent restart in the middle of 100 live connections breaks none', async () => {
+    const local = client(pods.a!, '10.96.0.40', 8080, 50); // translated at node-1: lives in the pinned maps
+    const remote = client(pods.a!, pods.c!.ip, 9000, 50); // pod to remote pod
+    await local.lines.next(/^connected 50 0/);
+    await remote.lines.next(/^connected 50 0/);
+    assert.deepEqual(await local.roundTrip(), [50, 0]);
+    assert.deepEqual(await remote.roundTrip(), [50, 0]);
+    const old = agents.get('node-1')!.agent;
+    const connsBefore = [...old.datapath.conns.keys()].length;
+    await old.stop();
+    // With the agent gone the programs keep running.
+    assert.deepEqual(await local.roundTrip(), [50, 0]);
+    const fresh = await startAgent(1);
+    assert.equal([...fresh.datapath.conns.keys()].length, connsBefore, 'connection entries survived');
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await local.roundTrip(), [50, 0]);
+      assert.deepEqual(await remote.roundTrip(), [50, 0]);
+    }
+  });
+
+  it('exports kube-proxy style metrics', async () => {
+    const { agent, registry } = agents.get('node-1')!;
+    agent.collectGarbage();
+    const text = await registry.metrics();
+    if (process.env.TALARIA_SHOW_METRICS) console.log(text);
+    assert.match(text, /talaria_bpf_map_capacity\{map="tl_host_conns"\} 65536/);
+    assert.match(text, /talaria_connection_entries [1-9]/);
+    assert.match(text, /talaria_drops_total\{reason="malformed"\} 0/);
+    assert.match(text, /talaria_host_packets_total\{path="pod_remote"\} [1-9]/);
+    assert.match(text, /talaria_bpf_program_runs_total\{program="tl_host_from_pod"\} /);
+    assert.match(text, /kubeproxy_sync_proxy_rules_last_timestamp_seconds [1-9]/);
+  });
+});
