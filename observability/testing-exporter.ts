@@ -64,3 +64,13 @@ function gaugeValue(name: string): number {
   if (name.endsWith('_entries')) return 100;
   return 1; // leader, connected, pending, unprogrammed
 }
+
+/** The contract metrics of `job` that `registry` has no series for (yet). */
+export async function missingSeries(job: string, registry: Registry, metrics = contractMetrics()): Promise<ContractMetric[]> {
+  const out: ContractMetric[] = [];
+  for (const m of metrics.filter((x) => x.job === job)) {
+    const metric = registry.getSingleMetric(m.name);
+    if (!metric || (await metric.get()).values.length === 0) out.push(m);
+  }
+  return out;
+}
