@@ -98,6 +98,28 @@ describe('ObjectStore', () => {
     assert.equal(reasonOf(() => s.create('pods', { metadata: { name: 'p' } }, { namespace: 'gone' })), 'NotFound');
   });
 
+  it('keeps version order for every listener when a listener writes, and survives one that throws', () => {
+    const errors: string[] = [];
+    const s = new ObjectStore({ onListenerError: (e) => errors.push(String(e)) });
+    s.subscribe('pods', () => {
+      throw new Error('boom');
+    });
+    s.subscribe('pods', (e) => {
+      if (e.type === 'ADDED') s.patch('pods', 'default', e.object.metadata.name, { metadata: { labels: { seen: 'yes' } } });
+    });
+    const order: number[] = [];
+    s.subscribe('pods', (e) => order.push(e.rv));
+    const watched: number[] = [];
+    s.watch('pods', { resourceVersion: String(s.resourceVersion) }, (e) => watched.push(e.rv));
+    const p = s.create('pods', { metadata: { name: 'p' } });
+    assert.equal(p.metadata.labels, undefined); // the write returned before the listener's patch
+    assert.equal(s.peek('pods', 'default', 'p')!.metadata.labels!.seen, 'yes');
+    assert.deepEqual(order, [...order].sort((a, b) => a - b));
+    assert.equal(order.length, 2);
+    assert.deepEqual(watched, order);
+    assert.equal(errors.length, 2);
+  });
+
   it('rejects a namespace in the body that differs from the request', () => {
     const s = new ObjectStore();
     assert.equal(reasonOf(() => s.create('pods', { metadata: { name: 'p', namespace: 'kube-system' } }, { namespace: 'default' })), 'BadRequest');

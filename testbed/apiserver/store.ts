@@ -31,6 +31,8 @@ export interface StoreOptions {
   now?: () => Date;
   /** Create default, kube-system, kube-public, kube-node-lease (default true). */
   systemNamespaces?: boolean;
+  /** A subscriber or watcher threw (default: a line on stderr). The write itself stands. */
+  onListenerError?: (err: unknown, ev: WatchEvent) => void;
 }
 
 export interface WriteOptions {
@@ -91,6 +93,8 @@ export interface AdmissionPlugin {
 }
 
 interface Watcher {
+  /** The newest version delivered: events replayed from history are not delivered twice. */
+  seen: number;
   namespace: string | undefined;
   labels: LabelRequirements;
   fields: FieldRequirement[];
@@ -138,10 +142,16 @@ export class ObjectStore {
   /** owner uid -> dependents ("resource\0namespace\0name"), for garbage collection. */
   private readonly dependents = new Map<string, Set<string>>();
   private readonly now: () => Date;
+  private readonly onListenerError: (err: unknown, ev: WatchEvent) => void;
+  private pending: WatchEvent[] = [];
+  private dispatching = false;
 
   constructor(opts: StoreOptions = {}) {
     this.history = new EventHistory(opts.historySize ?? DEFAULT_HISTORY);
     this.now = opts.now ?? (() => new Date());
+    this.onListenerError =
+      opts.onListenerError ??
+      ((err, ev) => process.stderr.write(`object store: a listener failed on ${ev.type} ${ev.resource} ${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
     if (opts.systemNamespaces !== false) {
       for (const name of SYSTEM_NAMESPACES) this.create('namespaces', { metadata: { name } });
     }
@@ -359,6 +369,7 @@ export class ObjectStore {
   watch(resource: string, opts: WatchOptions, fn: (ev: WatcherEvent) => void): StoreWatch {
     const t = this.type(resource);
     const w: Watcher = {
+      seen: 0,
       namespace: t.namespaced ? opts.namespace || undefined : undefined,
       labels: parseLabelSelector(opts.labelSelector),
       fields: parseFieldSelector(opts.fieldSelector, resource),
@@ -368,6 +379,7 @@ export class ObjectStore {
     if (rvText === '' || rvText === '0') {
       const initial = this.listFrozen(resource, { namespace: w.namespace, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
       for (const o of initial.items) fn({ type: 'ADDED', object: o, rv: Number(o.metadata.resourceVersion) });
+      w.seen = this.rv;
     } else {
       const from = Number(rvText);
       if (!Number.isInteger(from) || from < 0) throw badRequest(`invalid resourceVersion "${rvText}"`);
@@ -375,7 +387,9 @@ export class ObjectStore {
       if (!past) {
         throw new ApiError('Expired', `too old resource version: ${from} (${this.history.oldestResumable()})`);
       }
+      w.seen = from;
       for (const ev of past) if (ev.resource === resource) this.deliver(w, ev);
+      w.seen = Math.max(w.seen, this.rv);
     }
     let set = this.watchers.get(resource);
     if (!set) this.watchers.set(resource, (set = new Set()));
@@ -561,13 +575,40 @@ export class ObjectStore {
     if (old?.metadata.ownerReferences || obj.metadata.ownerReferences) this.trackOwners(t.resource, obj, old, type === 'DELETED');
     const ev: WatchEvent = { type, resource: t.resource, rv, object: obj, oldObject: old };
     this.history.append(ev);
-    const ws = this.watchers.get(t.resource);
-    if (ws) for (const w of ws) this.deliver(w, ev);
-    for (const key of [t.resource, '*']) {
-      const subs = this.subscribers.get(key);
-      if (subs) for (const fn of subs) fn(ev);
-    }
+    this.pending.push(ev);
+    if (!this.dispatching) this.dispatch();
     return obj;
+  }
+
+  /**
+   * Deliver queued events in version order. A subscriber that writes from its
+   * callback queues its event behind the current one, so every watcher and
+   * subscriber sees versions in order; one that throws does not stop the others.
+   */
+  private dispatch(): void {
+    this.dispatching = true;
+    try {
+      for (let i = 0; i < this.pending.length; i++) {
+        const ev = this.pending[i]!;
+        const ws = this.watchers.get(ev.resource);
+        if (ws) for (const w of ws) this.guard(() => this.deliver(w, ev), ev);
+        for (const key of [ev.resource, '*']) {
+          const subs = this.subscribers.get(key);
+          if (subs) for (const fn of subs) this.guard(() => fn(ev), ev);
+        }
+      }
+    } finally {
+      this.pending = [];
+      this.dispatching = false;
+    }
+  }
+
+  private guard(fn: () => void, ev: WatchEvent): void {
+    try {
+      fn();
+    } catch (err) {
+      this.onListenerError(err, ev);
+    }
   }
 
   private matches(w: Watcher, o: StoredObject | undefined): boolean {
@@ -578,6 +619,8 @@ export class ObjectStore {
   }
 
   private deliver(w: Watcher, ev: WatchEvent): void {
+    if (ev.rv <= w.seen) return;
+    w.seen = ev.rv;
     if (w.namespace !== undefined && ev.object.metadata.namespace !== w.namespace) return;
     if (!w.labels.length && !w.fields.length) {
       w.fn({ type: ev.type, object: ev.object, rv: ev.rv });
