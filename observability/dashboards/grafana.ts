@@ -68,7 +68,7 @@ export class DashboardBuilder {
 
   timeseries(spec: PanelSpec): this {
     return this.add('timeseries', spec, {
-      legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+      legend: { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] },
       tooltip: { mode: 'multi', sort: 'desc' },
     }, {
       custom: {
@@ -219,7 +219,8 @@ function variableJson(v: Variable): Json {
       type: 'query',
       datasource: DATASOURCE,
       definition: v.query,
-      query: { query: v.query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+      // The classic string form: every Grafana version since 7 reads it.
+      query: v.query,
       refresh: 2,
       regex: '',
       sort: 1,
