@@ -1,0 +1,259 @@
+// The controller end to end, in-process: the testbed API server (real
+// list/watch over HTTP, @kubernetes/client-node informers) and the P4Runtime
+// server with the in-memory target. Objects are written straight into the
+// store (no admission), so bad fields reach the controller as they could
+// from a real API server of another version or a buggy admission chain.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { ApiServer } from '../testbed/apiserver/api-server.js';
+import { ObjectStore } from '../testbed/apiserver/store.js';
+import { P4RuntimeClient, talariaP4Info, P4InfoIndex } from '../p4/client/index.js';
+import { MemoryTarget } from '../p4/server/memory-target.js';
+import { P4RuntimeServer } from '../p4/server/server.js';
+import { Controller, loadKubeconfig } from './controller.js';
+import { entityKey, type Entity } from './desired/entities.js';
+import { EntityCodec } from './switch/codec.js';
+
+const p4info = talariaP4Info();
+const quiet = (line: string): void => void (process.env.CTL_LOG && process.stderr.write(`${line}\n`));
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+class Harness {
+  api!: ApiServer;
+  store = new ObjectStore();
+  switchServer!: P4RuntimeServer;
+  address = '';
+  controllers: Controller[] = [];
+  info: P4InfoIndex = p4info;
+
+  async start(info: P4InfoIndex = p4info): Promise<void> {
+    this.info = info;
+    this.api = await ApiServer.start({ store: this.store, port: 0 });
+    this.switchServer = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget(), p4info: info });
+    this.address = `127.0.0.1:${await this.switchServer.start('127.0.0.1:0')}`;
+  }
+
+  async restartSwitch(): Promise<void> {
+    await this.switchServer.stop(100);
+    this.switchServer = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget(), p4info: this.info });
+    await this.switchServer.start(this.address);
+  }
+
+  async controller(opts: { lease?: boolean; identity?: string } = {}): Promise<Controller> {
+    const c = new Controller({
+      kubeconfig: loadKubeconfig(this.api.kubeconfigPath),
+      switchAddress: this.address,
+      deviceId: 1n,
+      electionId: 1n,
+      registry: new Registry(),
+      p4info: this.info,
+      identity: opts.identity,
+      lease: opts.lease ? { namespace: 'kube-system', name: 'talaria-controller', durationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 } : undefined,
+      healthzAddress: '',
+      metricsAddress: '',
+      minSyncIntervalMs: 0,
+      log: quiet,
+    });
+    this.controllers.push(c);
+    await c.start();
+    return c;
+  }
+
+  async stopController(c: Controller): Promise<void> {
+    await c.stop();
+    this.controllers = this.controllers.filter((x) => x !== c);
+  }
+
+  /** What the switch holds, decoded, keyed. */
+  async switchState(): Promise<Map<string, Entity>> {
+    const client = new P4RuntimeClient({ address: this.address, deviceId: 1 });
+    const codec = new EntityCodec(this.info);
+    try {
+      const out = new Map<string, Entity>();
+      for (const p of await client.readAll(codec.readAll())) {
+        const e = codec.decode(p);
+        if (e) out.set(entityKey(e), e);
+      }
+      return out;
+    } catch (err) {
+      if ((err as { code?: number }).code === 9) return new Map(); // no pipeline yet
+      throw err;
+    } finally {
+      await client.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.controllers) await c.stop();
+    await this.switchServer?.stop(100);
+    await this.api?.stop();
+  }
+
+  service(name: string, clusterIP: string, extra: Record<string, unknown> = {}): void {
+    this.store.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...extra } });
+  }
+
+  slice(service: string, ready: string[], terminating: string[] = []): void {
+    const obj = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${service}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [
+        ...ready.map((a) => ({ addresses: [a], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-1' })),
+        ...terminating.map((a) => ({ addresses: [a], conditions: { ready: false, serving: false, terminating: true }, nodeName: 'node-1' })),
+      ],
+    };
+    const have = this.store.peek('endpointslices', 'default', `${service}-abc`);
+    if (have) this.store.update('endpointslices', { ...obj, metadata: { ...obj.metadata, resourceVersion: have.metadata.resourceVersion } });
+    else this.store.create('endpointslices', obj);
+  }
+
+  node(name: string, n: number): void {
+    this.store.create('nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, annotations: { 'talaria.io/switch-port': String(n), 'talaria.io/uplink-mac': `02:00:00:00:00:0${n}` } },
+      spec: { podCIDR: `10.244.${n}.0/24` },
+      status: { addresses: [{ type: 'InternalIP', address: `198.18.0.${n}` }] },
+    });
+  }
+}
+
+function metric(c: Controller, name: string): Promise<string> {
+  return (c.metrics.updates as unknown as { get(): Promise<{ values: { labels: Record<string, string>; value: number }[] }> })
+    .get()
+    .then((m) => JSON.stringify(m.values.filter((v) => v.value > 0).map((v) => [v.labels.type, v.value])))
+    .then((s) => `${name}=${s}`);
+}
+
+void describe('controller against the API server and a P4Runtime server', () => {
+  const h = new Harness();
+  before(() => h.start());
+  after(() => h.stop());
+
+  void it('create, change, scale, delete', async () => {
+    h.node('node-1', 1);
+    h.service('web', '10.96.0.10');
+    h.slice('web', ['10.244.1.5', '10.244.1.6']);
+    const c = await h.controller();
+    await until('web programmed', async () => (await h.switchState()).get('group 1')?.type === 'group');
+    let s = await h.switchState();
+    assert.ok(s.has('frontend 10.96.0.10 80 TCP') && s.has('route 10.244.1.0/24') && s.has('route 198.18.0.1/32'));
+    assert.deepEqual(s.get('group 1'), { type: 'group', groupId: 1, members: [1, 2] });
+
+    // Scale down through termination: out of the group, pinned entry kept; then gone.
+    h.slice('web', ['10.244.1.5'], ['10.244.1.6']);
+    await until('group shrinks', async () => JSON.stringify((await h.switchState()).get('group 1')) === JSON.stringify({ type: 'group', groupId: 1, members: [1] }));
+    assert.ok((await h.switchState()).has('backend 1 2'));
+    h.slice('web', ['10.244.1.5', '10.244.1.7']);
+    await until('scaled up', async () => (await h.switchState()).has('member 3'));
+    s = await h.switchState();
+    assert.ok(!s.has('backend 1 2') && !s.has('member 2'), 'the gone endpoint is removed, its id not reused');
+
+    // Change: a new port; then delete.
+    const svc = h.store.peek('services', 'default', 'web')!;
+    h.store.update('services', { ...svc, spec: { ...(svc as { spec: object }).spec, ports: [{ name: 'http', port: 81, protocol: 'TCP' }] } });
+    await until('port changed', async () => (await h.switchState()).has('frontend 10.96.0.10 81 TCP'));
+    assert.ok(!(await h.switchState()).has('frontend 10.96.0.10 80 TCP'));
+    h.store.delete('services', 'default', 'web');
+    h.store.delete('endpointslices', 'default', 'web-abc');
+    await until('deleted', async () => [...(await h.switchState()).keys()].every((k) => k.startsWith('route')));
+    await h.stopController(c);
+  });
+
+  void it('controller restart: ids survive, nothing rewritten', async () => {
+    for (let i = 0; i < 5; i++) {
+      h.service(`r${i}`, `10.96.1.${i + 1}`);
+      h.slice(`r${i}`, [`10.244.1.${10 + i}`, `10.244.1.${20 + i}`]);
+    }
+    const a = await h.controller();
+    await until('programmed', async () => (await h.switchState()).has('frontend 10.96.1.5 80 TCP') && (await h.switchState()).has('member 10'));
+    await until('a synced', () => a.health.healthy() && a.syncer.lastStats?.failures === 0);
+    const before = await h.switchState();
+    await h.stopController(a);
+    const b = await h.controller();
+    await until('b synced', () => b.syncer.lastStats !== undefined);
+    assert.equal(await metric(b, 'updates'), 'updates=[]', 'no update written');
+    assert.deepEqual(await h.switchState(), before);
+    await h.stopController(b);
+  });
+
+  void it('switch restart: state reconciled', async () => {
+    const c = await h.controller();
+    await until('synced', () => c.syncer.lastStats !== undefined);
+    const want = await h.switchState();
+    await h.restartSwitch();
+    await until('restored', async () => (await h.switchState()).size === want.size);
+    assert.deepEqual(await h.switchState(), want);
+    await h.stopController(c);
+  });
+
+  void it('a Service with bad fields next to good ones: Event on it, the rest programmed', async () => {
+    const c = await h.controller();
+    h.service('bad', '10.96.2.1', { externalIPs: ['not-an-ip'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'sctp', port: 99, protocol: 'SCTP' }] });
+    h.service('good', '10.96.2.2');
+    await until('good programmed', async () => (await h.switchState()).has('frontend 10.96.2.2 80 TCP'));
+    assert.ok((await h.switchState()).has('frontend 10.96.2.1 80 TCP'), 'the valid part of the bad Service too');
+    await until('events', () => h.store.list('events', { namespace: 'default' }).items.length >= 2);
+    const events = h.store.list('events', { namespace: 'default' }).items as unknown as { involvedObject: { name: string }; reason: string; message: string }[];
+    assert.deepEqual(events.map((e) => [e.involvedObject.name, e.reason]).sort(), [['bad', 'TalariaInvalidField'], ['bad', 'TalariaUnsupported']]);
+    assert.match(events.find((e) => e.reason === 'TalariaInvalidField')!.message, /spec\.externalIPs\[0\]/);
+    await h.stopController(c);
+  });
+
+  void it('two controllers: one leader, failover when it stops', async () => {
+    const a = await h.controller({ lease: true, identity: 'ctl-a' });
+    await until('a leads', () => a.isLeader && a.syncer.lastStats !== undefined);
+    const b = await h.controller({ lease: true, identity: 'ctl-b' });
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(b.isLeader, false);
+    await h.stopController(a);
+    const t0 = Date.now();
+    await until('b leads', () => b.isLeader && b.syncer.attached);
+    const takeover = Date.now() - t0;
+    assert.ok(takeover < 10_000, `took over in ${takeover} ms`);
+    h.service('after-failover', '10.96.3.1');
+    await until('b programs', async () => (await h.switchState()).has('frontend 10.96.3.1 80 TCP'));
+    await h.stopController(b);
+  });
+});
+
+void describe('capacity exhaustion', () => {
+  const h = new Harness();
+  // A P4Info whose frontends table holds 4 entries: 2 routes-less Services of 2 frontends fit.
+  const small = new P4InfoIndex(structuredClone(p4info.message));
+  (small.message.tables ?? []).forEach((t) => {
+    if (t.preamble.name.endsWith('.frontends')) t.size = 3;
+  });
+  const info = new P4InfoIndex(small.message);
+  before(() => h.start(info));
+  after(() => h.stop());
+
+  void it('what fits is programmed in name order, the rest reported', async () => {
+    for (const n of ['e', 'a', 'c', 'b', 'd']) h.service(`cap-${n}`, `10.96.4.${n.charCodeAt(0) - 96}`);
+    const c = await h.controller();
+    await until('synced', () => c.syncer.lastStats !== undefined);
+    const fronts = [...(await h.switchState()).values()].filter((e) => e.type === 'frontend').map((e) => (e.type === 'frontend' ? e.addr : ''));
+    assert.deepEqual(fronts.sort(), ['10.96.4.1', '10.96.4.2', '10.96.4.3']);
+    await until('events', () => h.store.list('events', { namespace: 'default' }).items.length >= 2);
+    const events = h.store.list('events', { namespace: 'default' }).items as unknown as { involvedObject: { name: string }; reason: string }[];
+    assert.deepEqual(events.map((e) => `${e.involvedObject.name} ${e.reason}`).sort(), ['cap-d TalariaSwitchFull', 'cap-e TalariaSwitchFull']);
+    const gauge = await c.metrics.unprogrammed.get();
+    assert.equal(gauge.values.find((v) => v.labels.reason === 'capacity')?.value, 2);
+    // Adding a Service that sorts first does not push out what is programmed.
+    h.service('cap-0', '10.96.4.99');
+    await new Promise((r) => setTimeout(r, 300));
+    const after = [...(await h.switchState()).values()].filter((e) => e.type === 'frontend').map((e) => (e.type === 'frontend' ? e.addr : ''));
+    assert.deepEqual(after.sort(), ['10.96.4.1', '10.96.4.2', '10.96.4.3']);
+  });
+});
