@@ -20,7 +20,16 @@ export function toBigInt(bytes: Uint8Array): bigint {
 
 /** Whether the value the bytes hold fits in bitwidth bits (leading zero bytes allowed). */
 export function fitsWidth(bytes: Uint8Array, bitwidth: number): boolean {
-  return bytes.length > 0 && toBigInt(bytes) < 1n << BigInt(bitwidth);
+  if (bytes.length === 0) return false;
+  // No BigInt here: this runs for every field of every update.
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const significant = bytes.length - start;
+  const full = Math.ceil(bitwidth / 8);
+  if (significant < full) return true;
+  if (significant > full) return false;
+  const topBits = bitwidth - 8 * (full - 1);
+  return bytes[start] < 2 ** topBits;
 }
 
 /** The canonical (shortest, at least one byte) encoding of a value. */
@@ -56,6 +65,7 @@ export function padToWidth(bytes: Uint8Array, bitwidth: number): Buffer {
     throw new BytestringError(`0x${Buffer.from(bytes).toString('hex') || '(empty)'} does not fit in ${bitwidth} bits`);
   }
   const width = byteWidth(bitwidth);
+  if (bytes.length === width) return Buffer.from(bytes);
   const canonical = canonicalize(bytes);
   const out = Buffer.alloc(width);
   canonical.copy(out, width - canonical.length);

@@ -6,7 +6,7 @@
 // entries, references, capacity) live in entity-store.ts.
 import type { ActionInfo, MatchFieldInfo, TableInfo } from '../p4info/types.js';
 import type { P4InfoIndex } from '../p4info/p4info.js';
-import { byteWidth, canonicalize, padToWidth, toBigInt } from '../p4info/bytestring.js';
+import { byteWidth, canonicalize, fitsWidth, padToWidth, toBigInt } from '../p4info/bytestring.js';
 import { Code } from '../proto/codes.js';
 import type { Action, Entity, FieldMatch, TableEntry, Update } from '../proto/types.js';
 import type { TargetAction, TargetEntity, TargetGroup, TargetMatch, TargetMember, TargetTableAction, TargetTableEntry } from './target.js';
@@ -19,7 +19,7 @@ import { UpdateError, invalid } from './update-error.js';
  */
 function checkBytes(what: string, value: Buffer | undefined, bitwidth: number): Buffer {
   if (!value || value.length === 0) throw invalid(`${what}: empty bytestring`);
-  if (toBigInt(value) >= 1n << BigInt(bitwidth)) throw invalid(`${what}: value 0x${value.toString('hex')} exceeds ${bitwidth} bits`);
+  if (!fitsWidth(value, bitwidth)) throw invalid(`${what}: value 0x${value.toString('hex')} exceeds ${bitwidth} bits`);
   return value;
 }
 
