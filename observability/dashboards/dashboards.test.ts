@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dashboards } from './definitions.js';
+import { typeCheckLiterals } from '../literal-type-check.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = here.includes('/dist/') ? here.replace('/dist/', '/') : here;
@@ -39,6 +40,10 @@ void describe('Grafana dashboards', () => {
         }
       });
 
+      void it("conforms to Grafana's own dashboard types (@grafana/schema), no unknown fields", () => {
+        assert.deepEqual(typeCheckLiterals([{ label: file, module: '@grafana/schema', type: 'Dashboard', value: committed }]), []);
+      });
+
       void it('has unique panel ids, a description per panel, and fits the 24-column grid without overlaps', () => {
         assert.equal(new Set(panels.map((p) => p.id)).size, panels.length);
         const taken = new Set<string>();
@@ -55,6 +60,12 @@ void describe('Grafana dashboards', () => {
       });
     });
   }
+
+  void it('the type check catches a misspelt panel field', () => {
+    const d = structuredClone(dashboards()['talaria-overview.json']!) as { panels: Record<string, unknown>[] };
+    d.panels[1]!.gridPoss = d.panels[1]!.gridPos;
+    assert.match(typeCheckLiterals([{ label: 'x', module: '@grafana/schema', type: 'Dashboard', value: d }]).join('\n'), /"gridPoss"' does not exist/);
+  });
 
   void it('overview covers what the issue lists', () => {
     const titles = (dashboards()['talaria-overview.json']!.panels as Panel[]).map((p) => p.title);

@@ -133,7 +133,6 @@ export class DashboardBuilder {
             name: 'datasource',
             label: 'Data source',
             query: 'prometheus',
-            current: {},
             hide: 0,
             includeAll: false,
             multi: false,
@@ -218,7 +217,6 @@ function variableJson(v: Variable): Json {
       ...base,
       type: 'query',
       datasource: DATASOURCE,
-      definition: v.query,
       // The classic string form: every Grafana version since 7 reads it.
       query: v.query,
       refresh: 2,
