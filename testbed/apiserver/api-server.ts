@@ -170,7 +170,7 @@ export class ApiServer {
           }));
           return;
         case 'POST':
-          send(res, 201, store.create(type.resource, asObject(await readJson(req)), { namespace: namespace || undefined, frozen: true }));
+          send(res, 201, store.create(type.resource, asObject(await readJson(req)), { namespace: namespace || undefined, frozen: true, adopt: true }));
           return;
         case 'DELETE': {
           const del = deleteOptions(q, await readJson(req, true));
@@ -201,7 +201,7 @@ export class ApiServer {
         return;
       case 'PUT': {
         const body = asObject(await readJson(req));
-        send(res, 200, store.update(type.resource, body, { namespace: namespace || undefined, subresource, frozen: true }));
+        send(res, 200, store.update(type.resource, body, { namespace: namespace || undefined, subresource, frozen: true, adopt: true }));
         return;
       }
       case 'PATCH': {
@@ -274,9 +274,20 @@ export class ApiServer {
         res.end();
       },
     };
+    let corked = false;
     const write = (line: string): void => {
       if (!open) return;
       if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+      // Events of one burst (a bulk creation, many requests read in one turn
+      // of the event loop) leave in one write, not one syscall each.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(() => {
+          corked = false;
+          res.uncork();
+        });
+      }
       res.write(line);
     };
     try {

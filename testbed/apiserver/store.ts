@@ -42,6 +42,8 @@ export interface WriteOptions {
   subresource?: string;
   /** Return the store's frozen object instead of a copy (saves a copy per write; the HTTP layer uses it). */
   frozen?: boolean;
+  /** The store may keep and change the object passed in (a freshly parsed request body) instead of copying it. */
+  adopt?: boolean;
 }
 
 export interface ListOptions {
@@ -243,7 +245,7 @@ export class ObjectStore {
   /** Create; fills name (generateName), uid, creationTimestamp, generation, resourceVersion. */
   create(resource: string, input: KubeObject | object, opts: WriteOptions = {}): StoredObject {
     const t = this.type(resource);
-    const obj = structuredClone(input) as KubeObject;
+    const obj = (opts.adopt ? input : structuredClone(input)) as KubeObject;
     if (!obj || typeof obj !== 'object' || !obj.metadata || typeof obj.metadata !== 'object') {
       throw invalid(t.kind, '', [{ field: 'metadata', reason: 'FieldValueRequired', message: 'Required value' }], t.group);
     }
@@ -277,7 +279,7 @@ export class ObjectStore {
   /** PUT: replace the object; 409 Conflict when metadata.resourceVersion is stale. */
   update(resource: string, input: KubeObject | object, opts: WriteOptions = {}): StoredObject {
     const t = this.type(resource);
-    const obj = structuredClone(input) as KubeObject;
+    const obj = (opts.adopt ? input : structuredClone(input)) as KubeObject;
     if (!obj?.metadata?.name) throw invalid(t.kind, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value' }], t.group);
     this.checkKind(t, obj);
     const ns = this.namespaceFor(t, obj, opts.namespace);
