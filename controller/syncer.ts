@@ -49,7 +49,7 @@ export class Syncer {
   private computer: DesiredStateComputer;
   private session: SwitchSession | undefined;
   private needFull = true;
-  private lastApplied = new Map<string, readonly Entity[]>();
+  private lastApplied: ReadonlyMap<string, readonly Entity[]> = new Map();
   private readonly reported = new Map<string, Problem>();
   private reportedNodeProblems = new Set<string>();
   private readonly carriedTimes = new Map<string, number>();
@@ -109,7 +109,7 @@ export class Syncer {
       try {
         span.setAttribute('talaria.sync.full', full);
         if (full) await this.readBack(session);
-        const desired = this.computer.compute(cp.input, new Set(this.lastApplied.keys()));
+        const desired = this.computer.compute(cp.input, this.lastApplied);
         const plan = full ? planUpdates(this.installed, allEntities(desired)) : this.partialPlan(desired);
         span.setAttributes({ 'talaria.sync.inserts': plan.inserts, 'talaria.sync.modifies': plan.modifies, 'talaria.sync.deletes': plan.deletes });
         let failures = await this.execute(session, plan);
@@ -122,7 +122,7 @@ export class Syncer {
           failures = await this.execute(session, retry);
           total = { inserts: total.inserts + retry.inserts, modifies: total.modifies + retry.modifies, deletes: total.deletes + retry.deletes };
         }
-        this.lastApplied = new Map(desired.byOwner);
+        this.lastApplied = desired.byOwner;
         this.report(desired, cp.nodeProblems);
         for (const t of writeOrder) m.tableEntries.set({ table: this.opts.codec.tableOf(t) }, this.installed.count(t));
         const durationMs = performance.now() - started;

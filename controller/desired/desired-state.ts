@@ -89,6 +89,7 @@ export class DesiredStateComputer {
   private wonSig = new Map<string, string>();
   private conflictProblems = new Map<string, Problem[]>();
   private order: string[] = [];
+  private routeCache: { nodes: readonly NodeInfo[]; external: readonly ExternalRoute[]; routes: RouteEntity[] } | undefined;
 
   constructor(private readonly opts: DesiredStateOptions) {
     this.frontendIds = new IdAllocator('frontend_id', opts.busy?.frontend);
@@ -106,68 +107,86 @@ export class DesiredStateComputer {
    * the switch now; when capacity runs short they keep their place and new
    * ones are truncated (in namespace/name order).
    */
-  compute(input: DesiredInput, installedServices: ReadonlySet<string> = new Set()): DesiredState {
+  compute(input: DesiredInput, installedServices: { has(name: string): boolean } = new Set<string>()): DesiredState {
     this.resolveConflicts(input);
     const byOwner = new Map<string, readonly Entity[]>();
     const problems: Problem[] = [];
-    const results = new Map<string, ServiceResult>();
+    const order = this.order;
+    const results: ServiceResult[] = new Array(order.length);
 
-    for (const name of this.order) {
+    for (let i = 0; i < order.length; i++) {
+      const name = order[i];
       const ports = input.services.get(name);
       const endpoints = input.endpoints.get(name);
       const won = this.wonSig.get(name) ?? '';
       const cached = this.cache.get(name);
-      let result: ServiceResult;
       if (cached && cached.ports === ports && cached.endpoints === endpoints && cached.nodes === input.nodes && cached.won === won) {
-        result = cached.result;
+        results[i] = cached.result;
       } else {
-        result = this.computeService(name, ports, endpoints, input.nodes);
+        const result = this.computeService(name, ports, endpoints, input.nodes);
         if (cached) this.releaseDropped(cached.result, result);
         this.cache.set(name, { ports, endpoints, nodes: input.nodes, won, result });
+        results[i] = result;
       }
-      results.set(name, result);
     }
     // Services that disappeared: release their ids (the allocator's busy check keeps
     // ids that are still installed from being reused).
-    for (const [name, entry] of this.cache) {
-      if (!input.services.has(name)) {
-        this.releaseDropped(entry.result, undefined);
-        this.cache.delete(name);
+    if (this.cache.size > order.length) {
+      for (const [name, entry] of this.cache) {
+        if (!input.services.has(name)) {
+          this.releaseDropped(entry.result, undefined);
+          this.cache.delete(name);
+        }
       }
     }
 
     // Routes first: without them nothing else works.
     const counts = zeroCounts();
-    const routes = this.routes(input, problems).slice(0, Math.max(0, this.opts.capacity.route));
+    const routes = this.routes(input);
     byOwner.set(ROUTES_OWNER, routes);
     counts.route = routes.length;
 
     // Capacity: Services already on the switch first, then the others, each
     // group in namespace/name order; a Service is admitted whole or not at all.
-    const fits = (c: Counts): boolean => (Object.keys(c) as (keyof Counts)[]).every((k) => counts[k] + c[k] <= this.opts.capacity[k]);
-    const admit = (name: string, r: ServiceResult): void => {
-      for (const k of Object.keys(counts) as (keyof Counts)[]) counts[k] += r.counts[k];
-      if (r.entities.length > 0) byOwner.set(name, r.entities);
-    };
-    const rejected: string[] = [];
+    const cap = this.opts.capacity;
+    const fits = (c: Counts): boolean =>
+      counts.frontend + c.frontend <= cap.frontend &&
+      counts.select + c.select <= cap.select &&
+      counts.member + c.member <= cap.member &&
+      counts.group + c.group <= cap.group &&
+      counts.backend + c.backend <= cap.backend &&
+      counts.reverse + c.reverse <= cap.reverse &&
+      counts.route + c.route <= cap.route;
+    const rejected: number[] = [];
     for (const pass of [true, false]) {
-      for (const name of this.order) {
-        if (installedServices.has(name) !== pass) continue;
-        const r = results.get(name)!;
-        if (fits(r.counts)) admit(name, r);
-        else rejected.push(name);
+      for (let i = 0; i < order.length; i++) {
+        if (installedServices.has(order[i]) !== pass) continue;
+        const r = results[i];
+        if (!fits(r.counts)) {
+          rejected.push(i);
+          continue;
+        }
+        const c = r.counts;
+        counts.frontend += c.frontend;
+        counts.select += c.select;
+        counts.member += c.member;
+        counts.group += c.group;
+        counts.backend += c.backend;
+        counts.reverse += c.reverse;
+        if (r.entities.length > 0) byOwner.set(order[i], r.entities);
       }
     }
-    for (const name of this.order) {
-      const r = results.get(name)!;
-      problems.push(...(this.conflictProblems.get(name) ?? []), ...r.problems);
+    for (let i = 0; i < order.length; i++) {
+      const conflicts = this.conflictProblems.get(order[i]);
+      if (conflicts) problems.push(...conflicts);
+      if (results[i].problems.length > 0) problems.push(...results[i].problems);
     }
-    for (const name of rejected.sort()) {
-      const r = results.get(name)!;
+    for (const i of rejected.sort((a, b) => a - b)) {
+      const r = results[i];
       const need = (Object.keys(r.counts) as (keyof Counts)[])
-        .filter((k) => counts[k] + r.counts[k] > this.opts.capacity[k])
-        .map((k) => `${tableName[k]} needs ${r.counts[k]}, ${Math.max(0, this.opts.capacity[k] - counts[k])} of ${this.opts.capacity[k]} free`);
-      problems.push({ service: name, field: 'spec', reason: 'capacity', message: `not programmed: the switch is full (${need.join('; ')})` });
+        .filter((k) => counts[k] + r.counts[k] > cap[k])
+        .map((k) => `${tableName[k]} needs ${r.counts[k]}, ${Math.max(0, cap[k] - counts[k])} of ${cap[k]} free`);
+      problems.push({ service: order[i], field: 'spec', reason: 'capacity', message: `not programmed: the switch is full (${need.join('; ')})` });
     }
     const unprogrammed: Record<ProblemReason, number> = { invalid: 0, conflict: 0, unsupported: 0, capacity: 0 };
     const seen = new Set<string>();
@@ -318,8 +337,15 @@ export class DesiredStateComputer {
     for (const k of old.frontendKeys) if (!f.has(k) && !this.claimed.has(k)) this.frontendIds.release(k);
   }
 
-  private routes(input: DesiredInput, problems: Problem[]): RouteEntity[] {
-    void problems;
+  private routes(input: DesiredInput): RouteEntity[] {
+    const c = this.routeCache;
+    if (c && c.nodes === input.nodes && c.external === input.externalRoutes) return c.routes;
+    const routes = this.computeRoutes(input).slice(0, Math.max(0, this.opts.capacity.route));
+    this.routeCache = { nodes: input.nodes, external: input.externalRoutes, routes };
+    return routes;
+  }
+
+  private computeRoutes(input: DesiredInput): RouteEntity[] {
     const byPrefix = new Map<string, RouteEntity>();
     const add = (r: RouteEntity): void => {
       const k = `${r.prefix}/${r.prefixLen}`;

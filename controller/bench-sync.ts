@@ -1,0 +1,138 @@
+// Benchmarks of the controller's sync path (closing note of issue 6):
+//   1. full sync of S Services x E endpoints into the switch (aim < 5 s);
+//   2. network programming latency of a single endpoint change with S
+//      Services present, from the EndpointSlice change to the switch's
+//      acknowledgement of the write (aim p99 < 100 ms).
+// The switch is the P4Runtime server (p4/server) over gRPC on loopback with
+// the in-memory target, or any running P4Runtime server with --switch.
+//
+//   node --import tsx controller/bench-sync.ts [--services 10000] [--endpoints 10] [--changes 200] [--switch HOST:PORT]
+import { parseArgs } from 'node:util';
+import { Registry } from 'prom-client';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { talariaP4Info } from '../p4/p4info/load-p4info.js';
+import { MemoryTarget } from '../p4/server/memory-target.js';
+import { P4RuntimeServer } from '../p4/server/server.js';
+import { ClusterState } from './cluster-state.js';
+import { ControllerMetrics } from './metrics.js';
+import { BoundedFrequencyRunner } from './model/bounded-frequency-runner.js';
+import { EntityCodec } from './switch/codec.js';
+import { SwitchConnection } from './switch/connection.js';
+import { Syncer } from './syncer.js';
+
+const { values } = parseArgs({
+  options: {
+    services: { type: 'string', default: '10000' },
+    endpoints: { type: 'string', default: '10' },
+    changes: { type: 'string', default: '200' },
+    switch: { type: 'string' },
+    'batch-size': { type: 'string', default: '2000' },
+  },
+});
+const S = Number(values.services);
+const E = Number(values.endpoints);
+const CHANGES = Number(values.changes);
+
+const ip = (base: number, i: number): string => `${(base >>> 24) & 255}.${(base >>> 16) & 255}.${((base >>> 8) + (i >>> 8)) & 255}.${i & 255}`;
+function service(i: number): V1Service {
+  return { metadata: { namespace: 'bench', name: `svc-${i}`, creationTimestamp: new Date(0) }, spec: { clusterIP: ip(0x0a600000, i + 256), ports: [{ name: 'http', port: 80 }] } } as V1Service;
+}
+function slice(i: number, generation: number): V1EndpointSlice {
+  return {
+    metadata: { namespace: 'bench', name: `svc-${i}-x`, labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: Array.from({ length: E }, (_, j) => ({
+      addresses: [`10.${128 + (((i * E + j) >>> 16) & 63)}.${((i * E + j) >>> 8) & 255}.${(i * E + j) & 255}`],
+      // One endpoint flips between ready and terminating with every generation.
+      conditions: j === 0 && generation % 2 === 1 ? { ready: false, serving: false, terminating: true } : { ready: true },
+      nodeName: `node-${j % 4}`,
+    })),
+  } as V1EndpointSlice;
+}
+function node(n: number): V1Node {
+  return {
+    metadata: { name: `node-${n}`, annotations: { 'talaria.io/switch-port': String(n + 1), 'talaria.io/uplink-mac': `02:00:00:00:00:0${n + 1}` } },
+    spec: { podCIDR: `10.244.${n}.0/24` },
+    status: { addresses: [{ type: 'InternalIP', address: `198.18.0.${n + 1}` }] },
+  } as V1Node;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  const p4info = talariaP4Info();
+  let server: P4RuntimeServer | undefined;
+  let address = values.switch;
+  const nullSwitch = address === 'none';
+  if (!address) {
+    server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget() });
+    address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
+  }
+  const state = new ClusterState();
+  const metrics = new ControllerMetrics(new Registry());
+  const syncer = new Syncer({ state, codec: new EntityCodec(p4info), metrics, batchSize: Number(values['batch-size']), log: (l) => process.stderr.write(`${l}\n`) });
+  let up!: () => void;
+  const attached = new Promise<void>((r) => (up = r));
+  const conn = new SwitchConnection({ address: address!, deviceId: 1n, electionId: 1n, p4info, onUp: (s) => (syncer.attach(s), up()), onDown: () => syncer.detach() });
+  if (nullSwitch) {
+    // Controller-only cost: a session that acknowledges everything at once and holds nothing.
+    syncer.attach({ write: async () => [], read: async () => [] });
+  } else {
+    conn.start();
+    await attached;
+  }
+
+  const t0 = performance.now();
+  for (let n = 0; n < 4; n++) state.onNode(node(n));
+  for (let i = 0; i < S; i++) {
+    state.onService(service(i));
+    state.onEndpointSlice(slice(i, 0));
+  }
+  const tModel = performance.now();
+  await syncer.sync();
+  const tFull = performance.now();
+  const st = syncer.lastStats!;
+  console.log(`full sync: ${S} Services x ${E} endpoints -> ${st.inserts} entities written in ${((tFull - tModel) / 1000).toFixed(2)} s (model from objects ${((tModel - t0) / 1000).toFixed(2)} s; failures ${st.failures})`);
+
+  // Single endpoint changes, through the runner as the controller drives it.
+  const latencies: number[] = [];
+  let done: (() => void) | undefined;
+  const runner = new BoundedFrequencyRunner({
+    minIntervalMs: 0,
+    maxIntervalMs: 3_600_000,
+    fn: async () => {
+      await syncer.sync();
+      done?.();
+    },
+  });
+  runner.start();
+  const gen = new Map<number, number>();
+  for (let k = 0; k < CHANGES; k++) {
+    const i = Math.floor(Math.random() * S);
+    const g = (gen.get(i) ?? 0) + 1;
+    gen.set(i, g);
+    const acked = new Promise<void>((r) => (done = r));
+    const start = performance.now();
+    if (state.onEndpointSlice(slice(i, g))) runner.run();
+    await acked;
+    latencies.push(performance.now() - start);
+  }
+  await runner.stop();
+  latencies.sort((a, b) => a - b);
+  console.log(
+    `endpoint change -> switch ack, ${CHANGES} changes with ${S} Services: p50 ${pct(latencies, 50).toFixed(1)} ms, p90 ${pct(latencies, 90).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`,
+  );
+  const tResync = performance.now();
+  await syncer.sync({ full: true });
+  console.log(`full resync (read back ${syncer.installed.size} entities, diff, nothing to write: ${syncer.lastStats!.inserts + syncer.lastStats!.modifies + syncer.lastStats!.deletes} updates) in ${((performance.now() - tResync) / 1000).toFixed(2)} s`);
+  if (!nullSwitch) await conn.stop();
+  await server?.stop(100);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
