@@ -6,6 +6,7 @@
 // store's own objects (cheap, for controllers and the HTTP layer); get/list
 // and the write verbs hand out copies the caller may change.
 import { randomUUID } from 'node:crypto';
+import { deepEqual } from './deep-equal.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import type { FieldError } from './errors.js';
 import { EventHistory } from './event-history.js';
@@ -106,10 +107,10 @@ interface Watcher {
 type Bucket = Map<string, StoredObject>; // name -> object
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return o;
+  Object.freeze(o);
+  if (Array.isArray(o)) for (let i = 0; i < o.length; i++) deepFreeze(o[i]);
+  else for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
   return o;
 }
 
@@ -503,7 +504,7 @@ export class ObjectStore {
         delete m.deletionGracePeriodSeconds;
       }
       if (t.subresources.includes('status')) next.status = structuredClone(cur.status);
-      if (JSON.stringify(next.spec) !== JSON.stringify(cur.spec)) m.generation = (cur.metadata.generation ?? 1) + 1;
+      if (!deepEqual(next.spec, cur.spec)) m.generation = (cur.metadata.generation ?? 1) + 1;
     }
     next.metadata.resourceVersion = cur.metadata.resourceVersion;
     for (const p of this.admission.get(resource) ?? []) p.update?.(next, cur, this);
@@ -512,7 +513,7 @@ export class ObjectStore {
       return this.remove(t, cur);
     }
     // A write that changes nothing keeps the version and sends no event, as in Kubernetes.
-    if (JSON.stringify(next) === JSON.stringify(cur)) return cur;
+    if (deepEqual(next, cur)) return cur;
     return this.commit(t, 'MODIFIED', next as StoredObject, cur);
   }
 

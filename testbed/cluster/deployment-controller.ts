@@ -4,6 +4,7 @@
 // ones with the Scheduler, deletes surplus pods gracefully (unscheduled, then
 // not ready, then newest first), replaces pods of an old template once enough
 // new ones are ready, and writes the status replica counts.
+import { deepEqual } from '../apiserver/deep-equal.js';
 import type { ObjectStore } from '../apiserver/store.js';
 import type { KubeObject, StoredObject, WatchEvent } from '../apiserver/types.js';
 import { podReady } from './endpointslice-controller.js';
@@ -113,7 +114,7 @@ export class DeploymentController {
       unavailableReplicas: Math.max(0, replicas - ready),
       conditions: [{ type: 'Available', status: ready >= replicas ? 'True' : 'False', reason: ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' }],
     };
-    if (JSON.stringify(d.status) !== JSON.stringify(status)) this.store.update('deployments', { ...d, status }, { subresource: 'status', frozen: true });
+    if (!deepEqual(d.status, status)) this.store.update('deployments', { ...d, status }, { subresource: 'status', frozen: true });
   }
 
   private createPod(d: StoredObject, hash: string): void {

@@ -8,6 +8,7 @@
 // It runs in-process against the store. A pod change only re-syncs the
 // Services whose selector could match it (an index of selector key=value
 // pairs), so 10,000 Services do not each evaluate every pod event.
+import { deepEqual } from '../apiserver/deep-equal.js';
 import type { ObjectStore } from '../apiserver/store.js';
 import type { KubeObject, StoredObject, WatchEvent } from '../apiserver/types.js';
 import { WorkQueue } from './work-queue.js';
@@ -353,8 +354,9 @@ export class EndpointSliceController {
   private writeSlice(svc: StoredObject, labels: Record<string, string>, cur: StoredObject | undefined, ports: EndpointPort[], endpoints: Endpoint[]): void {
     const ns = svc.metadata.namespace!;
     if (cur) {
-      if (JSON.stringify(cur.endpoints ?? []) === JSON.stringify(endpoints) && JSON.stringify(cur.ports ?? []) === JSON.stringify(ports) && JSON.stringify(cur.metadata.labels) === JSON.stringify(labels)) return;
-      this.store.update('endpointslices', { ...cur, metadata: { ...cur.metadata, labels }, endpoints, ports }, { frozen: true });
+      if (deepEqual(cur.endpoints ?? [], endpoints) && deepEqual(cur.ports ?? [], ports) && deepEqual(cur.metadata.labels, labels)) return;
+      // adopt: everything new here was built by this sync; what comes from `cur` is frozen and not changed.
+      this.store.update('endpointslices', { ...cur, metadata: { ...cur.metadata, labels }, endpoints, ports }, { frozen: true, adopt: true });
       return;
     }
     const prefix = svc.metadata.name.length > 57 ? svc.metadata.name.slice(0, 57) : svc.metadata.name;
@@ -370,7 +372,7 @@ export class EndpointSliceController {
       addressType: 'IPv4',
       endpoints,
       ports,
-    }, { frozen: true });
+    }, { frozen: true, adopt: true });
   }
 
   private deleteSlice(s: StoredObject): void {
