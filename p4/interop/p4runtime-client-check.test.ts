@@ -8,6 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { P4_DIR, TALARIA_P4INFO } from '../paths.js';
 import { DEVICE_ID, Harness } from '../testing/harness.js';
+import { P4RuntimeServer } from '../server/server.js';
+import type { P4Target } from '../server/target.js';
 
 const SCRIPT = join(P4_DIR, 'interop', 'p4runtime_client_check.py');
 const probe = spawnSync('python3', ['-c', 'import p4.v1.p4runtime_pb2_grpc, grpc'], {
@@ -26,8 +28,8 @@ before(async () => {
 });
 after(() => h.close());
 
-test('the official p4runtime Python client arbitrates, sets the pipeline, writes and reads', { skip }, async () => {
-  const child = spawn('python3', [SCRIPT, '--addr', `127.0.0.1:${h.port}`, '--device-id', String(DEVICE_ID), '--p4info', TALARIA_P4INFO], {
+async function runCheck(port: number, deviceId: number): Promise<Record<string, unknown>> {
+  const child = spawn('python3', [SCRIPT, '--addr', `127.0.0.1:${port}`, '--device-id', String(deviceId), '--p4info', TALARIA_P4INFO], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -36,17 +38,44 @@ test('the official p4runtime Python client arbitrates, sets the pipeline, writes
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0, `python client failed:\n${stdout}\n${stderr}`);
-  const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  assert.deepEqual(summary, {
-    api_version: '1.4.0',
-    primary: true,
-    pipeline: true,
-    written: 5,
-    read: 5,
-    per_update_errors: [6, 0],
-    backup: true,
-    ok: true,
-  });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+}
+
+const EXPECTED = {
+  api_version: '1.4.0',
+  primary: true,
+  pipeline: true,
+  written: 5,
+  read: 5,
+  per_update_errors: [6, 0],
+  backup: true,
+  ok: true,
+};
+
+test('the official p4runtime Python client arbitrates, sets the pipeline, writes and reads (memory target)', { skip }, async () => {
+  assert.deepEqual(await runCheck(h.port, DEVICE_ID), EXPECTED);
   // What the Python client wrote is what the target holds.
   assert.equal(h.target.snapshot().length, 6);
+});
+
+// The same client against the eBPF software switch target (maps, not
+// memory): needs root and build/bpf/switch.bpf.o; skipped with the reason
+// otherwise.
+test('the official p4runtime Python client against the eBPF software switch target', { skip }, async (t) => {
+  let fixture: { target: P4Target; close(opts?: { removePins?: boolean }): void } | undefined;
+  try {
+    const { SoftswitchFixture } = await import('../softswitch/softswitch-fixture.js');
+    fixture = await SoftswitchFixture.create();
+  } catch (err) {
+    t.skip(`the eBPF switch cannot be loaded here: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  const server = new P4RuntimeServer({ deviceId: 3, target: fixture.target });
+  try {
+    const port = await server.start('127.0.0.1:0');
+    assert.deepEqual(await runCheck(port, 3), EXPECTED);
+  } finally {
+    await server.stop(200);
+    fixture.close();
+  }
 });
