@@ -51,12 +51,14 @@ struct {
 	__uint(max_entries, SW_GROUP_MEMBERS_SIZE);
 } group_members SEC(".maps");
 
-/* Maglev lookup tables, SW_MAGLEV_M slots each: slot -> member slot. */
+/* Maglev lookup tables, SW_MAGLEV_M slots each: slot -> member slot.
+ * Mmapable so that the target writes a whole table with plain stores. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, SW_LUT_CHUNKS * SW_MAGLEV_M);
+	__uint(map_flags, BPF_F_MMAPABLE);
 } maglev_lut SEC(".maps");
 
 /* backends table: (frontend_id, backend_id) -> to_backend, for PINNED. */

@@ -20,6 +20,7 @@ import {
 } from '../../bpf/loader/index.js';
 import { SWITCH_MAPS, type Counter, type Port, type SwitchMapName } from '../../bpf/layouts/switch-maps.js';
 import type { Codec, CodecValue } from '../../bpf/loader/codec.js';
+import { LutWriter } from './lut-writer.js';
 
 /** The compiled program (make -C bpf): build/bpf/switch.bpf.o in the repository. */
 export const SWITCH_OBJECT = fileURLToPath(new URL('../../build/bpf/switch.bpf.o', import.meta.url));
@@ -48,6 +49,7 @@ export interface DatapathOptions {
 
 export class SwitchDatapath {
   private readonly attachments: { ifname: string; netns: string | undefined }[] = [];
+  private lut: LutWriter | undefined;
 
   private constructor(
     readonly object: BpfObject,
@@ -97,6 +99,12 @@ export class SwitchDatapath {
     for (const a of addrs) this.maps.local_addrs.update(a, 1);
   }
 
+  /** Writes Maglev tables into maglev_lut (mmapped on first use). */
+  lutWriter(): LutWriter {
+    this.lut ??= new LutWriter(this.maps.maglev_lut);
+    return this.lut;
+  }
+
   /** Detaches from every port attached by this instance (pins stay). */
   detach(): void {
     for (const a of this.attachments.splice(0)) {
@@ -111,6 +119,8 @@ export class SwitchDatapath {
   /** Closes the object; with `removePins` the pinned maps go too (state lost). */
   close(opts: { removePins?: boolean } = {}): void {
     this.detach();
+    this.lut?.close();
+    this.lut = undefined;
     this.object.close();
     if (opts.removePins && this.pinDir) {
       // Only the switch's own pins: the directory may be shared (the default /sys/fs/bpf/talaria).

@@ -79,6 +79,7 @@ export class EbpfTarget implements P4Target {
   private chunks: SlotAllocator;
   /** group id -> its lookup table chunk (undefined: empty group, no table). */
   private readonly groupChunk = new Map<number, number | undefined>();
+  private readonly bindings = new Map<SwitchTableName, TableBinding>();
 
   constructor(private readonly opts: EbpfTargetOptions) {
     this.maps = opts.datapath.maps;
@@ -154,7 +155,8 @@ export class EbpfTarget implements P4Target {
     if (type === 'DELETE') {
       const old = b.map.lookup(key);
       tx.del(b.map, key);
-      if (old) tx.onCommit(() => slots.release(old.counter));
+      // Free slots keep zero counters, so an insert needs no extra write.
+      if (old) tx.onCommit(() => this.freeCounter(b, slots, old.counter));
       return;
     }
     const old = type === 'MODIFY' ? b.map.lookup(key) : undefined;
@@ -162,7 +164,7 @@ export class EbpfTarget implements P4Target {
     if (counter === undefined) {
       const fresh = slots.take();
       if (fresh === undefined) throw new TargetError(Code.RESOURCE_EXHAUSTED, `table ${name}: all ${slots.size} counter slots are in use`);
-      tx.step(() => b.counters.update(fresh, ZERO_COUNTER), () => slots.release(fresh));
+      tx.step(() => undefined, () => slots.release(fresh));
       counter = fresh;
     }
     const value = b.value(e, counter);
@@ -170,7 +172,22 @@ export class EbpfTarget implements P4Target {
     else tx.put(b.map, key, value);
   }
 
+  private freeCounter(b: TableBinding, slots: SlotAllocator, slot: number): void {
+    try {
+      b.counters.update(slot, ZERO_COUNTER);
+    } catch {
+      // The entry is gone either way; a stale count on a reused slot is the only cost.
+    }
+    slots.release(slot);
+  }
+
   private binding(name: SwitchTableName): TableBinding {
+    let b = this.bindings.get(name);
+    if (!b) this.bindings.set(name, (b = this.makeBinding(name)));
+    return b;
+  }
+
+  private makeBinding(name: SwitchTableName): TableBinding {
     const mp = this.maps;
     const counters = this.counterMap(name);
     const act = (e: TargetTableEntry) => {
@@ -264,17 +281,16 @@ export class EbpfTarget implements P4Target {
     }
     const a = e.action;
     const value: Member = { backend_id: beNumber(param(a, 'backend_id')), addr: ipv4Of(param(a, 'addr')), port: beNumber(param(a, 'port')), valid: 1, member_id: id };
-    let slot = this.memberSlotById.get(id);
-    if (slot === undefined) {
-      const fresh = this.memberSlots.take();
-      if (fresh === undefined) throw new TargetError(Code.RESOURCE_EXHAUSTED, `backend_selector: all ${this.memberSlots.size} member slots are in use`);
-      tx.step(() => this.memberSlotById.set(id, fresh), () => {
-        this.memberSlotById.delete(id);
-        this.memberSlots.release(fresh);
-      });
-      slot = fresh;
-    }
-    tx.put(this.maps.members, slot, value);
+    const slot = this.memberSlotById.get(id);
+    if (slot !== undefined) return tx.put(this.maps.members, slot, value);
+    const fresh = this.memberSlots.take();
+    if (fresh === undefined) throw new TargetError(Code.RESOURCE_EXHAUSTED, `backend_selector: all ${this.memberSlots.size} member slots are in use`);
+    tx.step(() => this.memberSlotById.set(id, fresh), () => {
+      this.memberSlotById.delete(id);
+      this.memberSlots.release(fresh);
+    });
+    // A free slot holds ZERO_MEMBER: that is what undo writes back.
+    tx.step(() => this.maps.members.update(fresh, value), () => this.maps.members.update(fresh, ZERO_MEMBER));
   }
 
   private applyGroup(tx: MapTransaction, type: TargetUpdate['type'], e: TargetGroup, previous: TargetGroup | undefined): void {
@@ -307,11 +323,13 @@ export class EbpfTarget implements P4Target {
       if (fresh === undefined) throw new TargetError(Code.RESOURCE_EXHAUSTED, `backend_selector: all ${this.chunks.size} group lookup tables are in use`);
       tx.step(() => undefined, () => this.chunks.release(fresh));
       const base = fresh * this.m;
-      mp.maglev_lut.updateBatch(Array.from(table, (idx, i) => [base + i, slots[idx]!] as const));
+      this.opts.datapath.lutWriter().write(base, table, slots);
       chunk = fresh;
       size = this.m;
     }
-    tx.put(mp.group_luts, gid, { base: chunk === undefined ? 0 : chunk * this.m, size, max_size: e.maxSize });
+    const lutValue = { base: chunk === undefined ? 0 : chunk * this.m, size, max_size: e.maxSize };
+    if (hadGroup) tx.put(mp.group_luts, gid, lutValue);
+    else tx.insert(mp.group_luts, gid, lutValue);
     // Membership for Read after a restart: drop pairs that left, write the rest.
     const keep = new Set(e.members.map((m) => m.memberId));
     for (const k of pairs(previous)) if (!keep.has(k.member_id)) tx.del(mp.group_members, k);
@@ -354,9 +372,13 @@ export class EbpfTarget implements P4Target {
 
   /** Empties every table (a new pipeline without reconcile). Ports and local addresses stay. */
   private clear(): void {
-    for (const t of SWITCH_TABLE_NAMES) this.tableMap(t).clear();
-    for (const slot of this.memberSlotById.values()) this.maps.members.update(slot, ZERO_MEMBER);
-    // Slots the store never knew about (a map written by an older run) are found by scanning.
+    for (const t of SWITCH_TABLE_NAMES) {
+      // Free counter slots are kept at zero (see applyEntry).
+      const counters = this.counterMap(t);
+      for (const [, v] of this.tableMap(t).entries()) counters.update((v as { counter: number }).counter, ZERO_COUNTER);
+      this.tableMap(t).clear();
+    }
+    // Scan rather than trust memberSlotById: the maps may come from an older run.
     for (const [slot, m] of this.maps.members.entries()) if (m.valid) this.maps.members.update(slot, ZERO_MEMBER);
     this.maps.group_luts.clear();
     this.maps.group_members.clear();

@@ -59,33 +59,38 @@ export function buildMaglevTable(members: readonly MaglevMember[], size: number 
   const n = members.length;
   if (n === 0) return new Uint32Array(0);
   if (n > size) throw new RangeError(`a group of ${n} members does not fit a Maglev table of ${size} slots`);
-  const offset = new Uint32Array(n);
+  // pos[i]: member i's next preferred slot, (offset + j * skip) mod size
+  // advanced incrementally (no division in the loop).
+  const pos = new Uint32Array(n);
   const skip = new Uint32Array(n);
-  const next = new Uint32Array(n);
+  const weight = new Float64Array(n);
   const credit = new Float64Array(n);
   let maxWeight = 0;
   members.forEach((m, i) => {
     if (!Number.isInteger(m.weight) || m.weight < 1) throw new RangeError(`member ${m.key}: weight ${m.weight} is not a positive integer`);
-    offset[i] = hash32(m.key, 0x5bd1e995) % size;
+    pos[i] = hash32(m.key, 0x5bd1e995) % size;
     skip[i] = (hash32(m.key, 0x1b873593) % (size - 1)) + 1;
+    weight[i] = m.weight;
     maxWeight = Math.max(maxWeight, m.weight);
   });
   const table = new Int32Array(size).fill(-1);
   let filled = 0;
   for (;;) {
     for (let i = 0; i < n; i++) {
-      credit[i]! += members[i]!.weight;
+      credit[i]! += weight[i]!;
       if (credit[i]! < maxWeight) continue;
       credit[i]! -= maxWeight;
       // Next preferred slot that is still free; the permutation visits every slot.
-      let c = (offset[i]! + next[i]! * skip[i]!) % size;
+      const step = skip[i]!;
+      let c = pos[i]!;
       while (table[c]! >= 0) {
-        next[i]!++;
-        c = (offset[i]! + next[i]! * skip[i]!) % size;
+        c += step;
+        if (c >= size) c -= size;
       }
       table[c] = i;
-      next[i]!++;
-      if (++filled === size) return Uint32Array.from(table);
+      c += step;
+      pos[i] = c >= size ? c - size : c;
+      if (++filled === size) return new Uint32Array(table.buffer);
     }
   }
 }
