@@ -6,91 +6,18 @@
 // connections. Everything is removed in after(), also on failure.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { Registry } from 'prom-client';
-import { KubeConfig } from '@kubernetes/client-node';
-import { ApiServer } from '../testbed/apiserver/api-server.js';
-import { HealthTracker } from '../observability/health.js';
-import { removePinDir } from '../bpf/loader/pin.js';
-import { HOST_EVENTS } from '../bpf/layouts/host-maps.js';
-import { NodeAgent } from './agent.js';
-import { HostDatapath } from './datapath.js';
-import { AgentMetrics } from './metrics.js';
 import { MiniCluster } from './testing/mini-cluster.js';
 import type { MiniPod } from './testing/mini-cluster.js';
-import { CLIENT, ECHO_SERVER, LineReader } from './testing/scripts.js';
+import { AgentHarness } from './testing/agent-harness.js';
 
-const execP = promisify(execFile);
 const prefix = `tl-na-${process.pid}`;
-const pinRoot = `/sys/fs/bpf/talaria/${prefix}`;
 const cluster = new MiniCluster(prefix);
-let api: ApiServer;
-let kc: KubeConfig;
-const agents = new Map<string, { agent: NodeAgent; registry: Registry }>();
+const h = new AgentHarness(cluster, `/sys/fs/bpf/talaria/${prefix}`);
 const pods: Record<string, MiniPod> = {};
-const logs: string[] = [];
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-async function startAgent(node: number): Promise<NodeAgent> {
-  const n = cluster.nodes[node - 1]!;
-  const registry = new Registry();
-  const agent = new NodeAgent({
-    nodeName: n.name,
-    kubeconfig: kc,
-    uplink: 'eth0',
-    netns: n.netns,
-    pinDir: `${pinRoot}/${n.name}`,
-    podGatewayIf: 'cni0',
-    clusterCidr: '10.244.0.0/16',
-    redirectPeer: true,
-    metrics: new AgentMetrics(registry),
-    health: new HealthTracker(),
-    log: (l) => logs.push(`${n.name}: ${l}`),
-    minSyncIntervalMs: 20,
-  });
-  await agent.start();
-  agents.set(n.name, { agent, registry });
-  const want = cluster.pods.filter((p) => p.node === node).length;
-  await until(`${n.name} to sync and place its ${want} pods`, () => agent.syncCount > 0 && [...agent.datapath.pods.keys()].length === want);
-  return agent;
-}
-
-function events(node: string): Record<string, number> {
-  const dp = agents.get(node)!.agent.datapath;
-  return Object.fromEntries(HostDatapath.sumCounters(dp.events, HOST_EVENTS.length).map((v, i) => [HOST_EVENTS[i]!, v]));
-}
-
-/** conntrack entries in a node namespace that mention one of the addresses. */
-async function conntrackEntries(netns: string, addrs: string[]): Promise<string[]> {
-  const { stdout } = await execP('ip', ['netns', 'exec', netns, 'conntrack', '-L'], { maxBuffer: 16 << 20 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
-  return stdout.split('\n').filter((l) => addrs.some((a) => l.includes(`=${a} `)));
-}
-
-function echoServer(pod: MiniPod, port: number): LineReader {
-  return new LineReader(cluster.start(pod.netns, [process.execPath, '-e', ECHO_SERVER, String(port)]));
-}
-
-function client(pod: MiniPod, addr: string, port: number, n: number): { lines: LineReader; roundTrip(): Promise<[number, number]> } {
-  const child = cluster.start(pod.netns, [process.execPath, '-e', CLIENT, addr, String(port), String(n)]);
-  const lines = new LineReader(child);
-  return {
-    lines,
-    async roundTrip() {
-      child.stdin!.write('go\n');
-      const [, ok, failed] = (await lines.next(/^result /)).split(' ');
-      return [Number(ok), Number(failed)];
-    },
-  };
-}
+const events = (node: string) => h.events(node);
+const echoServer = (pod: MiniPod, port: number) => h.echoServer(pod, port);
+const client = (pod: MiniPod, addr: string, port: number, n: number) => h.client(pod, addr, port, n);
+const conntrackEntries = (netns: string, addrs: string[]) => h.conntrackEntries(netns, addrs);
 
 describe('node agent on namespaces', { timeout: 180_000 }, () => {
   before(async () => {
@@ -98,15 +25,8 @@ describe('node agent on namespaces', { timeout: 180_000 }, () => {
     pods.a = await cluster.addPod('a', 1, 2);
     pods.b = await cluster.addPod('b', 1, 3);
     pods.c = await cluster.addPod('c', 2, 2);
-    api = await ApiServer.start({ bookmarkIntervalMs: 200 });
-    kc = new KubeConfig();
-    kc.loadFromFile(api.kubeconfigPath);
-    const s = api.store;
-    for (const n of cluster.nodes) s.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: n.name }, status: { addresses: [{ type: 'InternalIP', address: n.ip }] } });
-    for (const p of cluster.pods) {
-      s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: 'default' }, spec: { nodeName: `node-${p.node}`, containers: [{ name: 'c', image: 'echo' }] } });
-      s.patch('pods', 'default', p.name, { status: { phase: 'Running', podIP: p.ip, podIPs: [{ ip: p.ip }] } }, 'merge', { subresource: 'status' });
-    }
+    await h.startApi();
+    const s = h.api.store;
     s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'empty', namespace: 'default' }, spec: { clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ports: [{ name: 'tcp', port: 80, protocol: 'TCP' }, { name: 'udp', port: 53, protocol: 'UDP' }] } });
     s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'local', namespace: 'default' }, spec: { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40'], internalTrafficPolicy: 'Local', ports: [{ name: 'echo', port: 8080, protocol: 'TCP', targetPort: 9090 }] } });
     s.create('endpointslices', {
@@ -114,20 +34,14 @@ describe('node agent on namespaces', { timeout: 180_000 }, () => {
       addressType: 'IPv4', ports: [{ name: 'echo', port: 9090, protocol: 'TCP' }],
       endpoints: [{ addresses: [pods.b.ip], nodeName: 'node-1', conditions: { ready: true } }, { addresses: [pods.c.ip], nodeName: 'node-2', conditions: { ready: true } }],
     });
-    await startAgent(1);
-    await startAgent(2);
+    await h.startAgent(1);
+    await h.startAgent(2);
   });
 
-  after(async () => {
-    if (process.env.TALARIA_SHOW_LOGS) console.log(logs.join('\n'));
-    for (const { agent } of agents.values()) await agent.stop().catch(() => undefined);
-    await api?.stop().catch(() => undefined);
-    await cluster.destroy();
-    removePinDir(pinRoot);
-  });
+  after(() => h.stop());
 
   it('attaches to the uplink and every pod veth, and fills the pod map', async () => {
-    const dp = agents.get('node-1')!.agent.datapath;
+    const dp = h.agent('node-1').datapath;
     assert.ok(dp.attachedProgramId('eth0'));
     for (const p of [pods.a!, pods.b!]) {
       assert.ok(dp.attachedProgramId(p.hostVeth), p.hostVeth);
@@ -200,12 +114,12 @@ describe('node agent on namespaces', { timeout: 180_000 }, () => {
     await remote.lines.next(/^connected 50 0/);
     assert.deepEqual(await local.roundTrip(), [50, 0]);
     assert.deepEqual(await remote.roundTrip(), [50, 0]);
-    const old = agents.get('node-1')!.agent;
+    const old = h.agent('node-1');
     const connsBefore = [...old.datapath.conns.keys()].length;
     await old.stop();
     // With the agent gone the programs keep running.
     assert.deepEqual(await local.roundTrip(), [50, 0]);
-    const fresh = await startAgent(1);
+    const fresh = await h.startAgent(1);
     assert.equal([...fresh.datapath.conns.keys()].length, connsBefore, 'connection entries survived');
     for (let i = 0; i < 3; i++) {
       assert.deepEqual(await local.roundTrip(), [50, 0]);
@@ -214,7 +128,7 @@ describe('node agent on namespaces', { timeout: 180_000 }, () => {
   });
 
   it('exports kube-proxy style metrics', async () => {
-    const { agent, registry } = agents.get('node-1')!;
+    const { agent, registry } = h.agents.get('node-1')!;
     agent.collectGarbage();
     const text = await registry.metrics();
     if (process.env.TALARIA_SHOW_METRICS) console.log(text);

@@ -49,8 +49,12 @@ export class MiniCluster {
     this.switchNetns = `${prefix}-sw`;
   }
 
-  /** Switch stand-in and `nodes` nodes (routes for every node's pod CIDR). */
-  async up(nodes: number): Promise<void> {
+  /**
+   * Switch stand-in and `nodes` nodes (routes for every node's pod CIDR).
+   * forward=false leaves the switch namespace without IP forwarding, for
+   * the real software switch (nothing it passes may sneak through).
+   */
+  async up(nodes: number, opts: { forward?: boolean } = {}): Promise<void> {
     await ipBatch(null, [`netns add ${this.switchNetns}`]);
     const sw: string[] = ['link set lo up'];
     for (let i = 1; i <= nodes; i++) {
@@ -73,7 +77,7 @@ export class MiniCluster {
       );
     }
     await ipBatch(this.switchNetns, sw);
-    await this.sysctl(this.switchNetns, { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.rp_filter': 0 });
+    await this.sysctl(this.switchNetns, { 'net.ipv4.ip_forward': opts.forward === false ? 0 : 1, 'net.ipv4.conf.all.rp_filter': 0 });
     for (const n of this.nodes) {
       await ipBatch(n.netns, [
         'link set lo up',
