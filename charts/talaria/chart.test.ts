@@ -135,10 +135,14 @@ void describe('charts/talaria', () => {
     assert.equal(d.spec.replicas, 2);
     const args = d.spec.template.spec.containers[0].args as string[];
     assert.equal(args[0], 'controller');
-    for (const want of ['--leader-elect=$(TALARIA_LEADER_ELECT)', '--leader-elect-resource-name=talaria-controller', '--leader-elect-resource-namespace=$(POD_NAMESPACE)']) {
+    for (const want of ['--leader-elect-lease-name=talaria-controller', '--leader-elect-lease-namespace=$(POD_NAMESPACE)', '--leader-elect-lease-duration=15s']) {
       assert.ok(args.includes(want), want);
     }
-    assert.equal(find(renders.defaults!, 'ConfigMap', 'talaria').data.TALARIA_LEADER_ELECT, 'true');
+    assert.ok(!args.includes('--no-leader-elect'));
+    const single = render('--set', 'controller.leaderElection.enabled=false', '--set', 'controller.replicas=1');
+    const singleArgs = find(single, 'Deployment', 'talaria-controller').spec.template.spec.containers[0].args as string[];
+    assert.ok(singleArgs.includes('--no-leader-elect'));
+    assert.ok(!single.some((o) => o.kind === 'Role'), 'no Lease permissions without leader election');
     assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
   });
 
