@@ -5,7 +5,7 @@
 // orders the stores before it. Without mmap (an older pinned map), one
 // BPF_MAP_UPDATE_BATCH per table.
 import koffi from 'koffi';
-import { BpfMap, BPF_ANY } from '../../bpf/loader/index.js';
+import { BPF_ANY, type BpfMap } from '../../bpf/loader/index.js';
 import { mapCallError } from '../../bpf/loader/errors.js';
 import { lib } from '../../bpf/loader/libbpf.js';
 
