@@ -18,6 +18,8 @@ export interface ClusterOptions {
   nodePortRange?: { first: number; last: number };
   /** Endpoints per EndpointSlice before a new slice starts (default 100). */
   maxEndpointsPerSlice?: number;
+  /** Collect pod changes this long before re-syncing their Services' slices (default 0). */
+  endpointSliceBatchPeriodMs?: number;
   /** Create the `kubernetes` Service (10.96.0.1:443, no selector) in default (default false). */
   kubernetesService?: boolean;
   /** Report controller sync failures (default: a line on stderr). */
@@ -47,7 +49,7 @@ export function startCluster(store: ObjectStore, opts: ClusterOptions = {}): Clu
   };
   const uninstall = installAdmission(store, allocators);
   const scheduler = new Scheduler(store, onError('scheduler'));
-  const endpointSlices = new EndpointSliceController(store, { maxEndpointsPerSlice: opts.maxEndpointsPerSlice, onError: onError('endpointslice-controller') });
+  const endpointSlices = new EndpointSliceController(store, { maxEndpointsPerSlice: opts.maxEndpointsPerSlice, podBatchPeriodMs: opts.endpointSliceBatchPeriodMs, onError: onError('endpointslice-controller') });
   const deployments = new DeploymentController(store, scheduler, onError('deployment-controller'));
   scheduler.start();
   endpointSlices.start();

@@ -143,6 +143,21 @@ describe('EndpointSliceController', () => {
     assert.equal(slicesOf('s').length, 0);
   });
 
+  it('with a batch period, rewrites a slice once for a burst of pod changes', async () => {
+    cluster.stop();
+    cluster = startCluster(store, { endpointSliceBatchPeriodMs: 30, onError: (c, k, e) => assert.fail(`${c} ${k}: ${String(e)}`) });
+    store.create('services', { metadata: { name: 'burst' }, spec: { selector: { app: 'burst' }, ports: [{ port: 80 }] } });
+    for (let i = 0; i < 5; i++) runPod(`b${i}`, { app: 'burst' }, { ready: false });
+    await cluster.settled();
+    const writes: string[] = [];
+    const off = store.subscribe('endpointslices', (e) => writes.push(e.type));
+    for (let i = 0; i < 5; i++) setReady(`b${i}`, true);
+    await cluster.settled();
+    off();
+    assert.deepEqual(writes, ['MODIFIED']);
+    assert.equal(endpoints('burst').filter((e) => e.ready).length, 5);
+  });
+
   it('repairs a managed slice someone else changed, and picks up Services that existed before it started', async () => {
     cluster.stop();
     store.create('services', { metadata: { name: 'early' }, spec: { selector: { app: 'e' }, ports: [{ port: 80 }] } });

@@ -22,6 +22,12 @@ export const DEFAULT_MAX_ENDPOINTS_PER_SLICE = 100;
 
 export interface EndpointSliceControllerOptions {
   maxEndpointsPerSlice?: number;
+  /**
+   * Pod changes wait this long before their Services are synced, so that pods
+   * turning Ready one after another rewrite each slice once (default 0: at once).
+   * Worth setting with thousands of Services over the same pods.
+   */
+  podBatchPeriodMs?: number;
   onError?: (key: string, err: unknown) => void;
 }
 
@@ -120,7 +126,7 @@ export class EndpointSliceController {
     opts: EndpointSliceControllerOptions = {},
   ) {
     this.max = opts.maxEndpointsPerSlice ?? DEFAULT_MAX_ENDPOINTS_PER_SLICE;
-    this.queue = new WorkQueue((k) => this.sync(k), opts.onError ?? ((k, e) => process.stderr.write(`endpointslice-controller: sync of service ${k} failed: ${String(e)}\n`)));
+    this.queue = new WorkQueue((k) => this.sync(k), opts.onError ?? ((k, e) => process.stderr.write(`endpointslice-controller: sync of service ${k} failed: ${String(e)}\n`)), opts.podBatchPeriodMs ?? 0);
   }
 
   /** Index what exists, queue every Service, and follow changes. */
@@ -176,7 +182,7 @@ export class EndpointSliceController {
     for (const name of candidates) {
       const svc = this.store.peek('services', ns, name);
       const sel = (svc?.spec?.selector ?? {}) as Record<string, string>;
-      if ((cur && matchesSelector(sel, cur.metadata.labels)) || (old && matchesSelector(sel, old.metadata.labels))) this.queue.add(svcKey(ns, name));
+      if ((cur && matchesSelector(sel, cur.metadata.labels)) || (old && matchesSelector(sel, old.metadata.labels))) this.queue.addBatched(svcKey(ns, name));
     }
   }
 

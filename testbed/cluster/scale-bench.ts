@@ -120,6 +120,33 @@ function watchCount(url: string, path: string, counter: { n: number }): () => vo
   return () => req.destroy();
 }
 
+/**
+ * `testbed up --services N` in miniature: N Services over the same 12 pods,
+ * which then turn Ready one by one (2 ms apart). Every Service's slice follows
+ * each pod; a batch period collects the burst.
+ */
+async function podsTurnReady(batchMs: number): Promise<object> {
+  const store = new ObjectStore();
+  const cluster = startCluster(store, { endpointSliceBatchPeriodMs: batchMs });
+  for (let i = 0; i < 12; i++) {
+    store.create('pods', { metadata: { name: `p${i}`, labels: { app: 'echo' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'talaria/echo', ports: [{ name: 'http', containerPort: 8080 }] }] } });
+    store.patch('pods', 'default', `p${i}`, { status: { phase: 'Running', podIP: `10.244.1.${i + 2}`, conditions: [{ type: 'Ready', status: 'False' }] } }, 'merge', { subresource: 'status' });
+  }
+  for (let i = 0; i < N; i++) store.create('services', { metadata: { name: `s${i}` }, spec: { selector: { app: 'echo' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+  await cluster.settled();
+  const rv0 = store.resourceVersion;
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < 12; i++) {
+    store.patch('pods', 'default', `p${i}`, { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'merge', { subresource: 'status' });
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await cluster.settled();
+  const out = { batchPeriodMs: batchMs, wallMs: ms(t0), cpuMs: cpuMs(c0), sliceWrites: store.resourceVersion - rv0 - 12 };
+  cluster.stop();
+  return out;
+}
+
 async function overHttp(): Promise<object> {
   const cp = await startControlPlane({ historySize: 50_000 });
   workload(cp.store);
@@ -154,5 +181,5 @@ async function overHttp(): Promise<object> {
   return { concurrency: CONCURRENCY, createMs: created, createWithSlicesMs: withSlices, serverCpuMs: withSlicesCpu, watchersCaughtUpMs: watched, failures, serviceEventsWatched: svcEvents.n, sliceEventsWatched: sliceEvents.n, listSlicesMs: listMs, listSlicesBytes: listed, ...counts };
 }
 
-const result = { services: N, inProcess: await inProcess(), http: await overHttp() };
+const result = { services: N, inProcess: await inProcess(), podsTurnReady: [await podsTurnReady(0), await podsTurnReady(200)], http: await overHttp() };
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

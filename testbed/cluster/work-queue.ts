@@ -13,18 +13,37 @@ export class WorkQueue {
   private readonly retries = new Map<string, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private scheduled: NodeJS.Immediate | undefined;
+  private readonly batched = new Set<string>();
+  private batchTimer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private stopped = false;
 
   constructor(
     private readonly sync: (key: string) => void,
     private readonly onError: (key: string, err: unknown) => void,
+    /** addBatched() keys wait this long, collecting more changes (kube-controller-manager's --endpointslice-updates-batch-period). */
+    private readonly batchPeriodMs = 0,
   ) {}
 
   add(key: string): void {
     if (this.stopped) return;
     this.dirty.add(key);
     this.scheduled ??= setImmediate(() => this.run());
+  }
+
+  /** Like add(), but wait up to the batch period so that a burst of changes costs one sync. */
+  addBatched(key: string): void {
+    if (this.batchPeriodMs <= 0) {
+      this.add(key);
+      return;
+    }
+    if (this.stopped || this.dirty.has(key)) return;
+    this.batched.add(key);
+    this.batchTimer ??= setTimeout(() => {
+      this.batchTimer = undefined;
+      for (const k of this.batched) this.add(k);
+      this.batched.clear();
+    }, this.batchPeriodMs);
   }
 
   /** Resolves when no key is waiting, being synced or scheduled for a retry. */
@@ -45,11 +64,14 @@ export class WorkQueue {
     this.scheduled = undefined;
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.batched.clear();
     this.wake();
   }
 
   private isIdle(): boolean {
-    return this.dirty.size === 0 && this.retryTimers.size === 0 && this.scheduled === undefined;
+    return this.dirty.size === 0 && this.retryTimers.size === 0 && this.scheduled === undefined && this.batchTimer === undefined;
   }
 
   private wake(): void {
