@@ -8,7 +8,7 @@ import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { startTelemetry } from './telemetry.js';
 import type { Telemetry } from './telemetry.js';
 import { extractTraceContext, injectTraceContext } from './grpc-trace-context.js';
-import { startOtlpReceiver } from './otlp-receiver.js';
+import { crossServiceTraces, startOtlpReceiver } from './otlp-receiver.js';
 import type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
 
 const text = {
@@ -106,5 +106,10 @@ void describe('trace context over gRPC metadata', () => {
     assert.equal(handled.kind, 2);
     assert.notEqual(untraced.traceId, sync.traceId);
     assert.equal(untraced.parentSpanId, '');
+
+    // What the testbed asks of a real sync: one trace from controller to switch.
+    const joined = crossServiceTraces(spans, 'talaria-controller', 'talaria-softswitch');
+    assert.deepEqual([...joined.keys()], [sync.traceId]);
+    assert.equal(joined.get(sync.traceId)!.length, 3);
   });
 });

@@ -128,3 +128,22 @@ function attributes(kvs: OtlpKeyValue[] | undefined): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * Traces that start in service `from` and reach service `to`: a span of `to`
+ * whose trace has a root span of `from` (e.g. the controller's sync and the
+ * switch's handling of its Writes). Keyed by trace id.
+ */
+export function crossServiceTraces(spans: readonly ReceivedSpan[], from: string, to: string): Map<string, ReceivedSpan[]> {
+  const byTrace = new Map<string, ReceivedSpan[]>();
+  for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+  const out = new Map<string, ReceivedSpan[]>();
+  for (const [id, trace] of byTrace) {
+    const ids = new Set(trace.map((s) => s.spanId));
+    const rootFrom = trace.some((s) => s.serviceName === from && s.parentSpanId === '');
+    // Every span of `to` hangs off a span that was received (one connected trace).
+    const joined = trace.some((s) => s.serviceName === to && ids.has(s.parentSpanId));
+    if (rootFrom && joined) out.set(id, trace);
+  }
+  return out;
+}
