@@ -105,8 +105,8 @@ export class P4RuntimeClient {
     this.p4info = options.p4info;
     const Ctor = p4RuntimeClientConstructor();
     this.stub = new Ctor(options.address, options.credentials ?? grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
       ...options.channelOptions,
     }) as unknown as Stub;
     this.channel = new ArbitrationChannel({

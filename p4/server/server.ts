@@ -38,6 +38,8 @@ import { validateEntity } from './validate.js';
 import { processWrite } from './write.js';
 
 export const P4RUNTIME_API_VERSION = '1.4.0';
+/** A whole desired state in one Write (240k entities is ~20 MB) must fit. */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 const tracer = trace.getTracer('talaria-p4runtime-server');
 
 export interface P4RuntimeServerOptions {
@@ -82,7 +84,10 @@ export class P4RuntimeServer {
   /** Restores state from the target, then listens. Returns the bound port. */
   async start(address = '127.0.0.1:9559'): Promise<number> {
     await this.restore();
-    const server = new grpc.Server();
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    });
     server.addService(p4RuntimeService(), this.handlers());
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
