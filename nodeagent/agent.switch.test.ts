@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { talariaArgv } from '../cli/self.js';
 import { P4RuntimeClient } from '../p4/client/index.js';
@@ -32,6 +33,30 @@ const CROSS = { vip: '10.96.1.1', port: 80, id: 1 }; // backend c on node-2
 const SAME = { vip: '10.96.1.2', port: 80, id: 2 }; // backend b on node-1 (client a is on node-1 too)
 const HAIRPIN = { vip: '10.96.1.3', port: 80, id: 3 }; // backend a itself
 const TWO = { vip: '10.96.1.4', port: 80, id: 4 }; // backends b and c
+const BULK = { vip: '10.96.1.5', port: 81, id: 5 }; // c's bulk server (port 9100)
+
+// Sends `size` deterministic bytes on each connection, then closes.
+const BULK_SERVER = `
+const net = require('net');
+const size = +process.argv[1];
+const chunk = Buffer.alloc(65536);
+for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7 + 3) & 255;
+net.createServer((c) => {
+  let left = size;
+  const pump = () => { while (left > 0) { const n = Math.min(left, chunk.length); left -= n; if (!c.write(chunk.subarray(0, n))) return c.once('drain', pump); } c.end(); };
+  c.on('error', () => {});
+  pump();
+}).listen(9100, '0.0.0.0', () => console.log('listening'));
+`;
+const BULK_CLIENT = `
+const h = require('crypto').createHash('sha256');
+let n = 0;
+const c = require('net').connect(+process.argv[2], process.argv[1]);
+c.on('data', (d) => { n += d.length; h.update(d); });
+c.on('end', () => console.log(n + ' ' + h.digest('hex')));
+c.on('error', (e) => console.log('error ' + e.code));
+`;
+const BULK_SIZE = 8 << 20;
 
 function startSwitch(): Promise<number> {
   const argv = talariaArgv(['softswitch', '--ports', 'swn1,swn2', '--grpc-addr', '127.0.0.1:0', '--device-id', '1', '--netns', cluster.switchNetns, '--pin-dir', `${h.pinRoot}/switch`]);
@@ -69,12 +94,12 @@ describe('node agents with the software switch', { skip, timeout: 240_000 }, () 
     pods.c = await cluster.addPod('c', 2, 2);
     await h.startApi();
     const s = h.api.store;
-    for (const f of [CROSS, SAME, HAIRPIN, TWO]) {
+    for (const f of [CROSS, SAME, HAIRPIN, TWO, BULK]) {
       s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${f.id}`, namespace: 'default' }, spec: { clusterIP: f.vip, clusterIPs: [f.vip], ports: [{ name: 'echo', port: f.port, protocol: 'TCP', targetPort: 9000 }] } });
-      const eps = { 1: [pods.c], 2: [pods.b], 3: [pods.a], 4: [pods.b, pods.c] }[f.id]!;
+      const eps = { 1: [pods.c], 2: [pods.b], 3: [pods.a], 4: [pods.b, pods.c], 5: [pods.c] }[f.id]!;
       s.create('endpointslices', {
         apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `svc-${f.id}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': `svc-${f.id}` } },
-        addressType: 'IPv4', ports: [{ name: 'echo', port: 9000, protocol: 'TCP' }],
+        addressType: 'IPv4', ports: [{ name: 'echo', port: f === BULK ? 9100 : 9000, protocol: 'TCP' }],
         endpoints: eps.map((p) => ({ addresses: [p!.ip], nodeName: `node-${p!.node}`, conditions: { ready: true } })),
       });
     }
@@ -88,16 +113,17 @@ describe('node agents with the software switch', { skip, timeout: 240_000 }, () 
     // backend ids: 10 + pod slot per node (a=12, b=13, c=22)
     const bid = (p: MiniPod): number => p.node * 10 + Number(p.ip.split('.')[3]);
     let member = 100;
-    for (const f of [CROSS, SAME, HAIRPIN, TWO]) {
-      const eps = { 1: [pods.c], 2: [pods.b], 3: [pods.a], 4: [pods.b, pods.c] }[f.id]!;
+    for (const f of [CROSS, SAME, HAIRPIN, TWO, BULK]) {
+      const eps = { 1: [pods.c], 2: [pods.b], 3: [pods.a], 4: [pods.b, pods.c], 5: [pods.c] }[f.id]!;
+      const tport = f === BULK ? 9100 : 9000;
       const members: Array<[number, number]> = [];
       for (const p of eps) {
-        entities.push(e.member(++member, bid(p!), p!.ip, 9000));
+        entities.push(e.member(++member, bid(p!), p!.ip, tport));
         members.push([member, 1]);
       }
       entities.push(e.group(f.id, members, 16));
       entities.push(e.frontend(f.vip, f.port, 6, f.id), e.backendSelect(f.id, { groupId: f.id }), e.reverseNat(f.id, f.vip, f.port));
-      for (const p of eps) entities.push(e.backend(f.id, bid(p!), p!.ip, 9000));
+      for (const p of eps) entities.push(e.backend(f.id, bid(p!), p!.ip, tport));
     }
     // Members and groups first, then the tables that use them.
     await write('INSERT', entities.filter((x) => x.action_profile_member));
@@ -106,6 +132,8 @@ describe('node agents with the software switch', { skip, timeout: 240_000 }, () 
     await h.startAgent(1);
     await h.startAgent(2);
     for (const p of [pods.a!, pods.b!, pods.c!]) await h.echoServer(p, 9000).next(/listening/);
+    const bulk = cluster.start(pods.c!.netns, [process.execPath, '-e', BULK_SERVER, String(BULK_SIZE)]);
+    await new Promise((r) => bulk.stdout!.once('data', r));
   });
 
   after(async () => {
@@ -124,13 +152,17 @@ describe('node agents with the software switch', { skip, timeout: 240_000 }, () 
     ['pod -> ClusterIP, backend is the pod itself (hairpin)', HAIRPIN, 'a'],
   ] as const) {
     it(name, async () => {
-      const ev1 = h.events('node-1');
       const c = h.client(pods.a!, f.vip, f.port, 3);
       await c.lines.next(/^connected 3 0/);
+      assert.deepEqual(await c.roundTrip(), [3, 0]); // ARP and the first NEW are behind us
+      const ev1 = h.events('node-1');
+      const bridges = await Promise.all(cluster.nodes.map((n) => cluster.packets(n.netns, 'cni0')));
       for (let i = 0; i < 3; i++) assert.deepEqual(await c.roundTrip(), [3, 0]);
       const after1 = h.events('node-1');
-      assert.ok(after1.pod_new - ev1.pod_new >= 3, 'first packets went NEW');
-      assert.ok(after1.pod_pinned - ev1.pod_pinned >= 3, 'then PINNED');
+      const bridgeDelta = (await Promise.all(cluster.nodes.map((n) => cluster.packets(n.netns, 'cni0')))).map((v, i) => v - bridges[i]!);
+      assert.ok(bridgeDelta.every((d) => d <= 4), `cni0 moved by ${bridgeDelta.join(', ')} packets`);
+      assert.ok(after1.pod_pinned - ev1.pod_pinned >= 9, 'requests went PINNED');
+      assert.ok(ev1.pod_new >= 3, 'first packets went NEW');
       assert.ok(after1.up_to_client - ev1.up_to_client >= 3, 'replies came back as TO_CLIENT');
       const backendNode = `node-${pods[backend]!.node}`;
       assert.ok(h.events(backendNode).pod_reply > 0, `${backendNode} sent REPLY`);
@@ -157,4 +189,30 @@ describe('node agents with the software switch', { skip, timeout: 240_000 }, () 
     const after = [...h.agent('node-1').datapath.conns.entries()].filter(([k, v]) => k.daddr === TWO.vip && !conns.some(([o]) => o.sport === k.sport) && v.backend_id === 13);
     assert.deepEqual(after, [], 'no new connection went to the removed backend');
   });
+
+  it('an 8 MB download through a ClusterIP arrives intact (TSO/GRO with the shim)', async () => {
+    const out = await cluster.run(pods.a!.netns, [process.execPath, '-e', BULK_CLIENT, BULK.vip, String(BULK.port)], 60_000);
+    const expected = expectedDigest(BULK_SIZE);
+    assert.equal(out.trim(), `${BULK_SIZE} ${expected}`);
+  });
+
+  it('restarting both agents in the middle of 100 live service connections breaks none', async () => {
+    const c = h.client(pods.a!, TWO.vip, TWO.port, 100);
+    await c.lines.next(/^connected 100 0/);
+    assert.deepEqual(await c.roundTrip(), [100, 0]);
+    for (const node of [1, 2]) {
+      await h.agent(`node-${node}`).stop();
+      assert.deepEqual(await c.roundTrip(), [100, 0], 'served while the agent is down');
+      await h.startAgent(node);
+      assert.deepEqual(await c.roundTrip(), [100, 0], 'served after the restart');
+    }
+  });
 });
+
+function expectedDigest(size: number): string {
+  const chunk = Buffer.alloc(65536);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7 + 3) & 255;
+  const hash = createHash('sha256');
+  for (let left = size; left > 0; left -= chunk.length) hash.update(chunk.subarray(0, Math.min(left, chunk.length)));
+  return hash.digest('hex');
+}
