@@ -211,6 +211,24 @@ export function overviewDashboard(): Record<string, unknown> {
       thresholds: [[null, 'green'], [0.75, 'orange'], [0.9, 'red']],
     })
     .timeseries({
+      title: 'Host fast-path packets by path',
+      description: 'Packets per second by the path the node programs took (new Service connection, pinned, reply, local/remote pod, reject).',
+      queries: [{ expr: `sum by (path) (rate(talaria_host_packets_total{${N}}[${RI}]))`, legend: '{{path}}' }],
+      unit: 'pps',
+      stack: true,
+    })
+    .timeseries({
+      title: 'Node agent sync duration',
+      description: 'p99 time of one sync of the BPF maps, per node.',
+      queries: [
+        {
+          expr: `histogram_quantile(0.99, sum by (node, le) (rate(kubeproxy_sync_proxy_rules_duration_seconds_bucket{${N}}[${RI}])))`,
+          legend: '{{node}}',
+        },
+      ],
+      unit: 's',
+    })
+    .timeseries({
       title: 'Program attach errors',
       description: 'Failed TC attaches per node.',
       queries: [{ expr: `sum by (node) (increase(talaria_attach_errors_total{${N}}[${RI}]))`, legend: '{{node}}' }],
