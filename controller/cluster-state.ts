@@ -15,6 +15,8 @@ export interface Checkpoint {
   /** Services whose ports or endpoints changed, with the time of their first unsynced change (ms). */
   readonly changeTimes: ReadonlyMap<string, number>;
   readonly serviceChanges: number;
+  /** Services whose Service object or endpoints changed. */
+  readonly dirty: ReadonlySet<string>;
   readonly endpointChanges: number;
   readonly nodesChanged: boolean;
   readonly nodeProblems: readonly string[];
@@ -109,6 +111,7 @@ export class ClusterState {
     return {
       input: { services: this.services, endpoints: this.endpoints, nodes: this.nodes, externalRoutes: this.externalRoutes },
       changeTimes,
+      dirty: new Set([...s.changes.keys(), ...e.changes.keys()]),
       serviceChanges: s.changes.size,
       endpointChanges: e.changes.size,
       nodesChanged,

@@ -109,7 +109,7 @@ export class Syncer {
       try {
         span.setAttribute('talaria.sync.full', full);
         if (full) await this.readBack(session);
-        const desired = this.computer.compute(cp.input, this.lastApplied);
+        const desired = this.computer.compute(cp.input, this.lastApplied, full ? undefined : { dirty: cp.dirty, servicesChanged: cp.serviceChanges > 0, nodesChanged: cp.nodesChanged });
         const plan = full ? planUpdates(this.installed, allEntities(desired)) : this.partialPlan(desired);
         span.setAttributes({ 'talaria.sync.inserts': plan.inserts, 'talaria.sync.modifies': plan.modifies, 'talaria.sync.deletes': plan.deletes });
         let failures = await this.execute(session, plan);
@@ -171,17 +171,15 @@ export class Syncer {
     this.computer.adopt(entities);
   }
 
-  /** Only the owners whose entity lists changed since the last applied state. */
+  /** Only the owners whose entity lists changed in this compute. */
   private partialPlan(desired: DesiredState): Plan {
     const fresh: Entity[] = [];
     const old: Entity[] = [];
-    for (const [owner, list] of desired.byOwner) {
-      const prev = this.lastApplied.get(owner);
-      if (prev === list) continue;
-      fresh.push(...list);
-      if (prev) old.push(...prev);
+    for (const [owner, before] of desired.changed) {
+      const now = desired.byOwner.get(owner);
+      if (now) for (const e of now) fresh.push(e);
+      if (before) for (const e of before) old.push(e);
     }
-    for (const [owner, prev] of this.lastApplied) if (!desired.byOwner.has(owner)) old.push(...prev);
     return planUpdates(this.installed, fresh, old);
   }
 

@@ -305,11 +305,17 @@ void test('an unchanged Service is not recomputed', () => {
   const input = desiredInputFromObjects({ services: [svc('a', {}), svc('b', { clusterIP: '10.96.0.2' })], slices: [], nodes: [] });
   const d = new DesiredStateComputer({ capacity: unlimited });
   const one = d.compute(input);
+  const [a1, b1] = [one.byOwner.get('ns/a'), one.byOwner.get('ns/b')];
   const endpoints = new Map(input.endpoints);
   endpoints.set('ns/a', desiredInputFromObjects({ services: [], slices: [slice('a', [['10.244.1.1']])], nodes: [] }).endpoints.get('ns/a')!);
-  const two = d.compute({ ...input, endpoints });
-  assert.equal(two.byOwner.get('ns/b'), one.byOwner.get('ns/b'), 'same array: the diff can skip it');
-  assert.notEqual(two.byOwner.get('ns/a'), one.byOwner.get('ns/a'));
+  for (const hint of [undefined, { dirty: ['ns/a'], servicesChanged: false, nodesChanged: false }]) {
+    const d2 = new DesiredStateComputer({ capacity: unlimited });
+    d2.compute(input);
+    const two = d2.compute({ ...input, endpoints }, new Set(), hint);
+    assert.deepEqual([...two.changed.keys()], ['ns/a'], `hint ${JSON.stringify(hint)}`);
+    assert.deepEqual(lines(two.changed.get('ns/a')!), lines(a1!));
+    assert.deepEqual(lines(two.byOwner.get('ns/b')!), lines(b1!));
+  }
 });
 
 void test('IPv6 is reported when the pipeline matches IPv4 only', () => {

@@ -30,9 +30,22 @@ export interface DesiredInput {
   readonly externalRoutes: readonly ExternalRoute[];
 }
 
+/** What changed since the previous compute (from the change trackers). */
+export interface ComputeHint {
+  /** Services whose Service object or EndpointSlices changed. */
+  readonly dirty: Iterable<string>;
+  readonly servicesChanged: boolean;
+  readonly nodesChanged: boolean;
+}
+
 export interface DesiredState {
-  /** Owner ("namespace/name", or ROUTES_OWNER) -> its entities. Services not programmed at all are absent. */
+  /**
+   * Owner ("namespace/name", or ROUTES_OWNER) -> its entities. Services not
+   * programmed at all are absent. A live view: valid until the next compute.
+   */
   readonly byOwner: ReadonlyMap<string, readonly Entity[]>;
+  /** Owners whose entity list changed in this compute, with the list before (undefined: had none). */
+  readonly changed: ReadonlyMap<string, readonly Entity[] | undefined>;
   /** Everything not programmed, named by Service and field. */
   readonly problems: readonly Problem[];
   /** Services with at least one problem, per reason. */
@@ -89,6 +102,13 @@ export class DesiredStateComputer {
   private wonSig = new Map<string, string>();
   private conflictProblems = new Map<string, Problem[]>();
   private order: string[] = [];
+  private readonly byOwner = new Map<string, readonly Entity[]>();
+  private readonly totals: Counts = zeroCounts();
+  private allAdmitted = true;
+  private readonly problemServices = new Set<string>();
+  private rejected: string[] = [];
+  private computed = false;
+  private lastNodes: readonly NodeInfo[] | undefined;
   private routeCache: { nodes: readonly NodeInfo[]; external: readonly ExternalRoute[]; routes: RouteEntity[] } | undefined;
 
   constructor(private readonly opts: DesiredStateOptions) {
@@ -107,86 +127,95 @@ export class DesiredStateComputer {
    * the switch now; when capacity runs short they keep their place and new
    * ones are truncated (in namespace/name order).
    */
-  compute(input: DesiredInput, installedServices: { has(name: string): boolean } = new Set<string>()): DesiredState {
-    this.resolveConflicts(input);
-    const byOwner = new Map<string, readonly Entity[]>();
-    const problems: Problem[] = [];
-    const order = this.order;
-    const results: ServiceResult[] = new Array(order.length);
-
-    for (let i = 0; i < order.length; i++) {
-      const name = order[i];
+  /**
+   * The desired state. installedServices: Services that have entities on
+   * the switch now; when capacity runs short they keep their place and new
+   * ones are truncated (in namespace/name order). hint: what changed since
+   * the previous compute (from the change trackers); without it every
+   * Service's inputs are compared (a full sync).
+   */
+  compute(input: DesiredInput, installedServices: { has(name: string): boolean } = new Set<string>(), hint?: ComputeHint): DesiredState {
+    const incremental = hint !== undefined && !hint.nodesChanged && this.computed && this.lastNodes === input.nodes;
+    const sigChanged = this.resolveConflicts(input, incremental && !hint.servicesChanged);
+    const changedOwners = new Map<string, readonly Entity[] | undefined>();
+    const touched = incremental ? new Set([...hint.dirty, ...sigChanged]) : this.order;
+    for (const name of touched) {
       const ports = input.services.get(name);
+      const cached = this.cache.get(name);
+      if (ports === undefined) {
+        if (cached) {
+          this.releaseDropped(cached.result, undefined);
+          this.cache.delete(name);
+          this.retotal(cached.result, undefined);
+          this.problemServices.delete(name);
+        }
+        continue;
+      }
       const endpoints = input.endpoints.get(name);
       const won = this.wonSig.get(name) ?? '';
-      const cached = this.cache.get(name);
-      if (cached && cached.ports === ports && cached.endpoints === endpoints && cached.nodes === input.nodes && cached.won === won) {
-        results[i] = cached.result;
-      } else {
-        const result = this.computeService(name, ports, endpoints, input.nodes);
-        if (cached) this.releaseDropped(cached.result, result);
-        this.cache.set(name, { ports, endpoints, nodes: input.nodes, won, result });
-        results[i] = result;
-      }
+      if (cached && cached.ports === ports && cached.endpoints === endpoints && cached.nodes === input.nodes && cached.won === won) continue;
+      const result = this.computeService(name, ports, endpoints, input.nodes);
+      if (cached) this.releaseDropped(cached.result, result);
+      this.cache.set(name, { ports, endpoints, nodes: input.nodes, won, result });
+      this.retotal(cached?.result, result);
+      if (result.problems.length > 0) this.problemServices.add(name);
+      else this.problemServices.delete(name);
     }
-    // Services that disappeared: release their ids (the allocator's busy check keeps
-    // ids that are still installed from being reused).
-    if (this.cache.size > order.length) {
+    if (!incremental && this.cache.size > this.order.length) {
+      // Services that disappeared: release their ids (the allocator's busy check keeps
+      // ids that are still installed from being reused).
       for (const [name, entry] of this.cache) {
-        if (!input.services.has(name)) {
-          this.releaseDropped(entry.result, undefined);
-          this.cache.delete(name);
-        }
+        if (input.services.has(name)) continue;
+        this.releaseDropped(entry.result, undefined);
+        this.cache.delete(name);
+        this.retotal(entry.result, undefined);
+        this.problemServices.delete(name);
       }
     }
+    this.lastNodes = input.nodes;
+    this.computed = true;
 
-    // Routes first: without them nothing else works.
-    const counts = zeroCounts();
     const routes = this.routes(input);
-    byOwner.set(ROUTES_OWNER, routes);
-    counts.route = routes.length;
-
-    // Capacity: Services already on the switch first, then the others, each
-    // group in namespace/name order; a Service is admitted whole or not at all.
+    if (this.byOwner.get(ROUTES_OWNER) !== routes) {
+      changedOwners.set(ROUTES_OWNER, this.byOwner.get(ROUTES_OWNER));
+      this.byOwner.set(ROUTES_OWNER, routes);
+    }
     const cap = this.opts.capacity;
-    const fits = (c: Counts): boolean =>
-      counts.frontend + c.frontend <= cap.frontend &&
-      counts.select + c.select <= cap.select &&
-      counts.member + c.member <= cap.member &&
-      counts.group + c.group <= cap.group &&
-      counts.backend + c.backend <= cap.backend &&
-      counts.reverse + c.reverse <= cap.reverse &&
-      counts.route + c.route <= cap.route;
-    const rejected: number[] = [];
-    for (const pass of [true, false]) {
-      for (let i = 0; i < order.length; i++) {
-        if (installedServices.has(order[i]) !== pass) continue;
-        const r = results[i];
-        if (!fits(r.counts)) {
-          rejected.push(i);
-          continue;
-        }
-        const c = r.counts;
-        counts.frontend += c.frontend;
-        counts.select += c.select;
-        counts.member += c.member;
-        counts.group += c.group;
-        counts.backend += c.backend;
-        counts.reverse += c.reverse;
-        if (r.entities.length > 0) byOwner.set(order[i], r.entities);
+    const all = this.totals;
+    const everythingFits = (Object.keys(all) as (keyof Counts)[]).every((k) => all[k] + (k === 'route' ? routes.length : 0) <= cap[k]);
+    let rejected: string[] = [];
+    if (everythingFits && this.allAdmitted && incremental) {
+      // Fast path: every Service is admitted; only the touched ones can have changed.
+      for (const name of touched) {
+        const before = this.byOwner.get(name);
+        const r = this.cache.get(name)?.result;
+        const after = r && r.entities.length > 0 ? r.entities : undefined;
+        if (before === after) continue;
+        changedOwners.set(name, before);
+        if (after) this.byOwner.set(name, after);
+        else this.byOwner.delete(name);
       }
+    } else {
+      rejected = this.admit(installedServices, routes.length, changedOwners);
     }
-    for (let i = 0; i < order.length; i++) {
-      const conflicts = this.conflictProblems.get(order[i]);
+    this.allAdmitted = rejected.length === 0;
+    this.rejected = rejected;
+
+    const counts = this.admittedCounts(routes.length);
+    const problems: Problem[] = [];
+    const withProblems = new Set([...this.problemServices, ...this.conflictProblems.keys()]);
+    for (const name of [...withProblems].sort()) {
+      const conflicts = this.conflictProblems.get(name);
       if (conflicts) problems.push(...conflicts);
-      if (results[i].problems.length > 0) problems.push(...results[i].problems);
+      const r = this.cache.get(name)?.result;
+      if (r && r.problems.length > 0) problems.push(...r.problems);
     }
-    for (const i of rejected.sort((a, b) => a - b)) {
-      const r = results[i];
+    for (const name of rejected) {
+      const r = this.cache.get(name)!.result;
       const need = (Object.keys(r.counts) as (keyof Counts)[])
-        .filter((k) => counts[k] + r.counts[k] > cap[k])
+        .filter((k) => r.counts[k] > 0 && counts[k] + r.counts[k] > cap[k])
         .map((k) => `${tableName[k]} needs ${r.counts[k]}, ${Math.max(0, cap[k] - counts[k])} of ${cap[k]} free`);
-      problems.push({ service: order[i], field: 'spec', reason: 'capacity', message: `not programmed: the switch is full (${need.join('; ')})` });
+      problems.push({ service: name, field: 'spec', reason: 'capacity', message: `not programmed: the switch is full (${need.join('; ')})` });
     }
     const unprogrammed: Record<ProblemReason, number> = { invalid: 0, conflict: 0, unsupported: 0, capacity: 0 };
     const seen = new Set<string>();
@@ -196,13 +225,84 @@ export class DesiredStateComputer {
       seen.add(k);
       unprogrammed[p.reason]++;
     }
-    return { byOwner, problems, unprogrammed, counts };
+    return { byOwner: this.byOwner, changed: changedOwners, problems, unprogrammed, counts };
   }
 
-  /** Which Service owns each frontend: the older Service (then namespace/name, then port order) wins. */
-  private resolveConflicts(input: DesiredInput): void {
+  /** Entities per kind of everything admitted (routes included). */
+  private admittedCounts(routes: number): Counts {
+    const c = { ...this.totals, route: routes };
+    for (const name of this.rejected) {
+      const r = this.cache.get(name)!.result.counts;
+      for (const k of Object.keys(c) as (keyof Counts)[]) if (k !== 'route') c[k] -= r[k];
+    }
+    return c;
+  }
+
+  private retotal(before: ServiceResult | undefined, after: ServiceResult | undefined): void {
+    const t = this.totals;
+    for (const k of Object.keys(t) as (keyof Counts)[]) {
+      if (k === 'route') continue;
+      t[k] += (after?.counts[k] ?? 0) - (before?.counts[k] ?? 0);
+    }
+  }
+
+  /**
+   * The capacity pass over every Service: those already on the switch first,
+   * then the others, each group in namespace/name order; a Service is
+   * admitted whole or not at all. Returns the rejected ones (sorted).
+   */
+  private admit(installedServices: { has(name: string): boolean }, routes: number, changedOwners: Map<string, readonly Entity[] | undefined>): string[] {
+    const cap = this.opts.capacity;
+    const counts = zeroCounts();
+    counts.route = routes;
+    const fits = (c: Counts): boolean =>
+      counts.frontend + c.frontend <= cap.frontend &&
+      counts.select + c.select <= cap.select &&
+      counts.member + c.member <= cap.member &&
+      counts.group + c.group <= cap.group &&
+      counts.backend + c.backend <= cap.backend &&
+      counts.reverse + c.reverse <= cap.reverse;
+    const rejected: string[] = [];
+    const admitted = new Map<string, readonly Entity[]>();
+    for (const pass of [true, false]) {
+      for (const name of this.order) {
+        if (installedServices.has(name) !== pass) continue;
+        const r = this.cache.get(name)!.result;
+        if (!fits(r.counts)) {
+          rejected.push(name);
+          continue;
+        }
+        const c = r.counts;
+        counts.frontend += c.frontend;
+        counts.select += c.select;
+        counts.member += c.member;
+        counts.group += c.group;
+        counts.backend += c.backend;
+        counts.reverse += c.reverse;
+        if (r.entities.length > 0) admitted.set(name, r.entities);
+      }
+    }
+    for (const [name, before] of this.byOwner) {
+      if (name === ROUTES_OWNER) continue;
+      if (admitted.get(name) !== before) changedOwners.set(name, before);
+    }
+    for (const name of admitted.keys()) if (!this.byOwner.has(name)) changedOwners.set(name, undefined);
+    const routesList = this.byOwner.get(ROUTES_OWNER);
+    this.byOwner.clear();
+    if (routesList) this.byOwner.set(ROUTES_OWNER, routesList);
+    for (const [name, list] of admitted) this.byOwner.set(name, list);
+    return rejected.sort();
+  }
+
+  /**
+   * Which Service owns each frontend: the older Service (then namespace/name,
+   * then port order) wins. Returns the Services whose set of won frontends changed.
+   */
+  private resolveConflicts(input: DesiredInput, unchanged: boolean): Set<string> {
+    const changed = new Set<string>();
+    if (unchanged && this.conflictsFor) return changed;
     const prev = this.conflictsFor;
-    if (prev && prev.nodes === input.nodes && prev.services.size === input.services.size && sameServices(prev.serviceVersions, input.services)) return;
+    if (prev && prev.nodes === input.nodes && prev.services.size === input.services.size && sameServices(prev.serviceVersions, input.services)) return changed;
     const entries = [...input.services].sort(([an, a], [bn, b]) => {
       const at = a.ports[0]?.createdAt ?? '';
       const bt = b.ports[0]?.createdAt ?? '';
@@ -235,10 +335,17 @@ export class DesiredStateComputer {
       this.won.set(name, mine);
     }
     this.claimed = new Set(owner.keys());
+    const oldSig = this.wonSig;
     this.wonSig = new Map();
-    for (const [name, set] of this.won) this.wonSig.set(name, [...set].join(';'));
+    for (const [name, set] of this.won) {
+      const sig = [...set].join(';');
+      this.wonSig.set(name, sig);
+      if (oldSig.get(name) !== sig) changed.add(name);
+    }
+    for (const name of oldSig.keys()) if (!this.wonSig.has(name)) changed.add(name);
     this.order = [...input.services.keys()].sort();
     this.conflictsFor = { services: input.services, nodes: input.nodes, serviceVersions: new Map(input.services) };
+    return changed;
   }
 
   private computeService(name: string, ports: ServicePortsResult | undefined, eps: EndpointsResult | undefined, nodes: readonly NodeInfo[]): ServiceResult {
