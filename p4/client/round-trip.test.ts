@@ -136,6 +136,8 @@ describe('write and read', () => {
     assert.deepEqual(groups[0].action_profile_group?.members?.map((m) => [m.member_id, m.weight]), [[1, 1], [2, 3]]);
     const one = await client.readAll([buildTableEntry(p4, 'frontends', { dst_addr: '10.96.0.10', dst_port: 80, protocol: 6 })]);
     assert.equal(one.length, 1);
+    const defaults = await client.readAll([{ table_entry: { table_id: p4.table('routes').id, is_default_action: true } }]);
+    assert.deepEqual(defaults.map((d) => [d.table_entry?.is_default_action, d.table_entry?.action?.action?.action_id]), [[true, p4.action('NoAction').id]]);
   });
 
   test('zero-padded values are accepted and read back canonical', async () => {

@@ -45,6 +45,13 @@ export async function* readEntities(
       const withCounters = kind === 'direct_counter_entry' || Boolean(filter.table_entry?.counter_data);
       for (const table of tablesFor(p4info, te?.table_id ?? 0)) {
         if (kind === 'direct_counter_entry' && table.directCounterId === undefined) continue;
+        if (kind === 'table_entry' && te?.is_default_action) {
+          // Every table's default is its const default action (NoAction in talaria.p4).
+          if (table.constDefaultActionId) {
+            yield [{ table_entry: { table_id: table.id, action: { action: { action_id: table.constDefaultActionId, params: [] } }, is_default_action: true } }];
+          }
+          continue;
+        }
         const entries = selectEntries(p4info, store, table, te);
         for (let i = 0; i < entries.length; i += READ_CHUNK) {
           const chunk = entries.slice(i, i + READ_CHUNK);
