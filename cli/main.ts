@@ -1,25 +1,34 @@
 #!/usr/bin/env node
 // The one entry point: `talaria <subcommand>`. Each subcommand lives beside
 // the code it drives (controller/command.ts, testbed/command.ts, ...) and is
-// added here with one line.
-import { Command } from 'commander';
-import { benchCommand } from '../bench/command.js';
-import { e2eCommand } from '../e2e/command.js';
+// listed here with one line. Only the subcommand being run is imported: the
+// testbed and the end-to-end suite start many short-lived talaria processes
+// (probes inside pods, `testbed status`), and loading the gRPC, Kubernetes and
+// libbpf modules of every other subcommand would dominate their run time.
+import type { Command } from 'commander';
+import { Command as Program } from 'commander';
 import { exitWithError } from './errors.js';
-import { testbedCommand } from '../testbed/command.js';
-
-const program = new Command('talaria')
-  .description('Talaria: kube-proxy replacement with service load balancing in the switch and an eBPF fast path on the nodes')
-  .showHelpAfterError()
-  .enablePositionalOptions();
 
 // Subcommands, one line each (keep alphabetical).
-program.addCommand(benchCommand);
-program.addCommand((await import('../controller/command.js')).controllerCommand);
-program.addCommand(e2eCommand);
-program.addCommand((await import('../nodeagent/command.js')).nodeagentCommand);
-program.addCommand((await import('../p4/softswitch/command.js')).softswitchCommand);
-program.addCommand((await import('../p4/command.js')).switchCommand);
-program.addCommand(testbedCommand);
+const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
+  bench: async () => (await import('../bench/command.js')).benchCommand,
+  controller: async () => (await import('../controller/command.js')).controllerCommand,
+  e2e: async () => (await import('../e2e/command.js')).e2eCommand,
+  nodeagent: async () => (await import('../nodeagent/command.js')).nodeagentCommand,
+  softswitch: async () => (await import('../p4/softswitch/command.js')).softswitchCommand,
+  switch: async () => (await import('../p4/command.js')).switchCommand,
+  testbed: async () => (await import('../testbed/command.js')).testbedCommand,
+};
 
-program.parseAsync(process.argv).catch(exitWithError);
+async function main(argv: string[]): Promise<void> {
+  const program = new Program('talaria')
+    .description('Talaria: kube-proxy replacement with service load balancing in the switch and an eBPF fast path on the nodes')
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  const wanted = argv[2];
+  const names = wanted && wanted in SUBCOMMANDS ? [wanted] : Object.keys(SUBCOMMANDS);
+  for (const name of names) program.addCommand(await SUBCOMMANDS[name]());
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch(exitWithError);
