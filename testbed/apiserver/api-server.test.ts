@@ -294,6 +294,14 @@ describe('watch protocol', () => {
     assert.deepEqual([gone[0]!.type, gone[0]!.object.kind, gone[0]!.object.code], ['ERROR', 'Status', 410]);
   });
 
+  it('prints Tables for kubectl get', async () => {
+    const res = await fetch(`${server.url}/api/v1/namespaces/lists/pods?fieldSelector=metadata.name%3Da`, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' } });
+    const table = (await res.json()) as { kind: string; columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> };
+    assert.equal(table.kind, 'Table');
+    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node']);
+    assert.deepEqual(table.rows.map((r) => [r.cells[0], r.cells[2], r.cells[6]]), [['a', 'Pending', 'n1']]);
+  });
+
   it('starts a watch without a resourceVersion with the current objects', async () => {
     const evs = await rawWatch('/api/v1/namespaces/lists/pods?watch=1', 3);
     assert.deepEqual(evs.map((e) => `${e.type} ${e.object.metadata!.name}`), ['ADDED a', 'ADDED b', 'ADDED c']);

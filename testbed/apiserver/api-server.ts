@@ -12,6 +12,7 @@ import { discoveryDocument } from './discovery.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { jsonPatch, mergePatch, patchTypeOf } from './patch.js';
 import { apiVersionOf, resourceType } from './resources.js';
+import { toTable, wantsTable } from './table.js';
 import type { ResourceType } from './resources.js';
 import { ObjectStore } from './store.js';
 import type { DeleteOptions, StoreOptions } from './store.js';
@@ -161,13 +162,17 @@ export class ApiServer {
             this.watch(req, res, type, namespace, q);
             return;
           }
-          send(res, 200, store.listFrozen(type.resource, {
-            namespace: namespace || undefined,
-            labelSelector: q.get('labelSelector') ?? undefined,
-            fieldSelector: q.get('fieldSelector') ?? undefined,
-            limit: q.has('limit') ? Number(q.get('limit')) : undefined,
-            continue: q.get('continue') ?? undefined,
-          }));
+          {
+            const l = store.listFrozen(type.resource, {
+              namespace: namespace || undefined,
+              labelSelector: q.get('labelSelector') ?? undefined,
+              fieldSelector: q.get('fieldSelector') ?? undefined,
+              limit: q.has('limit') ? Number(q.get('limit')) : undefined,
+              continue: q.get('continue') ?? undefined,
+            });
+            if (!wantsTable(req.headers.accept)) send(res, 200, l);
+            else send(res, 200, { ...toTable(type.resource, l.items, l.metadata.resourceVersion, q.get('includeObject')), metadata: l.metadata });
+          }
           return;
         case 'POST':
           send(res, 201, store.create(type.resource, asObject(await readJson(req)), { namespace: namespace || undefined, frozen: true, adopt: true }));
@@ -197,7 +202,10 @@ export class ApiServer {
           this.watch(req, res, type, namespace, q);
           return;
         }
-        send(res, 200, store.peek(type.resource, namespace, name) ?? store.get(type.resource, namespace, name));
+        {
+          const o = store.peek(type.resource, namespace, name) ?? store.get(type.resource, namespace, name);
+          send(res, 200, wantsTable(req.headers.accept) ? toTable(type.resource, [o], o.metadata.resourceVersion, q.get('includeObject')) : o);
+        }
         return;
       case 'PUT': {
         const body = asObject(await readJson(req));
@@ -260,6 +268,7 @@ export class ApiServer {
   /** Stream changes as newline-delimited JSON until the client goes or the timeout ends the watch. */
   private watch(req: IncomingMessage, res: ServerResponse, type: ResourceType, namespace: string, q: URLSearchParams): void {
     const av = apiVersionOf(type);
+    const table = wantsTable(req.headers.accept);
     let open = true;
     const timers: { end?: NodeJS.Timeout; bookmarks?: NodeJS.Timeout } = {};
     let storeWatch: { stop(): void } | undefined;
@@ -296,7 +305,9 @@ export class ApiServer {
         labelSelector: q.get('labelSelector') ?? undefined,
         fieldSelector: q.get('fieldSelector') ?? undefined,
         resourceVersion: q.get('resourceVersion') ?? undefined,
-      }, (ev) => write(`{"type":"${ev.type}","object":${serialized(ev.object)}}\n`));
+      }, table
+        ? (ev) => write(`{"type":"${ev.type}","object":${JSON.stringify(toTable(type.resource, [ev.object], String(ev.rv), q.get('includeObject')))}}\n`)
+        : (ev) => write(`{"type":"${ev.type}","object":${serialized(ev.object)}}\n`));
     } catch (err) {
       if (err instanceof ApiError && err.code === 410) {
         // As Kubernetes does: 200 with one ERROR event carrying the 410 Status, then the end.
