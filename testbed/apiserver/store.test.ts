@@ -66,6 +66,8 @@ describe('ObjectStore', () => {
     assert.deepEqual(got, ['e2', 'e3', 'e4']);
     for (let i = 5; i < 40; i++) s.create('events', { metadata: { name: `e${i}` } });
     assert.equal(reasonOf(() => s.watch('events', { resourceVersion: String(start) }, () => {})), 'Expired');
+    // A version from a previous incarnation of the server: relist, do not wait for it.
+    assert.equal(reasonOf(() => s.watch('events', { resourceVersion: String(s.resourceVersion + 1000) }, () => {})), 'Expired');
   });
 
   it('garbage-collects dependents of a deleted owner (pods gracefully)', () => {

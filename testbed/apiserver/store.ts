@@ -386,6 +386,12 @@ export class ObjectStore {
     } else {
       const from = Number(rvText);
       if (!Number.isInteger(from) || from < 0) throw badRequest(`invalid resourceVersion "${rvText}"`);
+      if (from > this.rv) {
+        // A version from before a restart of the server (the counter starts over):
+        // answer like a compacted one, so that the client relists instead of
+        // waiting for versions that mean something else now.
+        throw new ApiError('Expired', `too large resource version: ${from}, current: ${this.rv}`);
+      }
       const past = this.history.since(from);
       if (!past) {
         throw new ApiError('Expired', `too old resource version: ${from} (${this.history.oldestResumable()})`);
