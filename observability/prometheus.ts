@@ -54,7 +54,14 @@ export function prometheusConfig(opts: Pick<PrometheusOptions, 'jobs' | 'ruleFil
 export async function startPrometheus(opts: PrometheusOptions): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'talaria-prometheus-'));
   let child: ChildProcess | undefined;
+  // If this process dies without close(), take Prometheus and its files along.
+  const onExit = (): void => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const cleanup = async (): Promise<void> => {
+    process.off('exit', onExit);
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));
       child.kill('SIGTERM');
