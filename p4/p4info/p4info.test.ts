@@ -11,6 +11,8 @@ import type { IdKind } from './ids.js';
 import { loadP4InfoFile, parseP4InfoText } from './load-p4info.js';
 import { P4InfoLookupError } from './p4info.js';
 import { parseP4 } from './p4-source.js';
+import { printTextFormat } from './text-format.js';
+import { messageType } from '../proto/load.js';
 import type { P4Param, P4Table } from './p4-source.js';
 
 const p4info = loadP4InfoFile(TALARIA_P4INFO);
@@ -96,6 +98,12 @@ test('tables, keys, actions, sizes, selector and counters match talaria.p4', () 
     assert.equal(counter.tableId, p4info.table(qualified(owner.name)).id);
   }
   assert.equal(p4info.message.pkg_info?.arch, 'v1model');
+});
+
+test('the P4Info file is exactly what protobuf\'s text printer writes for it (p4c\'s formatting)', () => {
+  const text = readFileSync(TALARIA_P4INFO, 'utf8');
+  const body = text.replace(/^(#[^\n]*\n)+/, '');
+  assert.equal(printTextFormat(messageType('p4.config.v1.P4Info'), p4info.message), body);
 });
 
 test('names resolve both ways, by alias, full name and id', () => {

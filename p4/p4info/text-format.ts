@@ -196,3 +196,57 @@ class Parser {
 export function parseTextFormat(type: protobuf.Type, source: string): Record<string, unknown> {
   return new Parser(tokenize(source)).message(type, undefined);
 }
+
+function quote(value: string | Uint8Array): string {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  let out = '"';
+  for (const b of bytes) {
+    if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b === 0x0a) out += '\\n';
+    else if (b === 0x0d) out += '\\r';
+    else if (b === 0x09) out += '\\t';
+    else if (b < 0x20 || b >= 0x7f) out += `\\${b.toString(8).padStart(3, '0')}`;
+    else out += String.fromCharCode(b);
+  }
+  return `${out}"`;
+}
+
+function isDefault(field: protobuf.Field, value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (field.resolvedType instanceof protobuf.Type) return false;
+  if (field.resolvedType instanceof protobuf.Enum) return value === 0 || field.resolvedType.values[value as string] === 0;
+  if (value instanceof Uint8Array) return value.length === 0;
+  return value === 0 || value === '0' || value === '' || value === false;
+}
+
+/**
+ * Prints a message (load.ts CONVERSION form) the way protobuf's TextFormat
+ * does for proto3: fields in field-number order, defaults omitted unless
+ * they are a set oneof member, two-space indentation.
+ */
+export function printTextFormat(type: protobuf.Type, message: Record<string, unknown>, indent = ''): string {
+  let out = '';
+  const fields = [...type.fieldsArray].sort((a, b) => a.id - b.id);
+  for (const field of fields) {
+    field.resolve();
+    const raw = message[field.name];
+    const values = field.repeated ? ((raw as unknown[] | undefined) ?? []) : [raw];
+    const inSetOneof = field.partOf !== null && message[field.partOf.name] === field.name;
+    for (const value of values) {
+      if (!field.repeated && !inSetOneof && isDefault(field, value)) continue;
+      if (value === null || value === undefined) continue;
+      if (field.resolvedType instanceof protobuf.Type) {
+        out += `${indent}${field.name} {\n${printTextFormat(field.resolvedType, value as Record<string, unknown>, `${indent}  `)}${indent}}\n`;
+      } else if (field.resolvedType instanceof protobuf.Enum) {
+        const name = typeof value === 'number' ? field.resolvedType.valuesById[value] : String(value);
+        out += `${indent}${field.name}: ${name}\n`;
+      } else if (field.type === 'string' || field.type === 'bytes') {
+        out += `${indent}${field.name}: ${quote(value as string | Uint8Array)}\n`;
+      } else {
+        out += `${indent}${field.name}: ${String(value)}\n`;
+      }
+    }
+  }
+  return out;
+}
