@@ -233,6 +233,14 @@ def main():
     backup_stream = stub.StreamChannel(iter(backup_requests.get, None))
     answer = next(backup_stream)
     check(answer.arbitration.status.code == code_pb2.ALREADY_EXISTS, "second controller is a backup")
+    refused = p4runtime_pb2.WriteRequest(device_id=args.device_id)
+    refused.election_id.low = 0
+    refused.updates.append(update(p4runtime_pb2.Update.DELETE, route_entry))
+    try:
+        stub.Write(refused, timeout=10)
+        fail("a backup's write was accepted")
+    except grpc.RpcError as err:
+        check(err.code() == grpc.StatusCode.PERMISSION_DENIED, f"backup write is PERMISSION_DENIED, got {err.code()}")
     summary["backup"] = True
 
     backup_requests.put(None)
