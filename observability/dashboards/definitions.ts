@@ -162,6 +162,23 @@ export function overviewDashboard(): Record<string, unknown> {
       unit: 'pps',
       stack: true,
     })
+    .timeseries({
+      title: 'Switch pipeline CPU',
+      description: 'CPU time in the software switch program (needs kernel.bpf_stats_enabled=1), in cores.',
+      queries: [{ expr: `sum by (program) (rate(talaria_bpf_program_run_seconds_total{${S}}[${RI}]))`, legend: '{{program}}' }],
+      unit: 'percentunit',
+    })
+    .timeseries({
+      title: 'Switch time per packet',
+      description: 'Average time of one run of the software switch program.',
+      queries: [
+        {
+          expr: `sum by (program) (rate(talaria_bpf_program_run_seconds_total{${S}}[${RI}])) / sum by (program) (rate(talaria_bpf_program_runs_total{${S}}[${RI}]))`,
+          legend: '{{program}}',
+        },
+      ],
+      unit: 's',
+    })
     .row('Nodes')
     .timeseries({
       title: 'Drops by reason',
