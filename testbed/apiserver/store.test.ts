@@ -122,6 +122,12 @@ describe('ObjectStore', () => {
     assert.equal(errors.length, 2);
   });
 
+  it('keeps at most maxEvents core Events, dropping the oldest', () => {
+    const s = new ObjectStore({ maxEvents: 3 });
+    for (let i = 0; i < 10; i++) s.create('events', { metadata: { name: `e${i}` }, reason: 'Test' });
+    assert.deepEqual(s.list('events').items.map((e) => e.metadata.name), ['e7', 'e8', 'e9']);
+  });
+
   it('rejects a namespace in the body that differs from the request', () => {
     const s = new ObjectStore();
     assert.equal(reasonOf(() => s.create('pods', { metadata: { name: 'p', namespace: 'kube-system' } }, { namespace: 'default' })), 'BadRequest');

@@ -32,6 +32,8 @@ export interface StoreOptions {
   now?: () => Date;
   /** Create default, kube-system, kube-public, kube-node-lease (default true). */
   systemNamespaces?: boolean;
+  /** Core Events kept (default 10,000); the oldest go first, as Kubernetes' event TTL would. */
+  maxEvents?: number;
   /** A subscriber or watcher threw (default: a line on stderr). The write itself stands. */
   onListenerError?: (err: unknown, ev: WatchEvent) => void;
 }
@@ -148,10 +150,15 @@ export class ObjectStore {
   private readonly onListenerError: (err: unknown, ev: WatchEvent) => void;
   private pending: WatchEvent[] = [];
   private dispatching = false;
+  private readonly maxEvents: number;
+  /** Keys ("ns\0name") of core Events in creation order, for the cap. */
+  private eventOrder: string[] = [];
+  private eventHead = 0;
 
   constructor(opts: StoreOptions = {}) {
     this.history = new EventHistory(opts.historySize ?? DEFAULT_HISTORY);
     this.now = opts.now ?? (() => new Date());
+    this.maxEvents = opts.maxEvents ?? 10_000;
     this.onListenerError =
       opts.onListenerError ??
       ((err, ev) => process.stderr.write(`object store: a listener failed on ${ev.type} ${ev.resource} ${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
@@ -274,7 +281,9 @@ export class ObjectStore {
     else if (resource === 'deployments' || resource === 'services') obj.status = resource === 'services' ? { loadBalancer: {} } : {};
     else if (resource === 'namespaces') obj.status = { phase: 'Active' };
     for (const p of this.admission.get(resource) ?? []) p.create?.(obj, this);
-    return out(this.commit(t, 'ADDED', obj as StoredObject, undefined), opts.frozen);
+    const created = this.commit(t, 'ADDED', obj as StoredObject, undefined);
+    if (resource === 'events') this.capEvents(ns, meta.name);
+    return out(created, opts.frozen);
   }
 
   /** PUT: replace the object; 409 Conflict when metadata.resourceVersion is stale. */
@@ -468,6 +477,24 @@ export class ObjectStore {
       });
     }
     if (errs.length) throw invalid(t.kind, String(name), errs, t.group);
+  }
+
+  private capEvents(ns: string, name: string): void {
+    this.eventOrder.push(`${ns}\0${name}`);
+    // Drop the oldest still-existing Events until within the cap (amortized O(1) per create).
+    while (this.count('events') > this.maxEvents && this.eventHead < this.eventOrder.length) {
+      const [ens, ename] = this.eventOrder[this.eventHead++]!.split('\0') as [string, string];
+      const o = this.peek('events', ens, ename);
+      if (o) this.remove(this.type('events'), o);
+    }
+    if (this.eventHead > this.eventOrder.length >> 1 || this.eventOrder.length > 4 * this.maxEvents) {
+      // Forget consumed entries and those of Events deleted by clients.
+      this.eventOrder = this.eventOrder.slice(this.eventHead).filter((k) => {
+        const [ens, ename] = k.split('\0') as [string, string];
+        return !!this.peek('events', ens, ename);
+      });
+      this.eventHead = 0;
+    }
   }
 
   private generateName(resource: string, ns: string, prefix: string): string {
