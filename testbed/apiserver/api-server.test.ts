@@ -12,7 +12,7 @@ let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 
 /** Resolve when cond() holds, checking on a short interval (no timing assertions). */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -156,7 +156,7 @@ describe('control plane over HTTP', () => {
       }
       await cp.settled();
       const ready = (): number => inf.list('default').flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).length;
-      for (let i = 0; i < 200 && ready() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 2000 && ready() < 2; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(ready(), 2);
       assert.equal(inf.list('default')[0]!.ports![0]!.port, 8080);
 
