@@ -6,10 +6,15 @@
 import { execFileSync } from 'node:child_process';
 import { Command, Option } from 'commander';
 import { UserError } from '../../cli/errors.js';
-import { BpfError, DEFAULT_PIN_DIR, netnsPath } from '../../bpf/loader/index.js';
+import { BpfError, DEFAULT_PIN_DIR, enableBpfStats, netnsPath, type StatsHandle } from '../../bpf/loader/index.js';
+import { HealthTracker } from '../../observability/health.js';
+import { startProxyServers, type ProxyServers } from '../../observability/proxy-server.js';
+import { startTelemetry, type Telemetry } from '../../observability/telemetry.js';
+import { talariaP4Info } from '../p4info/load-p4info.js';
 import { P4RuntimeServer } from '../server/server.js';
 import { SwitchDatapath, type SwitchPort } from './datapath.js';
 import { EbpfTarget } from './ebpf-target.js';
+import { registerSwitchMetrics } from './metrics.js';
 
 export interface SoftswitchOptions {
   ports: string;
@@ -18,6 +23,8 @@ export interface SoftswitchOptions {
   netns?: string;
   pinDir: string;
   cleanup: boolean;
+  metricsBindAddress: string;
+  bpfStats: boolean;
 }
 
 /** --ports IF1,IF2: port i (1-based) is the i-th interface. */
@@ -47,11 +54,22 @@ export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) =>
     throw e;
   }
   let server: P4RuntimeServer | undefined;
+  let telemetry: Telemetry | undefined;
+  let metrics: ProxyServers | undefined;
+  let stats: StatsHandle | undefined;
   try {
     datapath.attach(ports, opts.netns);
     const local = namespaceAddresses(opts.netns);
     datapath.setLocalAddresses(local);
     log(`attached to ${ports.map((p) => `${p.port}=${p.ifname}`).join(' ')}${opts.netns ? ` in netns ${opts.netns}` : ''}; own addresses ${local.join(', ') || 'none'}; maps pinned at ${opts.pinDir}`);
+    // Telemetry always: the controller's trace context arrives in gRPC metadata.
+    telemetry = startTelemetry({ serviceName: 'talaria-softswitch' });
+    registerSwitchMetrics(telemetry.registry, datapath, talariaP4Info());
+    if (opts.bpfStats) stats = enableBpfStats();
+    if (opts.metricsBindAddress) {
+      metrics = await startProxyServers({ registry: telemetry.registry, health: new HealthTracker(), healthzAddress: '', metricsAddress: opts.metricsBindAddress });
+      log(`metrics on ${opts.metricsBindAddress.replace(/:\d*$/, '')}:${metrics.metricsPort}`);
+    }
     server = new P4RuntimeServer({ deviceId: BigInt(opts.deviceId), target: new EbpfTarget({ datapath }), log });
     const port = await server.start(opts.grpcAddr);
     let stopped = false;
@@ -61,12 +79,18 @@ export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) =>
         if (stopped) return;
         stopped = true;
         await server!.stop();
+        await metrics?.close();
+        stats?.close();
+        await telemetry?.shutdown();
         datapath.close({ removePins: opts.cleanup });
         log(opts.cleanup ? 'stopped; pinned maps removed' : `stopped; forwarding state kept in ${opts.pinDir}`);
       },
     };
   } catch (e) {
     await server?.stop().catch(() => undefined);
+    await metrics?.close().catch(() => undefined);
+    stats?.close();
+    await telemetry?.shutdown();
     datapath.close({ removePins: opts.cleanup });
     if (e instanceof BpfError) throw new UserError(e.message);
     throw e;
@@ -81,6 +105,8 @@ export const softswitchCommand = new Command('softswitch')
   .option('--netns <name>', 'network namespace that holds the ports')
   .addOption(new Option('--pin-dir <dir>', 'where the maps are pinned (kept across restarts)').default(DEFAULT_PIN_DIR))
   .option('--cleanup', 'remove the pinned maps on exit (forwarding state is lost)', false)
+  .addOption(new Option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics here ("" = off)').default(''))
+  .option('--no-bpf-stats', 'do not turn on kernel BPF run-time stats (talaria_bpf_program_run_seconds_total)')
   .action(async (opts: SoftswitchOptions) => {
     const sw = await runSoftswitch(opts);
     await new Promise<void>((resolve) => {

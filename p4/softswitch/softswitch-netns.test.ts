@@ -58,8 +58,8 @@ function buildTopology(): Record<number, string> {
 }
 
 /** Starts `talaria softswitch` and resolves with the P4Runtime port once it listens. */
-function startSwitch(children: ChildProcess[], cleanup: boolean): Promise<{ child: ChildProcess; port: number }> {
-  const args = ['softswitch', '--ports', 'p1,p2,p3', '--grpc-addr', '127.0.0.1:0', '--device-id', '1', '--netns', NS.sw, '--pin-dir', PIN_DIR, ...(cleanup ? ['--cleanup'] : [])];
+function startSwitch(children: ChildProcess[], cleanup: boolean): Promise<{ child: ChildProcess; port: number; metricsPort: number }> {
+  const args = ['softswitch', '--ports', 'p1,p2,p3', '--grpc-addr', '127.0.0.1:0', '--device-id', '1', '--netns', NS.sw, '--pin-dir', PIN_DIR, '--metrics-bind-address', '127.0.0.1:0', ...(cleanup ? ['--cleanup'] : [])];
   const argv = talariaArgv(args);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
@@ -69,9 +69,10 @@ function startSwitch(children: ChildProcess[], cleanup: boolean): Promise<{ chil
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /P4Runtime server for device 1 on [\d.]+:(\d+)/.exec(err);
-      if (m) {
+      const metrics = /metrics on [\d.]+:(\d+)/.exec(err);
+      if (m && metrics) {
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
+        resolve({ child, port: Number(m[1]), metricsPort: Number(metrics[1]) });
       }
     });
     child.once('exit', (code) => {
@@ -121,7 +122,7 @@ describe('talaria softswitch with real traffic between namespaces', { skip, time
   const children: ChildProcess[] = [];
   const e = new TalariaEntities();
   let macs: Record<number, string>;
-  let sw: { child: ChildProcess; port: number };
+  let sw: { child: ChildProcess; port: number; metricsPort: number };
   const installed: Entity[] = [];
 
   before(async () => {
@@ -169,6 +170,14 @@ describe('talaria softswitch with real traffic between namespaces', { skip, time
     const got = await server;
     assert.match(got, /^ready\n203\.0\.113\.9 hello/m);
     await sender;
+    const text = await (await fetch(`http://127.0.0.1:${sw.metricsPort}/metrics`)).text();
+    const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/^talaria_switch_table_hits_total\{table="[^"]*frontends"\} (\d+)/m) >= 1, 'frontend hits exported');
+    const runs = value(/^talaria_bpf_program_runs_total\{program="talaria_switch"\} (\d+)/m);
+    const secs = value(/^talaria_bpf_program_run_seconds_total\{program="talaria_switch"\} ([\d.e-]+)/m);
+    assert.ok(runs > 0, 'program runs exported');
+    // Run-time stats under real traffic (informational; no timing assertion).
+    process.stderr.write(`# softswitch under real traffic: ${runs} runs, ${((secs * 1e9) / runs).toFixed(0)} ns per packet\n`);
   });
 
   test('after a restart on the pinned maps, Read returns the entries and traffic flows without a write', async () => {
