@@ -6,7 +6,10 @@
 // The switch is the P4Runtime server (p4/server) over gRPC on loopback with
 // the in-memory target, or any running P4Runtime server with --switch.
 //
-//   node --import tsx controller/bench-sync.ts [--services 10000] [--endpoints 10] [--changes 200] [--switch HOST:PORT]
+//   node --import tsx controller/bench-sync.ts [--services 10000] [--endpoints 10] [--changes 200]
+//       [--target memory|ebpf] (server in a child process, as a switch would be) | [--switch HOST:PORT|none|inprocess]
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
@@ -26,6 +29,8 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '10' },
     changes: { type: 'string', default: '200' },
     switch: { type: 'string' },
+    target: { type: 'string', default: 'memory' },
+    serve: { type: 'boolean', default: false },
     'batch-size': { type: 'string', default: '2000' },
   },
 });
@@ -62,14 +67,50 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** The switch side in a child process: the P4Runtime server on the memory or the eBPF target (maps only, no ports). */
+async function serve(): Promise<void> {
+  let target;
+  let close = (): void => {};
+  if (values.target === 'ebpf') {
+    const { SwitchDatapath } = await import('../p4/softswitch/datapath.js');
+    const { EbpfTarget } = await import('../p4/softswitch/ebpf-target.js');
+    const datapath = SwitchDatapath.load();
+    close = () => datapath.close();
+    target = new EbpfTarget({ datapath });
+  } else {
+    target = new MemoryTarget();
+  }
+  const server = new P4RuntimeServer({ deviceId: 1, target });
+  const port = await server.start('127.0.0.1:0');
+  process.on('message', (m: string) => {
+    if (m === 'stop') {
+      void server.stop(100).then(() => {
+        close();
+        process.exit(0);
+      });
+    }
+  });
+  process.send!({ port, description: target.description });
+}
+
 async function main(): Promise<void> {
   const p4info = talariaP4Info();
   let server: P4RuntimeServer | undefined;
+  let child: ReturnType<typeof fork> | undefined;
   let address = values.switch;
   const nullSwitch = address === 'none';
-  if (!address) {
+  if (address === 'inprocess') {
     server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget() });
     address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
+  } else if (!address) {
+    const c = fork(fileURLToPath(import.meta.url), ['--serve', '--target', values.target!], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    child = c;
+    const hello = await new Promise<{ port: number; description: string }>((resolve, reject) => {
+      c.once('message', (r) => resolve(r as { port: number; description: string }));
+      c.once('exit', (code) => reject(new Error(`switch server exited with ${code}`)));
+    });
+    address = `127.0.0.1:${hello.port}`;
+    console.log(`switch: P4Runtime server with the ${hello.description} target in a child process`);
   }
   const state = new ClusterState();
   const metrics = new ControllerMetrics(new Registry());
@@ -122,7 +163,7 @@ async function main(): Promise<void> {
   }
   await runner.stop();
   latencies.sort((a, b) => a - b);
-  console.log(
+  if (latencies.length > 0) console.log(
     `endpoint change -> switch ack, ${CHANGES} changes with ${S} Services: p50 ${pct(latencies, 50).toFixed(1)} ms, p90 ${pct(latencies, 90).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`,
   );
   const tResync = performance.now();
@@ -130,9 +171,16 @@ async function main(): Promise<void> {
   console.log(`full resync (read back ${syncer.installed.size} entities, diff, nothing to write: ${syncer.lastStats!.inserts + syncer.lastStats!.modifies + syncer.lastStats!.deletes} updates) in ${((performance.now() - tResync) / 1000).toFixed(2)} s`);
   if (!nullSwitch) await conn.stop();
   await server?.stop(100);
+  if (child) {
+    const c = child;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.send('stop');
+    });
+  }
 }
 
-main().catch((err: unknown) => {
+(values.serve ? serve() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -217,8 +217,8 @@ export class Syncer {
           // stale, not that the switch is wrong: record the switch's truth.
           const ok = !f || (u.type === 'DELETE' && f.code === GrpcCode.NOT_FOUND);
           if (ok) {
-            if (u.type === 'DELETE') this.installed.delete(u.entity);
-            else this.installed.set(u.entity);
+            if (u.type === 'DELETE') this.installed.delete(u.entity, u.key);
+            else this.installed.set(u.entity, u.key);
             this.opts.metrics.updates.inc({ type: u.type });
           } else {
             out.push(`${u.type} ${formatEntity(u.entity)}: code ${f.code}: ${f.message}`);

@@ -28,13 +28,14 @@ const protocolByNumber = new Map<number, L4Protocol>(Object.entries(protocolNumb
 
 /** Canonical bytestring of a non-negative integer below 2^48 (fast path; no BigInt). */
 export function uintBytes(n: number): Buffer {
-  if (n === 0) return Buffer.from([0]);
-  const out: number[] = [];
-  while (n > 0) {
-    out.unshift(n % 256);
+  let len = 1;
+  for (let v = n; v >= 256; v = Math.floor(v / 256)) len++;
+  const out = Buffer.allocUnsafe(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = n % 256;
     n = Math.floor(n / 256);
   }
-  return Buffer.from(out);
+  return out;
 }
 
 function bytesUint(b: Uint8Array | undefined): number {

@@ -10,6 +10,8 @@ export type UpdateKind = 'INSERT' | 'MODIFY' | 'DELETE';
 export interface PlannedUpdate {
   readonly type: UpdateKind;
   readonly entity: Entity;
+  /** entityKey(entity), computed once. */
+  readonly key: string;
 }
 
 /** Phases run one after the other; updates inside a phase are independent of each other. */
@@ -39,22 +41,23 @@ export function planUpdates(installed: InstalledState, desired: Iterable<Entity>
     wanted.add(key);
     const have = installed.get(key);
     if (!have) {
-      byType.get(e.type)!.push({ type: 'INSERT', entity: e });
+      byType.get(e.type)!.push({ type: 'INSERT', entity: e, key });
       inserts++;
     } else if (entityValue(have) !== entityValue(e)) {
-      byType.get(e.type)!.push({ type: 'MODIFY', entity: e });
+      byType.get(e.type)!.push({ type: 'MODIFY', entity: e, key });
       modifies++;
     }
   }
-  for (const e of scopeOld ?? installed.values()) {
-    const key = entityKey(e);
-    if (wanted.has(key)) continue;
+  const consider = (key: string): void => {
+    if (wanted.has(key)) return;
     const have = installed.get(key);
-    if (!have) continue;
+    if (!have) return;
     wanted.add(key); // once
-    deletesByType.get(e.type)!.push({ type: 'DELETE', entity: have });
+    deletesByType.get(have.type)!.push({ type: 'DELETE', entity: have, key });
     deletes++;
-  }
+  };
+  if (scopeOld) for (const e of scopeOld) consider(entityKey(e));
+  else for (const [key] of installed.entries()) consider(key);
   const phases = [
     ...writeOrder.map((t) => ({ entityType: t, updates: byType.get(t)! })),
     ...[...writeOrder].reverse().map((t) => ({ entityType: t, updates: deletesByType.get(t)! })),

@@ -24,6 +24,10 @@ export class InstalledState {
     return this.byKey.values();
   }
 
+  entries(): IterableIterator<[string, Entity]> {
+    return this.byKey.entries();
+  }
+
   count(type: EntityType): number {
     return this.counts[type];
   }
@@ -50,8 +54,7 @@ export class InstalledState {
   }
 
   /** Records an acknowledged INSERT or MODIFY. */
-  set(e: Entity): void {
-    const key = entityKey(e);
+  set(e: Entity, key = entityKey(e)): void {
     const old = this.byKey.get(key);
     if (old) this.unref(old);
     else this.counts[e.type]++;
@@ -60,8 +63,7 @@ export class InstalledState {
   }
 
   /** Records an acknowledged DELETE. */
-  delete(e: Entity): void {
-    const key = entityKey(e);
+  delete(e: Entity, key = entityKey(e)): void {
     const old = this.byKey.get(key);
     if (!old) return;
     this.unref(old);
@@ -70,32 +72,41 @@ export class InstalledState {
   }
 
   private ref(e: Entity): void {
-    for (const [map, id] of this.ids(e)) map.set(id, (map.get(id) ?? 0) + 1);
+    this.adjust(e, 1);
   }
 
   private unref(e: Entity): void {
-    for (const [map, id] of this.ids(e)) {
-      const n = (map.get(id) ?? 0) - 1;
-      if (n <= 0) map.delete(id);
-      else map.set(id, n);
-    }
+    this.adjust(e, -1);
   }
 
-  private ids(e: Entity): [Map<number, number>, number][] {
+  private adjust(e: Entity, by: number): void {
     switch (e.type) {
       case 'frontend':
       case 'reverse':
-        return [[this.frontendRefs, e.frontendId]];
+        bump(this.frontendRefs, e.frontendId, by);
+        return;
       case 'select':
-        return [[this.frontendRefs, e.frontendId], [this.groupRefs, e.groupId]];
+        bump(this.frontendRefs, e.frontendId, by);
+        bump(this.groupRefs, e.groupId, by);
+        return;
       case 'backend':
-        return [[this.frontendRefs, e.frontendId], [this.backendRefs, e.backendId]];
+        bump(this.frontendRefs, e.frontendId, by);
+        bump(this.backendRefs, e.backendId, by);
+        return;
       case 'member':
-        return [[this.backendRefs, e.backendId]];
+        bump(this.backendRefs, e.backendId, by);
+        return;
       case 'group':
-        return [[this.groupRefs, e.groupId]];
+        bump(this.groupRefs, e.groupId, by);
+        return;
       case 'route':
-        return [];
+        return;
     }
   }
+}
+
+function bump(map: Map<number, number>, id: number, by: number): void {
+  const n = (map.get(id) ?? 0) + by;
+  if (n <= 0) map.delete(id);
+  else map.set(id, n);
 }
