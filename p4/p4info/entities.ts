@@ -190,7 +190,8 @@ export function entityLabel(p4info: P4InfoIndex | undefined, entity: Entity): st
       return `${profile} group ${g.group_id}`;
     }
   } catch {
-    // an entity with unknown ids: fall through to the generic label
+    // ids the P4Info does not know: name the entity by its raw ids
+    if (entity.table_entry) return `table_entry(table_id=${entity.table_entry.table_id})`;
   }
   return entity.entity ?? Object.keys(entity).find((k) => (entity as Record<string, unknown>)[k]) ?? 'entity';
 }
