@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { layoutProblems } from '../loader/btf-layout.js';
+import { bpfObjectPath } from '../testing/paths.js';
 import { SWITCH_STRUCTS } from './switch-maps.js';
 
-const object = fileURLToPath(new URL('../../build/bpf/switch.bpf.o', import.meta.url));
+const object = bpfObjectPath('switch');
 
 test('every switch map layout matches its C struct (BTF of build/bpf/switch.bpf.o)', { skip: !existsSync(object) && 'build/bpf/switch.bpf.o not built (make -C bpf)' }, () => {
   for (const codec of SWITCH_STRUCTS) {

@@ -90,7 +90,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', '--target', values.target!], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])], stdio: 'inherit' });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', '--target', values.target!], { execArgv: [...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])], stdio: 'inherit' });
   const ask = (m: string): Promise<Record<string, unknown>> =>
     new Promise((resolve) => {
       child.once('message', (r) => resolve(r as Record<string, unknown>));

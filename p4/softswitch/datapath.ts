@@ -4,6 +4,7 @@
 // and the TC attachment to the switch's ports.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   attachTc,
@@ -22,8 +23,19 @@ import { SWITCH_MAPS, type Counter, type Port, type SwitchMapName } from '../../
 import type { Codec, CodecValue } from '../../bpf/loader/codec.js';
 import { LutWriter } from './lut-writer.js';
 
+/** The repository root, from sources (p4/softswitch) and from dist/ alike. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+}
+
 /** The compiled program (make -C bpf): build/bpf/switch.bpf.o in the repository. */
-export const SWITCH_OBJECT = fileURLToPath(new URL('../../build/bpf/switch.bpf.o', import.meta.url));
+export const SWITCH_OBJECT = join(repoRoot(), 'build', 'bpf', 'switch.bpf.o');
 /** The TC program's C function name. */
 export const SWITCH_PROGRAM = 'talaria_switch';
 
