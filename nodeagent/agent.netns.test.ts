@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiniCluster } from './testing/mini-cluster.js';
 import type { MiniPod } from './testing/mini-cluster.js';
-import { AgentHarness } from './testing/agent-harness.js';
+import { AgentHarness, until } from './testing/agent-harness.js';
 
 const prefix = `tl-na-${process.pid}`;
 const cluster = new MiniCluster(prefix);
@@ -138,5 +138,23 @@ describe('node agent on namespaces', { timeout: 180_000 }, () => {
     assert.match(text, /talaria_host_packets_total\{path="pod_remote"\} [1-9]/);
     assert.match(text, /talaria_bpf_program_runs_total\{program="tl_host_from_pod"\} /);
     assert.match(text, /kubeproxy_sync_proxy_rules_last_timestamp_seconds [1-9]/);
+  });
+
+  it('a ClientIP-affinity Service losing an endpoint forgets its affinity entries', async () => {
+    const s = h.api.store;
+    s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'sticky', namespace: 'default' }, spec: { clusterIP: '10.96.0.50', clusterIPs: ['10.96.0.50'], sessionAffinity: 'ClientIP', ports: [{ name: 'p', port: 80, protocol: 'TCP' }] } });
+    const slice = {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'sticky-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'sticky' } },
+      addressType: 'IPv4', ports: [{ name: 'p', port: 80, protocol: 'TCP' }],
+      endpoints: [{ addresses: [pods.b!.ip], conditions: { ready: true } }, { addresses: [pods.c!.ip], conditions: { ready: true } }],
+    };
+    s.create('endpointslices', slice);
+    const dp = h.agent('node-1').datapath;
+    const fe = { addr: '10.96.0.50', port: 80, proto: 6 };
+    await until('the sticky frontend', () => dp.frontends.lookup(fe) !== undefined);
+    const key = { client: pods.a!.ip, fe };
+    dp.affinity.update(key, { last_seen_ns: process.hrtime.bigint(), frontend_id: 9, backend_id: 3, nat_addr: '0.0.0.0', nat_port: 0, flags: 0 });
+    s.update('endpointslices', { ...slice, endpoints: [slice.endpoints[0]] });
+    await until('the affinity entry to go', () => dp.affinity.lookup(key) === undefined);
   });
 });

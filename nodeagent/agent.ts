@@ -180,6 +180,7 @@ export class NodeAgent {
 
     const desired = desiredState({ nodeName: this.opts.nodeName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list() });
     for (const p of desired.problems) this.bad('service', p.split(':')[0]!, p);
+    this.flushStaleAffinity(this.desired, desired);
     this.desired = desired;
     const fronts = new Map<string, readonly [HostFrontendKey, HostFrontend]>();
     const lbes = new Map<string, readonly [HostLocalBackendKey, HostLocalBackend]>();
@@ -204,6 +205,26 @@ export class NodeAgent {
     this.opts.health.updated();
     // Pods whose interface is not there yet: look again soon.
     if (!complete) setTimeout(() => this.runner?.run(), 1000).unref();
+  }
+
+  /**
+   * ClientIP affinity remembers a backend id the host cannot map back to an
+   * endpoint; when a frontend loses an endpoint, its affinity entries go
+   * (kube-proxy forgets affinity to a removed endpoint too), so that no new
+   * connection is PINNED to a backend the switch no longer has.
+   */
+  private flushStaleAffinity(prev: DesiredState | undefined, next: DesiredState): void {
+    if (!prev) return;
+    const flush = new Set<string>();
+    for (const [ks, fe] of prev.frontends) {
+      if (!(fe.value.flags & HOST_FE_F_AFFINITY)) continue;
+      const now = new Set(next.frontends.get(ks)?.endpoints ?? []);
+      if (fe.endpoints.some((e) => !now.has(e))) flush.add(ks);
+    }
+    if (flush.size === 0) return;
+    const dp = this.dp!;
+    const victims = [...dp.affinity.keys()].filter((k) => flush.has(frontendKeyString(k.fe)));
+    if (victims.length) dp.affinity.deleteBatch(victims);
   }
 
   /** Local pods -> tl_host_pods, programs on their veths. False when some pod could not be placed yet. */

@@ -23,6 +23,8 @@ export interface DesiredFrontend {
   local: HostLocalBackend[];
   /** "namespace/name:port/proto", for logs. */
   service: string;
+  /** Usable endpoints cluster-wide ("addr:port", sorted): a removal flushes ClientIP affinity. */
+  endpoints: string[];
 }
 
 export interface DesiredState {
@@ -148,6 +150,7 @@ export function desiredState(input: {
         frontends.set(ks, {
           key,
           service: what,
+          endpoints: eps.map((e) => `${e.addr}:${e.port}`),
           local: localEps,
           value: {
             flags: baseFlags | (local ? HOST_FE_F_LOCAL_ONLY : 0),
