@@ -47,7 +47,7 @@ class Harness {
     await this.switchServer.start(this.address);
   }
 
-  async controller(opts: { lease?: boolean; identity?: string } = {}): Promise<Controller> {
+  async controller(opts: { lease?: boolean; identity?: string; servers?: boolean } = {}): Promise<Controller> {
     const c = new Controller({
       kubeconfig: loadKubeconfig(this.api.kubeconfigPath),
       switchAddress: this.address,
@@ -57,8 +57,9 @@ class Harness {
       p4info: this.info,
       identity: opts.identity,
       lease: opts.lease ? { namespace: 'kube-system', name: 'talaria-controller', durationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 } : undefined,
-      healthzAddress: '',
-      metricsAddress: '',
+      // undefined: 127.0.0.1 on an ephemeral port; '': off.
+      healthzAddress: opts.servers ? undefined : '',
+      metricsAddress: opts.servers ? undefined : '',
       minSyncIntervalMs: 0,
       log: quiet,
     });
@@ -214,6 +215,20 @@ void describe('controller against the API server and a P4Runtime server', () => 
     const events = h.store.list('events', { namespace: 'default' }).items as unknown as { involvedObject: { name: string }; reason: string; message: string }[];
     assert.deepEqual(events.map((e) => [e.involvedObject.name, e.reason]).sort(), [['bad', 'TalariaInvalidField'], ['bad', 'TalariaUnsupported']]);
     assert.match(events.find((e) => e.reason === 'TalariaInvalidField')!.message, /spec\.externalIPs\[0\]/);
+    await h.stopController(c);
+  });
+
+  void it('health and metrics endpoints as kube-proxy serves them', async () => {
+    const c = await h.controller({ servers: true });
+    await until('synced', () => c.syncer.lastStats !== undefined);
+    const healthz = await fetch(`http://127.0.0.1:${c.ports.healthz}/healthz`);
+    assert.equal(healthz.status, 200);
+    assert.ok('lastUpdated' in ((await healthz.json()) as object));
+    assert.equal(await (await fetch(`http://127.0.0.1:${c.ports.metrics}/proxyMode`)).text(), 'talaria');
+    const metrics = await (await fetch(`http://127.0.0.1:${c.ports.metrics}/metrics`)).text();
+    assert.match(metrics, /^talaria_switch_connected 1$/m);
+    assert.match(metrics, /^talaria_leader 1$/m);
+    assert.match(metrics, /^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/m);
     await h.stopController(c);
   });
 

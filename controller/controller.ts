@@ -179,8 +179,15 @@ export class Controller {
     connection.start();
   }
 
-  private async unlead(): Promise<void> {
-    if (!this.leading) return;
+  private unleading: Promise<void> | undefined;
+
+  private unlead(): Promise<void> {
+    if (!this.leading) return this.unleading ?? Promise.resolve();
+    this.unleading = this.stepDown();
+    return this.unleading;
+  }
+
+  private async stepDown(): Promise<void> {
     this.leading = false;
     this.metrics.leader.set(0);
     this.syncer.detach();

@@ -161,3 +161,48 @@ void test('bad input becomes a problem on that Service only', async () => {
   await syncer.sync({ full: true });
   assert.equal(problems.length, 1, 'reported once');
 });
+
+void test('one span per sync with a child per P4Runtime Write; every metric exported', async () => {
+  const { startTelemetry } = await import('../observability/telemetry.js');
+  const { SpanRecorder } = await import('../observability/span-recorder.js');
+  const { SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const recorder = new SpanRecorder();
+  const telemetry = startTelemetry({ serviceName: 'controller-test', spanProcessors: [new SimpleSpanProcessor(recorder)] });
+  try {
+    const state = new ClusterState();
+    const sw = new FakeSwitch(codec);
+    const syncer = new Syncer({ state, codec, metrics: new ControllerMetrics(telemetry.registry), tracer: telemetry.tracer, batchSize: 3 });
+    syncer.attach(sw);
+    state.onService(svc('web', '10.96.0.10'));
+    state.onEndpointSlice(slice('web', ['10.244.1.1', '10.244.1.2']));
+    await syncer.sync();
+    const spans = recorder.getFinishedSpans();
+    const sync = spans.filter((s) => s.name === 'sync');
+    const writes = spans.filter((s) => s.name === 'p4runtime.Write');
+    assert.equal(sync.length, 1);
+    assert.equal(writes.length, sw.writes);
+    const syncId = sync[0].spanContext().spanId;
+    for (const w of writes) assert.equal(w.parentSpanContext?.spanId, syncId);
+    const text = await telemetry.registry.metrics();
+    for (const name of [
+      'kubeproxy_sync_proxy_rules_duration_seconds',
+      'kubeproxy_network_programming_duration_seconds',
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      'kubeproxy_sync_proxy_rules_service_changes_pending',
+      'kubeproxy_sync_proxy_rules_service_changes_total',
+      'kubeproxy_sync_proxy_rules_endpoint_changes_pending',
+      'kubeproxy_sync_proxy_rules_endpoint_changes_total',
+      'talaria_switch_table_entries{table="frontends"} 1',
+      'talaria_switch_table_capacity{table="backends"} 262144',
+      'talaria_switch_write_errors_total 0',
+      'talaria_leader 0',
+      'talaria_switch_connected 0',
+      'talaria_services_unprogrammed{reason="capacity"} 0',
+    ]) {
+      assert.ok(text.includes(name), name);
+    }
+    assert.match(text, /kubeproxy_network_programming_duration_seconds_count 1/);
+  } finally {
+    await telemetry.shutdown();
+  }
+});
