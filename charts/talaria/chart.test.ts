@@ -160,6 +160,15 @@ void describe('charts/talaria', () => {
     assert.ok((spec.containers[0].args as string[]).includes('--node=$(NODE_NAME)'));
   });
 
+  void it('no Talaria pod depends on Services to start: node resolver, API server by address', () => {
+    for (const [kind, name] of [['Deployment', 'talaria-controller'], ['DaemonSet', 'talaria-node-agent'], ['Deployment', 'talaria-softswitch']]) {
+      const spec = find(renders.allOn!, kind!, name!).spec.template.spec;
+      assert.equal(spec.dnsPolicy, 'Default', name);
+      const env = spec.containers[0].env as Obj[];
+      assert.equal(env.find((e) => e.name === 'KUBERNETES_SERVICE_HOST')?.value, '192.0.2.10', name);
+    }
+  });
+
   void it('the kubeconfig given to --kubeconfig loads, with the API server that does not need kube-proxy', () => {
     for (const [which, server] of [['defaults', 'https://kubernetes.default.svc:443'], ['allOn', 'https://192.0.2.10:6443']] as const) {
       // client-node reads the token file while loading: give it one.
