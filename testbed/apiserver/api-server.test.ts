@@ -139,6 +139,31 @@ describe('informer', () => {
   });
 });
 
+describe('field-selected informer', () => {
+  it('sees a pod arrive when it is bound to its node, and leave when it moves out of the selection', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'fsel' } } });
+    const selector = 'spec.nodeName=node-a';
+    const lw = new k8s.ListWatch<k8s.V1Pod>('/api/v1/pods', new k8s.Watch(kc), () => core.listPodForAllNamespaces({ fieldSelector: selector }), false, undefined, selector);
+    const seen: string[] = [];
+    lw.on('add', (p) => seen.push(`add ${p.metadata!.name}`));
+    lw.on('delete', (p) => seen.push(`delete ${p.metadata!.name}`));
+    await lw.start();
+    try {
+      await until(() => server.openWatches > 0, 'the watch');
+      await core.createNamespacedPod({ namespace: 'fsel', body: pod('unbound', {}) });
+      await core.createNamespacedPod({ namespace: 'fsel', body: pod('elsewhere', {}, 'node-b') });
+      // The scheduler's binding: spec.nodeName set on an existing pod.
+      await core.patchNamespacedPod({ name: 'unbound', namespace: 'fsel', body: [{ op: 'add', path: '/spec/nodeName', value: 'node-a' }] });
+      await until(() => seen.length === 1, 'the bound pod');
+      await core.deleteNamespacedPod({ name: 'unbound', namespace: 'fsel', gracePeriodSeconds: 0 });
+      await until(() => seen.length === 2, 'its deletion');
+      assert.deepEqual(seen, ['add unbound', 'delete unbound']);
+    } finally {
+      await lw.stop();
+    }
+  });
+});
+
 describe('writes', () => {
   it('answers 409 Conflict to an update with a stale resourceVersion', async () => {
     const p = await core.createNamespacedPod({ namespace: 'default', body: pod('conflict', { app: 'c' }) });
