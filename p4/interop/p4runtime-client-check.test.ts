@@ -7,17 +7,18 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { P4_DIR, TALARIA_P4INFO } from '../paths.js';
+import { PYTHON } from './python.js';
 import { DEVICE_ID, Harness } from '../testing/harness.js';
 import { P4RuntimeServer } from '../server/server.js';
 import type { P4Target } from '../server/target.js';
 
 const SCRIPT = join(P4_DIR, 'interop', 'p4runtime_client_check.py');
-const probe = spawnSync('python3', ['-c', 'import p4.v1.p4runtime_pb2_grpc, grpc'], {
+const probe = spawnSync(PYTHON, ['-c', 'import p4.v1.p4runtime_pb2_grpc, grpc'], {
   encoding: 'utf8',
   env: { ...process.env, PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION: 'python' },
 });
 const skip = probe.error
-  ? `python3 is not runnable: ${probe.error.message}`
+  ? `${PYTHON} is not runnable: ${probe.error.message}`
   : probe.status !== 0
     ? `the p4runtime Python package is not installed (pip install p4runtime): ${probe.stderr.trim().split('\n').pop()}`
     : false;
@@ -29,7 +30,7 @@ before(async () => {
 after(() => h.close());
 
 async function runCheck(port: number, deviceId: number): Promise<Record<string, unknown>> {
-  const child = spawn('python3', [SCRIPT, '--addr', `127.0.0.1:${port}`, '--device-id', String(deviceId), '--p4info', TALARIA_P4INFO], {
+  const child = spawn(PYTHON, [SCRIPT, '--addr', `127.0.0.1:${port}`, '--device-id', String(deviceId), '--p4info', TALARIA_P4INFO], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { P4_DIR } from '../paths.js';
+import { PYTHON } from '../interop/python.js';
 import { protoRoot } from './load.js';
 
 interface Reference {
@@ -16,8 +17,8 @@ interface Reference {
 }
 
 function loadReference(): Reference | string {
-  const run = spawnSync('python3', [join(P4_DIR, 'interop', 'dump_descriptors.py')], { encoding: 'utf8' });
-  if (run.error) return `python3 not runnable: ${run.error.message}`;
+  const run = spawnSync(PYTHON, [join(P4_DIR, 'interop', 'dump_descriptors.py')], { encoding: 'utf8' });
+  if (run.error) return `${PYTHON} not runnable: ${run.error.message}`;
   if (run.status !== 0) {
     if (/No module named 'p4'/.test(run.stderr)) return 'the p4runtime Python package is not installed (pip install p4runtime)';
     throw new Error(`dump_descriptors.py failed: ${run.stderr}`);
