@@ -10,6 +10,7 @@ import { parseExternalRoute, type ExternalRoute } from './desired/nodes.js';
 interface Flags {
   kubeconfig: string;
   switch: string;
+  p4runtime?: string;
   deviceId: string;
   electionId: string;
   externalRoute: ExternalRoute[];
@@ -43,6 +44,7 @@ export const controllerCommand = new Command('controller')
   .description('program the switch (P4Runtime) from Kubernetes Services and EndpointSlices, like kube-proxy')
   .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
   .option('--switch <host:port>', "the switch's P4Runtime server", '127.0.0.1:9559')
+  .addOption(new Option('--p4runtime <host:port>', 'same as --switch').hideHelp())
   .option('--device-id <n>', 'P4Runtime device id', '1')
   .option('--election-id <n>', 'P4Runtime election id (high 64 bits; the low bits count Lease transitions)', '1')
   .option(
@@ -77,7 +79,7 @@ export const controllerCommand = new Command('controller')
     const telemetry = startTelemetry({ serviceName: 'talaria-controller' });
     const controller = new Controller({
       kubeconfig,
-      switchAddress: f.switch,
+      switchAddress: f.p4runtime ?? f.switch,
       deviceId: positiveInt('--device-id', f.deviceId),
       electionId: positiveInt('--election-id', f.electionId),
       registry: telemetry.registry,
@@ -107,7 +109,7 @@ export const controllerCommand = new Command('controller')
       await stop();
       throw new UserError(`controller: ${(e as Error).message}`);
     }
-    log(`running as ${controller.identity} (healthz :${controller.ports.healthz}, metrics :${controller.ports.metrics}, switch ${f.switch})`);
+    log(`running as ${controller.identity} (healthz :${controller.ports.healthz}, metrics :${controller.ports.metrics}, switch ${f.p4runtime ?? f.switch})`);
     await signalled;
     log('stopping');
     await stop();

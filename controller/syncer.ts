@@ -187,7 +187,7 @@ export class Syncer {
   private async execute(session: SwitchSession, plan: Plan): Promise<string[]> {
     const failures: string[] = [];
     const batchSize = this.opts.batchSize ?? 2000;
-    const concurrency = this.opts.concurrency ?? 4;
+    const concurrency = this.opts.concurrency ?? 2;
     for (const phase of plan.phases) {
       const batches: PlannedUpdate[][] = [];
       for (let i = 0; i < phase.updates.length; i += batchSize) batches.push(phase.updates.slice(i, i + batchSize));

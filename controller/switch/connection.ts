@@ -132,7 +132,8 @@ function sessionOf(client: P4RuntimeClient): SwitchSession {
   return {
     async write(updates: Update[]): Promise<UpdateFailure[]> {
       try {
-        await client.write(updates, { maxBatch: Math.max(1, updates.length) });
+        // A big batch queued behind others on a busy switch may take long; the deadline only guards against a hung switch.
+        await client.write(updates, { maxBatch: Math.max(1, updates.length), deadlineMs: 120_000 });
         return [];
       } catch (err) {
         if (err instanceof P4RuntimeWriteError && err.failures.length > 0) {
