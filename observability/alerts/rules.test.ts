@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { HOST_DROP_REASONS } from '../../bpf/layouts/host-maps.js';
+import { DROP_REASONS } from '../../bpf/layouts/switch-maps.js';
 
 // Tests run from sources (observability/alerts) and from dist/: the YAML and
 // README are not compiled, so find them in the source tree.
@@ -83,6 +85,13 @@ void describe('alert rules', () => {
       const mine = cases.filter((c) => c.alertname === a.alert);
       assert.ok(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${a.alert}: a case that fires`);
       assert.ok(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${a.alert}: a case that stays quiet`);
+    }
+  });
+
+  void it('the drops runbook explains every drop reason the node and switch programs count', () => {
+    const section = readme.slice(readme.indexOf('### TalariaDropsRising'), readme.indexOf('### TalariaConnectionMapNearlyFull'));
+    for (const reason of [...HOST_DROP_REASONS.filter((r) => r !== 'none'), ...Object.values(DROP_REASONS)]) {
+      assert.ok(section.includes(`\`${reason}\``), `runbook names drop reason ${reason}`);
     }
   });
 });
