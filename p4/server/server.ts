@@ -267,8 +267,11 @@ export class P4RuntimeServer {
 
   private streamChannel(call: grpc.ServerDuplexStream<StreamMessageRequest, StreamMessageResponse>): void {
     this.streams.add(call);
+    let ended = false;
     const peer: ArbitrationPeer = {
       notify: (outcome) => {
+        // A stream that is going away hears nothing more (its 'cancelled' may still be queued).
+        if (ended || call.cancelled || !call.writable) return;
         call.write({
           arbitration: {
             device_id: this.deviceId.toString(),
@@ -278,7 +281,6 @@ export class P4RuntimeServer {
         });
       },
     };
-    let ended = false;
     const finish = (): void => {
       if (ended) return;
       ended = true;
