@@ -113,6 +113,8 @@ function nodeIn(children: ChildProcess[], ns: string, code: string, timeoutMs = 
 
 const TCP_ECHO_SERVER = `const s=require('net').createServer(c=>{c.on('data',d=>{c.end('echo:'+d)});s.close()});s.listen(9000,'0.0.0.0',()=>console.log('ready'));`;
 const TCP_CLIENT = `const c=require('net').connect(9000,'10.244.2.5',()=>c.write('ping'));let r='';c.on('data',d=>r+=d);c.on('end',()=>{console.log(r);});c.on('error',e=>{console.error(e.message);process.exit(1)});`;
+const BULK_SERVER = `const s=require('net').createServer(c=>{let n=0;c.on('data',d=>n+=d.length);c.on('end',()=>{c.end(String(n))});s.close()});s.listen(9001,'0.0.0.0',()=>console.log('ready'));`;
+const BULK_CLIENT = `const c=require('net').connect(9001,'10.244.2.5',()=>{c.end(Buffer.alloc(8<<20,7))});let r='';c.on('data',d=>r+=d);c.on('end',()=>console.log(r));c.on('error',e=>{console.error(e.message);process.exit(1)});`;
 const UDP_SERVER = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>{console.log(r.address+' '+m);s.close()});s.bind(5353,'0.0.0.0',()=>console.log('ready'));`;
 const UDP_SENDER = `const s=require('dgram').createSocket('udp4');let n=0;const t=setInterval(()=>{s.send('hello','53','${VIP}');if(++n>=40){clearInterval(t);s.close()}},100);`;
 
@@ -161,6 +163,13 @@ describe('talaria softswitch with real traffic between namespaces', { skip, time
     const reply = await nodeIn(children, NS.client, TCP_CLIENT);
     assert.equal(reply.trim(), 'echo:ping');
     assert.match(await server, /ready/);
+  });
+
+  test('8 MiB of TCP (offloaded, large segments) through the routed path arrive intact', async () => {
+    const server = nodeIn(children, NS.backend, BULK_SERVER);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await nodeIn(children, NS.client, BULK_CLIENT, 60_000)).trim(), String(8 << 20));
+    await server;
   });
 
   test('an outside datagram to a frontend reaches the backend, destination rewritten (NEW, shim added)', async () => {
