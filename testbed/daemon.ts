@@ -40,6 +40,11 @@ function log(msg: string): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Fault injection for the tests of a failed `up` (TALARIA_TESTBED_FAIL_AFTER=step). */
+function failpoint(step: string): void {
+  if (process.env.TALARIA_TESTBED_FAIL_AFTER === step) throw new Error(`injected failure after ${step}`);
+}
+
 export class TestbedDaemon {
   private state: TestbedState;
   private writes: Promise<void> = Promise.resolve();
@@ -110,6 +115,7 @@ export class TestbedDaemon {
     this.state.kubeconfig = kubeconfig;
     await this.save();
     log(`API server ${this.api.url}`);
+    failpoint('api-server');
 
     const podsDir = join(stateDir(), 'pods');
     for (const n of this.topology.nodes) {
@@ -133,12 +139,6 @@ export class TestbedDaemon {
       this.state.pinDirs = t.pinDirs;
       await this.save();
       this.talariaHealth = t.healthz;
-    } else {
-      for (const n of this.topology.nodes) {
-        const p = new BaselineProxy({ store, node: n, mode, log });
-        this.proxies.push(p);
-        p.start();
-      }
     }
 
     const replicas = nodes * podsPerNode;
@@ -149,6 +149,7 @@ export class TestbedDaemon {
     if (this.o.services > 0) log(`${this.o.services} extra Services created in ${Date.now() - t1} ms`);
 
     await this.waitReady(replicas);
+    failpoint('ready');
   }
 
   private talariaHealth: { name: string; url: string }[] = [];
@@ -188,12 +189,21 @@ export class TestbedDaemon {
     }
     log(`${replicas} pods ready`);
     const wantServices = 1 + this.o.services;
+    await this.cluster!.settled();
     while (this.servicesWithEndpoints(replicas) < wantServices) {
       check(`endpoints of ${wantServices} Services (have ${this.servicesWithEndpoints(replicas)})`);
-      await sleep(100);
+      await sleep(500);
+      await this.cluster!.settled();
     }
     log(`endpoints of ${wantServices} Services ready`);
-    if (this.proxies.length > 0) {
+    if (this.o.mode !== 'talaria') {
+      // Like a kube-proxy starting on a cluster that already has its
+      // Services: one full sync per node, not one per intermediate state.
+      for (const n of this.topology!.nodes) {
+        const p = new BaselineProxy({ store: this.store!, node: n, mode: this.o.mode, log });
+        this.proxies.push(p);
+        p.start();
+      }
       const rv = this.store!.resourceVersion;
       const t = Date.now();
       await Promise.race([

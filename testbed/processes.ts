@@ -3,16 +3,22 @@
 // process group, so that stopping it also stops whatever it started, and its
 // pid goes into the state file so that `down` finds it after a crash.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { TrackedProcess } from './state.js';
 
+/** Running (a zombie nobody reaped yet counts as gone: init here reaps late). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -41,13 +47,24 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pid: number): boolean {
+/** Any member of the group still running (zombies do not count). */
+function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pid, 0);
-    return true;
+    process.kill(-pgid, 0);
   } catch {
-    return isAlive(pid);
+    return false;
   }
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid && f[0] !== 'Z') return true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return false;
 }
 
 /** SIGTERM to each group, up to graceMs for them to go, then SIGKILL. */

@@ -15,6 +15,16 @@ import { nftablesRules } from './nftables-rules.js';
 
 export type BaselineMode = 'iptables' | 'nftables';
 
+/**
+ * Which iptables kube-proxy drives: the legacy (x_tables) binary by default,
+ * as on the nodes kube-proxy's scale figures come from (iptables-nft needs
+ * minutes to restore 10,000 Services here); TALARIA_TESTBED_IPTABLES=nft
+ * selects iptables-nft.
+ */
+export function iptablesRestoreBinary(): string {
+  return process.env.TALARIA_TESTBED_IPTABLES === 'nft' ? 'iptables-nft-restore' : 'iptables-legacy-restore';
+}
+
 export interface BaselineProxyOptions {
   store: ObjectStore;
   node: NodeAddressing;
@@ -91,9 +101,10 @@ export class BaselineProxy {
       const ports = buildServicePorts(store.scan('services'), store.scan('endpointslices'), node.name);
       const exec = (argv: string[], input: string): Promise<unknown> => run(['ip', 'netns', 'exec', node.netns, ...argv], { input });
       if (mode === 'iptables') {
-        if (!this.initialized) await exec(['iptables-restore', '-w'], baseRules());
+        const restore = iptablesRestoreBinary();
+        if (!this.initialized) await exec([restore, '-w'], baseRules());
         const rules = iptablesRules(ports, { clusterCIDR: POD_CIDR }, this.previousChains);
-        await exec(['iptables-restore', '-w', '--noflush'], rules.text);
+        await exec([restore, '-w', '--noflush'], rules.text);
         this.previousChains = rules.chains;
       } else {
         await exec(['nft', '-f', '-'], nftablesRules(ports, { clusterCIDR: POD_CIDR, serviceCIDR: SERVICE_CIDR, nodePortIPs: [node.ip] }).text);

@@ -148,6 +148,9 @@ export async function addPodNetwork(p: PodWiring): Promise<{ mac: string }> {
     await ipBatch(p.node.netns, [
       `link add ${p.hostVeth} mtu ${POD_MTU} type veth peer name eth0 netns ${p.netns}`,
       `link set ${p.hostVeth} master ${CNI_BRIDGE}`,
+      // flannel's CNI config sets hairpinMode: a pod reaching itself through
+      // a Service is DNATed back out of the port it came in by.
+      `link set ${p.hostVeth} type bridge_slave hairpin on`,
       `link set ${p.hostVeth} up`,
     ]);
     await ipBatch(p.netns, [
