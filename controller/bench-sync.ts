@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   }
   const state = new ClusterState();
   const metrics = new ControllerMetrics(new Registry());
-  const syncer = new Syncer({ state, codec: new EntityCodec(p4info), metrics, batchSize: Number(values['batch-size']), log: (l) => process.stderr.write(`${l}\n`) });
+  const syncer = new Syncer({ state, codec: new EntityCodec(p4info), metrics, readBackIntervalMs: 0, batchSize: Number(values['batch-size']), log: (l) => process.stderr.write(`${l}\n`) });
   let up!: () => void;
   const attached = new Promise<void>((r) => (up = r));
   const conn = new SwitchConnection({ address: address!, deviceId: 1n, electionId: 1n, p4info, onUp: (s) => (syncer.attach(s), up()), onDown: () => syncer.detach() });

@@ -28,6 +28,13 @@ export interface SyncerOptions {
   readonly onSynced?: () => void;
   readonly batchSize?: number;
   readonly concurrency?: number;
+  /**
+   * A periodic full sync recomputes everything and diffs it against the
+   * mirror; it re-reads the switch (expensive with 100,000s of entries) only
+   * when the last read is older than this. Connects and refused updates
+   * always re-read. Default 10 minutes.
+   */
+  readonly readBackIntervalMs?: number;
   readonly now?: () => number;
 }
 
@@ -49,6 +56,7 @@ export class Syncer {
   private computer: DesiredStateComputer;
   private session: SwitchSession | undefined;
   private needFull = true;
+  private lastReadBack = -Infinity;
   private lastApplied: ReadonlyMap<string, readonly Entity[]> = new Map();
   private readonly reported = new Map<string, Problem>();
   private reportedNodeProblems = new Set<string>();
@@ -108,7 +116,9 @@ export class Syncer {
     await this.tracer.startActiveSpan('sync', async (span) => {
       try {
         span.setAttribute('talaria.sync.full', full);
-        if (full) await this.readBack(session);
+        const readBack = this.needFull || this.now() - this.lastReadBack >= (this.opts.readBackIntervalMs ?? 600_000);
+        span.setAttribute('talaria.sync.read_back', full && readBack);
+        if (full && readBack) await this.readBack(session);
         const desired = this.computer.compute(cp.input, this.lastApplied, full ? undefined : { dirty: cp.dirty, servicesChanged: cp.serviceChanges > 0, nodesChanged: cp.nodesChanged });
         const plan = full ? planUpdates(this.installed, allEntities(desired)) : this.partialPlan(desired);
         span.setAttributes({ 'talaria.sync.inserts': plan.inserts, 'talaria.sync.modifies': plan.modifies, 'talaria.sync.deletes': plan.deletes });
@@ -169,6 +179,7 @@ export class Syncer {
     }
     this.installed.replaceAll(entities);
     this.computer.adopt(entities);
+    this.lastReadBack = this.now();
   }
 
   /** Only the owners whose entity lists changed in this compute. */
