@@ -41,6 +41,8 @@ export interface NodeAgentOptions {
   /** Pod CIDR of the whole cluster: destinations sent straight to the uplink. */
   clusterCidr: string;
   objectPath?: string;
+  /** Map sizes by map name (default: the object's); a pinned map keeps the size it was created with. */
+  maxEntries?: Readonly<Record<string, number>>;
   /** Deliver into pods with bpf_redirect_peer (else bpf_redirect to the host veth). */
   redirectPeer: boolean;
   metrics: AgentMetrics;
@@ -96,7 +98,7 @@ export class NodeAgent {
 
   async start(): Promise<void> {
     const o = this.opts;
-    this.dp = HostDatapath.open({ objectPath: o.objectPath, pinDir: o.pinDir, netns: o.netns });
+    this.dp = HostDatapath.open({ objectPath: o.objectPath, pinDir: o.pinDir, netns: o.netns, maxEntries: o.maxEntries });
     o.metrics.attachDatapath(this.dp);
     try {
       this.stats = enableBpfStats();

@@ -8,6 +8,7 @@ import { startTelemetry } from '../observability/telemetry.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers } from '../observability/proxy-server.js';
 import { DEFAULT_PIN_DIR, removePinDir } from '../bpf/loader/pin.js';
+import { HOST_MAPS } from '../bpf/layouts/host-maps.js';
 import { NodeAgent } from './agent.js';
 import { HostDatapath } from './datapath.js';
 import { listPodInterfaces } from './interfaces.js';
@@ -24,9 +25,17 @@ interface Flags {
   clusterCidr: string;
   bpfObject?: string;
   redirectPeer: boolean;
+  maxConnections?: string;
   healthzBindAddress: string;
   metricsBindAddress: string;
   cleanup?: boolean;
+}
+
+function maxEntries(v: string | undefined): Record<string, number> | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 16 || n > 1 << 24) throw new UserError(`--max-connections ${v}: an integer from 16 to ${1 << 24}`);
+  return { [HOST_MAPS.conns]: n, [HOST_MAPS.replies]: n };
 }
 
 const log = (line: string): void => {
@@ -61,6 +70,7 @@ export const nodeagentCommand = new Command('nodeagent')
   .option('--pod-gateway-if <if>', "the pods' gateway interface (its MAC is the source of delivered packets)", 'cni0')
   .option('--cluster-cidr <cidr>', 'pod CIDR of the whole cluster', '10.244.0.0/16')
   .option('--bpf-object <file>', 'compiled host programs (default: build/bpf/host.bpf.o)')
+  .option('--max-connections <n>', 'capacity of the connection and reply maps (LRU; default 65536; a pinned map keeps its size until --cleanup)')
   .addOption(new Option('--no-redirect-peer', 'deliver into pods with bpf_redirect instead of bpf_redirect_peer'))
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez)', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode)', '127.0.0.1:10249')
@@ -97,6 +107,7 @@ export const nodeagentCommand = new Command('nodeagent')
       clusterCidr: f.clusterCidr,
       objectPath: f.bpfObject,
       redirectPeer: f.redirectPeer,
+      maxEntries: maxEntries(f.maxConnections),
       metrics,
       health,
       log,

@@ -99,8 +99,8 @@ export class HostDatapath {
    * Loads the object; with a pin dir its maps are pinned there, or reused
    * when pins exist (restart), and the programs are pinned beside them.
    */
-  static open(opts: { objectPath?: string; pinDir?: string; netns?: string }): HostDatapath {
-    const object = BpfObject.open(opts.objectPath ?? defaultObjectPath(), opts.pinDir ? { pinDir: opts.pinDir } : {});
+  static open(opts: { objectPath?: string; pinDir?: string; netns?: string; maxEntries?: Readonly<Record<string, number>> }): HostDatapath {
+    const object = BpfObject.open(opts.objectPath ?? defaultObjectPath(), { ...(opts.pinDir ? { pinDir: opts.pinDir } : {}), ...(opts.maxEntries ? { maxEntries: opts.maxEntries } : {}) });
     try {
       const dp = new HostDatapath(object, opts.pinDir, opts.netns);
       if (opts.pinDir) {

@@ -51,7 +51,7 @@ export class AgentHarness {
   }
 
   /** Starts (or restarts) the agent of node `node` and waits for its first sync. */
-  async startAgent(node: number): Promise<NodeAgent> {
+  async startAgent(node: number, extra: { maxEntries?: Record<string, number>; expectPods?: number } = {}): Promise<NodeAgent> {
     const n = this.cluster.nodes[node - 1]!;
     const registry = new Registry();
     const agent = new NodeAgent({
@@ -67,10 +67,11 @@ export class AgentHarness {
       health: new HealthTracker(),
       log: (l) => this.logs.push(`${n.name}: ${l}`),
       minSyncIntervalMs: 20,
+      maxEntries: extra.maxEntries,
     });
     await agent.start();
     this.agents.set(n.name, { agent, registry });
-    const want = this.cluster.pods.filter((p) => p.node === node).length;
+    const want = extra.expectPods ?? this.cluster.pods.filter((p) => p.node === node).length;
     await until(`${n.name} to sync and place its ${want} pods`, () => agent.syncCount > 0 && [...agent.datapath.pods.keys()].length === want);
     return agent;
   }
