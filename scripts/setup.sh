@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: the eBPF toolchain, the kernel tools the testbed drives, and
 # the real programs the tests and the benchmark run.
 DEBS=(clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables conntrack
-      ethtool nginx-light wrk iperf3 prometheus linux-libc-dev gcc-multilib)
+      ethtool nginx-light wrk iperf3 prometheus linux-libc-dev gcc-multilib python3-venv)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -25,6 +25,13 @@ done
 # npm packages, exactly as locked.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+fi
+
+# Test tools from PyPI: the official P4Runtime client proves wire
+# compatibility with something Talaria did not write.
+if [ ! -x build/python/bin/python3 ] || ! PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python build/python/bin/python3 -c 'import p4.v1.p4runtime_pb2' 2>/dev/null; then
+  python3 -m venv build/python
+  build/python/bin/pip install -q --disable-pip-version-check p4runtime==1.6.0
 fi
 
 # The TypeScript and the eBPF objects.
