@@ -63,8 +63,8 @@ void describe('dashboards and alerts against a real Prometheus', () => {
     c.endpointChangesTotal.inc(5);
     c.serviceChangesPending.set(0);
     c.endpointChangesPending.set(0);
-    c.tableEntries.set({ table: 'MyIngress.frontends' }, 10);
-    c.tableCapacity.set({ table: 'MyIngress.frontends' }, 1024);
+    c.tableEntries.set({ table: 'frontends' }, 10);
+    c.tableCapacity.set({ table: 'frontends' }, 1024);
     c.leader.set(1);
     c.connected.set(1);
     const agent = new Registry();

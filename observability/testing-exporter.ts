@@ -37,7 +37,7 @@ export function contractMetrics(file = join(sourceDir, 'metrics.md')): ContractM
 
 /** Label values that the dashboards and alerts single out. */
 const LABEL_VALUES: Record<string, string> = {
-  table: 'MyIngress.frontends',
+  table: 'frontends',
   reason: 'malformed',
   program: 'tl_host_pod_ingress',
   map: 'tl_host_conns',
