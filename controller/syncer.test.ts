@@ -111,7 +111,7 @@ void test('controller restart: ids adopted, nothing rewritten', async () => {
   await b.syncer.sync();
   const ids = [...sw.entities.values()].filter((e) => e.type === 'member').map((e) => (e.type === 'member' ? e.backendId : 0));
   assert.equal(new Set(ids).size, ids.length);
-  assert.equal(Math.max(...ids), 11, 'the next id after the 10 on the switch');
+  assert.equal(Math.max(...ids), 11, 'the next id after the highest on the switch');
 });
 
 void test('switch lost its state: the next full sync restores it', async () => {

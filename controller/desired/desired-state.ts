@@ -119,7 +119,14 @@ export class DesiredStateComputer {
 
   /** Adopts the ids of what the switch holds (call with the read-back entities before the first compute). */
   adopt(installed: Iterable<Entity>): void {
-    this.hints = AdoptionHints.fromEntities(installed);
+    const list = [...installed];
+    this.hints = AdoptionHints.fromEntities(list);
+    // Ids only move forward: a backend_id deleted before a restart may still be pinned on hosts.
+    for (const e of list) {
+      if ('frontendId' in e) this.frontendIds.advancePast(e.frontendId);
+      if (e.type === 'backend' || e.type === 'member') this.backendIds.advancePast(e.backendId);
+      if (e.type === 'group' || e.type === 'select') this.groupIds.advancePast(e.groupId);
+    }
   }
 
   /**

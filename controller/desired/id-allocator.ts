@@ -47,6 +47,11 @@ export class IdAllocator {
     return id;
   }
 
+  /** Fresh ids start above id (after a restart: above everything the switch holds). */
+  advancePast(id: number): void {
+    if (id >= this.next && id < this.max) this.next = id + 1;
+  }
+
   release(key: string): void {
     const id = this.byKey.get(key);
     if (id === undefined) return;
