@@ -54,6 +54,14 @@ describe('discovery', () => {
     assert.ok(core1.resources.some((r) => r.name === 'pods/status'));
   });
 
+  it('serves OpenAPI v3 documents that declare fieldValidation, so kubectl apply validates on the server', async () => {
+    const root = (await (await fetch(`${server.url}/openapi/v3`)).json()) as { paths: Record<string, { serverRelativeURL: string }> };
+    assert.deepEqual(Object.keys(root.paths).sort(), ['api/v1', 'apis/apps/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1']);
+    const gv = (await (await fetch(server.url + root.paths['apis/apps/v1']!.serverRelativeURL)).json()) as { paths: Record<string, { patch: { parameters: Array<{ name: string }> } }> };
+    const op = gv.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}']!.patch;
+    assert.ok(op.parameters.some((p) => p.name === 'fieldValidation'));
+  });
+
   it('lets KubernetesObjectApi map kinds to paths (EndpointSlice, Lease)', async () => {
     const objs = k8s.KubernetesObjectApi.makeApiClient(kc);
     const created = await objs.create({

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ApiError, badRequest } from './errors.js';
 import { discoveryDocument } from './discovery.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import { jsonPatch, mergePatch, patchTypeOf } from './patch.js';
+import { jsonPatch, mergePatch, patchTypeOf, strategicMergePatch } from './patch.js';
 import { apiVersionOf, resourceType } from './resources.js';
 import { toTable, wantsTable } from './table.js';
 import type { ResourceType } from './resources.js';
@@ -248,7 +248,8 @@ export class ApiServer {
     } else if (method === 'PATCH') {
       const body = await readJson(req);
       const before = toScale(cur);
-      scale = (patchTypeOf(req.headers['content-type']) === 'json' ? jsonPatch(before, body) : mergePatch(before, body)) as KubeObject;
+      const kind = patchTypeOf(req.headers['content-type']);
+      scale = (kind === 'json' ? jsonPatch(before, body) : kind === 'strategic' ? strategicMergePatch(before, body) : mergePatch(before, body)) as KubeObject;
     } else {
       throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${type.resource}/${name}/scale)`);
     }

@@ -10,7 +10,7 @@ import { deepEqual } from './deep-equal.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import type { FieldError } from './errors.js';
 import { EventHistory } from './event-history.js';
-import { jsonPatch, mergePatch } from './patch.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { PatchType } from './patch.js';
 import { apiVersionOf, resourceType } from './resources.js';
 import type { ResourceType } from './resources.js';
@@ -303,7 +303,7 @@ export class ObjectStore {
     const cur = this.peek(resource, ns, name);
     if (!cur) throw notFound(resource, name, t.group);
     // Patch a copy: the stored object is frozen and replace() fills metadata in place.
-    const next = (type === 'json' ? jsonPatch(cur, patch) : mergePatch(structuredClone(cur), patch)) as KubeObject;
+    const next = (type === 'json' ? jsonPatch(cur, patch) : type === 'strategic' ? strategicMergePatch(structuredClone(cur), patch) : mergePatch(structuredClone(cur), patch)) as KubeObject;
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the patch removed the object\'s metadata');
     if (next.metadata.name !== name) {
       throw invalid(t.kind, name, [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: 'field is immutable' }], t.group);
