@@ -6,10 +6,8 @@
 // chose one, the output packet says where it was meant to go.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { runProgram, TC_ACT } from './loader/test-run.js';
-import { HostDatapath } from '../nodeagent/datapath.js';
+import { HostDatapath, defaultObjectPath } from '../nodeagent/datapath.js';
 import {
   HOST_CONN_F_CLOSING,
   HOST_CONN_F_HAIRPIN,
@@ -25,8 +23,6 @@ import type { HostDropReason, HostEvent, HostFlow } from './layouts/host-maps.js
 import { TalariaKind } from './layouts/shim.js';
 import { ETH_P_ARP, IP_MF, IPPROTO_TCP, IPPROTO_UDP, buildPacket, describePacket, parsePacket } from './testing/packet-builder.js';
 import type { PacketSpec, ParsedPacket } from './testing/packet-builder.js';
-
-const root = fileURLToPath(new URL('../', import.meta.url));
 
 // The node in these tests.
 const UPLINK_IFINDEX = 100;
@@ -584,8 +580,7 @@ const cases: Case[] = [
 
 describe('host programs (BPF_PROG_TEST_RUN)', () => {
   before(() => {
-    execFileSync('make', ['-s', '-C', `${root}bpf`, '../build/bpf/host.bpf.o'], { stdio: 'inherit' });
-    dp = HostDatapath.open({ objectPath: `${root}build/bpf/host.bpf.o` });
+    dp = HostDatapath.open({ objectPath: defaultObjectPath({ rebuild: true }) });
     dp.config.update(0, {
       uplink_ifindex: UPLINK_IFINDEX, flags: 0, uplink_mac: UPLINK_MAC, gateway_mac: SWITCH_MAC,
       cluster_cidr: '10.244.0.0', cluster_mask: '255.255.0.0', hairpin_addr: '0.0.0.0',

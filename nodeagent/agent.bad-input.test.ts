@@ -11,7 +11,7 @@ const prefix = `tl-nai-${process.pid}`;
 const cluster = new MiniCluster(prefix);
 const h = new AgentHarness(cluster, `/sys/fs/bpf/talaria/${prefix}`);
 
-describe('node agent with bad input', { timeout: 120_000 }, () => {
+describe('node agent with bad input', { skip: process.getuid?.() !== 0 && 'needs root (network namespaces, bpf)', timeout: 120_000 }, () => {
   before(async () => {
     await cluster.up(1);
     await cluster.addPod('a', 1, 2);

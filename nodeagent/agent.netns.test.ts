@@ -19,7 +19,7 @@ const echoServer = (pod: MiniPod, port: number) => h.echoServer(pod, port);
 const client = (pod: MiniPod, addr: string, port: number, n: number) => h.client(pod, addr, port, n);
 const conntrackEntries = (netns: string, addrs: string[]) => h.conntrackEntries(netns, addrs);
 
-describe('node agent on namespaces', { timeout: 180_000 }, () => {
+describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs root (network namespaces, bpf)', timeout: 180_000 }, () => {
   before(async () => {
     await cluster.up(2);
     pods.a = await cluster.addPod('a', 1, 2);

@@ -34,7 +34,7 @@ function run(args: string[]): ChildProcess {
 
 const attached = (ifname: string): number | undefined => queryTc({ ifname, direction: 'ingress', netns: cluster.nodes[0]!.netns, handle: TC_HANDLE, priority: TC_PRIORITY });
 
-describe('talaria nodeagent (process)', { timeout: 120_000 }, () => {
+describe('talaria nodeagent (process)', { skip: process.getuid?.() !== 0 && 'needs root (network namespaces, bpf)', timeout: 120_000 }, () => {
   before(async () => {
     await cluster.up(1);
     await cluster.addPod('a', 1, 2);

@@ -46,18 +46,20 @@ export const TC_HANDLE = 0x7a1;
 export const TC_PRIORITY = 1;
 
 /**
- * Where the compiled object is: build/bpf/host.bpf.o above this file. In a
- * source checkout without it (nobody ran make yet) it is compiled first.
+ * Where the compiled object is: build/bpf/host.bpf.o of the checkout this
+ * file lives in (from sources or from dist/). In a checkout with the bpf/
+ * sources it is (re)built with make first when missing or when `rebuild`
+ * asks for it (make only recompiles a stale object).
  */
-export function defaultObjectPath(): string {
+export function defaultObjectPath(opts: { rebuild?: boolean } = {}): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 6; i++) {
     const p = join(dir, 'build', 'bpf', 'host.bpf.o');
-    if (existsSync(p)) return p;
-    if (existsSync(join(dir, 'bpf', 'Makefile')) && existsSync(join(dir, 'bpf', 'host.bpf.c'))) {
+    const sources = existsSync(join(dir, 'bpf', 'Makefile')) && existsSync(join(dir, 'bpf', 'host.bpf.c'));
+    if (sources && (opts.rebuild || !existsSync(p))) {
       execFileSync('make', ['-s', '-C', join(dir, 'bpf'), '../build/bpf/host.bpf.o'], { stdio: ['ignore', 'ignore', 'inherit'] });
-      return p;
     }
+    if (existsSync(p)) return p;
     dir = dirname(dir);
   }
   return resolve('build/bpf/host.bpf.o');

@@ -3,20 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { layoutProblems } from '../loader/btf-layout.js';
 import { HOST_DROP_REASONS, HOST_EVENTS, HOST_LAYOUTS } from './host-maps.js';
+import { defaultObjectPath } from '../../nodeagent/datapath.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const object = `${root}build/bpf/host.bpf.o`;
-
-function build(): void {
-  execFileSync('make', ['-s', '-C', `${root}bpf`, '../build/bpf/host.bpf.o'], { stdio: 'inherit' });
-}
+const object = defaultObjectPath({ rebuild: true });
+// The checkout: build/bpf/host.bpf.o -> the root with bpf/include.
+const root = dirname(dirname(dirname(object)));
 
 test('every host map layout matches its C struct', () => {
-  build();
   assert.ok(existsSync(object));
   for (const [name, codec] of HOST_LAYOUTS) {
     assert.deepEqual(layoutProblems(object, `struct ${name}`, codec), [], name);
@@ -24,8 +21,7 @@ test('every host map layout matches its C struct', () => {
 });
 
 test('drop reasons and events cover the C enums', async () => {
-  const { readFile } = await import('node:fs/promises');
-  const consts = await readFile(`${root}bpf/include/host_consts.h`, 'utf8');
+  const consts = await readFile(join(root, 'bpf', 'include', 'host_consts.h'), 'utf8');
   const dropMax = Number(/HOST_DROP_MAX = (\d+)/.exec(consts)?.[1]);
   const evMax = Number(/HOST_EV_MAX = (\d+)/.exec(consts)?.[1]);
   assert.equal(HOST_DROP_REASONS.length, dropMax);
