@@ -23,6 +23,10 @@
 #include "switch_maps.h"
 #include "switch_hash.h"
 #include "switch_parsing.h"
+#include "switch_reject.h"
+
+/* sw_to_backend's answer for a frontend without a backend to offer. */
+#define SW_REJECT 1
 
 /* What the pipeline decided to do with a packet before touching it. */
 struct sw_action {
@@ -137,10 +141,13 @@ static __always_inline int sw_to_backend(struct sw_pkt *p, struct sw_action *a, 
 		a->addr = be->addr;
 		a->port = be->port;
 	} else {
+		if (fe->flags & SW_FLAG_REJECT)
+			return SW_REJECT;
 		struct sw_member *m = sw_select(p, fe->frontend_id);
 
+		/* No entry or an empty group: rejected like a frontend flagged so. */
 		if (!m)
-			return -SW_DROP_NO_SELECTION;
+			return SW_REJECT;
 		a->backend_id = m->backend_id;
 		a->addr = m->addr;
 		a->port = m->port;
@@ -252,6 +259,35 @@ static __always_inline int sw_rewrite(struct __sk_buff *skb, struct sw_pkt *p, s
 	return 0;
 }
 
+/* Answers a packet for a frontend without backends, routed to the client. */
+static __noinline int sw_reject(struct __sk_buff *skb, struct sw_pkt *p)
+{
+	struct sw_route_key rkey = { .prefixlen = 32, .addr = p->saddr };
+	struct sw_route *route = bpf_map_lookup_elem(&routes, &rkey);
+	int ret;
+
+	if (!route || (route->kind != SW_ROUTE_TO_PORT && route->kind != SW_ROUTE_TO_EXTERNAL))
+		return sw_drop(skb, SW_DROP_NO_ROUTE);
+	__u32 port_no = route->port;
+	struct sw_port *port = bpf_map_lookup_elem(&ports, &port_no);
+
+	if (!port || !port->ifindex)
+		return sw_drop(skb, SW_DROP_PORT_DOWN);
+	__u8 dst_mac[ETH_ALEN], src_mac[ETH_ALEN];
+	__u32 ifindex = port->ifindex;
+
+	__builtin_memcpy(dst_mac, route->dst_mac, ETH_ALEN);
+	__builtin_memcpy(src_mac, port->mac, ETH_ALEN);
+	if (p->proto == IPPROTO_TCP)
+		ret = sw_reject_tcp(skb, p, dst_mac, src_mac);
+	else
+		ret = sw_reject_icmp(skb, p, dst_mac, src_mac);
+	if (ret < 0)
+		return sw_drop(skb, -ret);
+	sw_count(&rejects, p->proto == IPPROTO_TCP ? SW_REJECT_TCP_RST : SW_REJECT_ICMP_PORT, p->len);
+	return bpf_redirect(ifindex, 0);
+}
+
 SEC("tc")
 int talaria_switch(struct __sk_buff *skb)
 {
@@ -280,6 +316,8 @@ int talaria_switch(struct __sk_buff *skb)
 	}
 	if (ret < 0)
 		return sw_drop(skb, -ret);
+	if (ret == SW_REJECT)
+		return sw_reject(skb, &p);
 
 	struct sw_route_key rkey = { .prefixlen = 32, .addr = a.rewrite_dst ? a.addr : p.daddr };
 	struct sw_route *route = bpf_map_lookup_elem(&routes, &rkey);

@@ -106,8 +106,21 @@ enum sw_drop_reason {
 	SW_DROP_TTL_EXPIRED = 13,       /* TTL would reach zero */
 	SW_DROP_PORT_DOWN = 14,         /* route to a port with no interface */
 	SW_DROP_REWRITE_FAILED = 15,    /* a checksum or adjust_room helper failed */
-	SW_DROP_REASON_COUNT = 16,
+	SW_DROP_REJECT_FAILED = 16,     /* could not build the RST / ICMP answer */
+	SW_DROP_NO_REJECT = 17,         /* no backend, nothing to answer (a RST) */
+	SW_DROP_REASON_COUNT = 18,
 };
+
+/* Answers sent for frontends without backends: indices of rejects. */
+enum sw_reject_kind {
+	SW_REJECT_TCP_RST = 0,     /* TCP RST */
+	SW_REJECT_ICMP_PORT = 1,   /* ICMP port unreachable (UDP) */
+	SW_REJECT_KIND_COUNT = 2,
+};
+
+/* set_frontend's flags (controller/desired/flags.ts): no usable endpoint,
+ * answer NEW packets with a reject. */
+#define SW_FLAG_REJECT 0x01
 
 /* Why a packet went to the switch's own kernel (TC_ACT_OK): indices of passes. */
 enum sw_pass_reason {

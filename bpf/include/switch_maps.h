@@ -146,6 +146,14 @@ struct {
 	__uint(max_entries, SW_DROP_REASON_COUNT);
 } drops SEC(".maps");
 
+/* Rejects sent per kind (enum sw_reject_kind), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sw_counter);
+	__uint(max_entries, SW_REJECT_KIND_COUNT);
+} rejects SEC(".maps");
+
 /* Packets handed to the switch's kernel per reason (enum sw_pass_reason). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

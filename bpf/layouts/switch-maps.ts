@@ -149,8 +149,16 @@ export const DROP_REASONS: Readonly<Record<number, string>> = {
   13: 'ttl_expired',
   14: 'port_down',
   15: 'rewrite_failed',
+  16: 'reject_failed',
+  17: 'no_reject',
 };
-export const DROP_REASON_COUNT = 16;
+export const DROP_REASON_COUNT = 18;
+
+/** enum sw_reject_kind: answers sent for frontends without backends. */
+export const REJECT_KINDS: Readonly<Record<number, string>> = { 0: 'tcp_rst', 1: 'icmp_port_unreachable' };
+
+/** set_frontend flags the switch acts on (controller/desired/flags.ts). */
+export const FRONTEND_FLAG_REJECT = 0x01;
 
 /** enum sw_pass_reason, index -> name. */
 export const PASS_REASONS: Readonly<Record<number, string>> = { 0: 'not_ipv4', 1: 'local', 2: 'ip_options', 3: 'no_route' };
@@ -180,6 +188,7 @@ export const SWITCH_MAPS = {
   routes_counters: { key: u32, value: counter, perCpu: true },
   table_stats: { key: u32, value: tableStat, perCpu: true },
   drops: { key: u32, value: counter, perCpu: true },
+  rejects: { key: u32, value: counter, perCpu: true },
   passes: { key: u32, value: counter, perCpu: true },
 } as const satisfies Record<string, { key: Codec<unknown>; value: Codec<unknown>; perCpu: boolean }>;
 export type SwitchMapName = keyof typeof SWITCH_MAPS;

@@ -23,7 +23,7 @@ const BACKENDS = { 101: { addr: '10.244.2.5', port: 8080 }, 102: { addr: '10.244
 const PORT_MAC = { 1: '02:00:00:00:01:01', 2: '02:00:00:00:01:02', 3: '02:00:00:00:01:03' } as const;
 const HOST_MAC = { 1: 'aa:00:00:00:00:01', 2: 'aa:00:00:00:00:02', 3: 'aa:00:00:00:00:03' } as const;
 const IFINDEX = { 1: 11, 2: 12, 3: 13 } as const;
-const DROP = { MALFORMED_IP: 1, MALFORMED_SHIM: 2, MALFORMED_L4: 3, SHIM_FRAGMENT: 4, SHIM_NOT_L4: 5, UNEXPECTED_KIND: 6, NO_FRONTEND: 7, NO_SELECTION: 8, PINNED_BACKEND_GONE: 9, NO_REVERSE_NAT: 10, ROUTE_DROP: 12, TTL_EXPIRED: 13 } as const;
+const DROP = { MALFORMED_IP: 1, MALFORMED_SHIM: 2, MALFORMED_L4: 3, SHIM_FRAGMENT: 4, SHIM_NOT_L4: 5, UNEXPECTED_KIND: 6, NO_FRONTEND: 7, PINNED_BACKEND_GONE: 9, NO_REVERSE_NAT: 10, ROUTE_DROP: 12, TTL_EXPIRED: 13, NO_REJECT: 17 } as const;
 const PASS = { NOT_IPV4: 0, LOCAL: 1, IP_OPTIONS: 2, NO_ROUTE: 3 } as const;
 // Group 70 (frontend 7, TCP 80): members 1, 2 -> backends 101, 102, equal weights.
 const GROUP70 = [[1, 1], [2, 1]] as const;
@@ -53,11 +53,14 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
     for (const [id, b] of [[1, 101], [2, 102]] as const) await sw.write('INSERT', e.member(id, b, BACKENDS[b].addr, BACKENDS[b].port));
     await sw.write('INSERT', e.member(3, 101, BACKENDS[101].addr, 5353));
     await sw.write('INSERT', e.group(70, GROUP70, 16));
-    await sw.write('INSERT', e.frontend(VIP, 80, TCP, 7, 0x5));
+    await sw.write('INSERT', e.frontend(VIP, 80, TCP, 7, 0x12));
     await sw.write('INSERT', e.backendSelect(7, { groupId: 70 }));
     await sw.write('INSERT', e.frontend(VIP, 53, UDP, 8));
     await sw.write('INSERT', e.backendSelect(8, { memberId: 3 }));
     await sw.write('INSERT', e.frontend(VIP, 81, TCP, 9)); // a frontend with no selection
+    await sw.write('INSERT', e.frontend(VIP, 82, TCP, 10, 0x1)); // flagged reject (no endpoints)
+    await sw.write('INSERT', e.frontend(VIP, 83, UDP, 11, 0x1));
+    await sw.write('INSERT', e.backend(10, 101, BACKENDS[101].addr, 8080)); // a terminating backend, still pinned
     for (const b of [101, 102] as const) await sw.write('INSERT', e.backend(7, b, BACKENDS[b].addr, BACKENDS[b].port));
     await sw.write('INSERT', e.backend(8, 101, BACKENDS[101].addr, 5353));
     await sw.write('INSERT', e.reverseNat(7, VIP, 80));
@@ -70,6 +73,7 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
 
   type Expect =
     | { verdict: 'redirect'; port: 1 | 2 | 3; src: string; sport?: number; dst: string; dport?: number; ttl?: number; shim?: { kind: number; frontendId: number; backendId: number; flags?: number } | null }
+    | { verdict: 'reject'; port: 1 | 2 | 3; src: string; sport?: number; dst: string; dport?: number; rst?: { seq: number; ack: number }; icmp?: { sport: number; dport: number } }
     | { verdict: 'drop'; reason: number }
     | { verdict: 'pass'; reason: number };
 
@@ -79,7 +83,7 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 } }, ...tcp(40000, 80) }),
       expect: () => {
         const b = predictedBackend({ saddr: CLIENT, sport: 40000 });
-        return { verdict: 'redirect', port: 2, src: CLIENT, sport: 40000, dst: BACKENDS[b].addr, dport: 8080, ttl: 63, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 5 } };
+        return { verdict: 'redirect', port: 2, src: CLIENT, sport: 40000, dst: BACKENDS[b].addr, dport: 8080, ttl: 63, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 0x12 } };
       },
     },
     {
@@ -92,13 +96,13 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       packet: () => ({ ipv4: { src: EXTERNAL, dst: VIP }, ...tcp(50000, 80) }),
       expect: () => {
         const b = predictedBackend({ saddr: EXTERNAL, sport: 50000 });
-        return { verdict: 'redirect', port: 2, src: EXTERNAL, sport: 50000, dst: BACKENDS[b].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 5 } };
+        return { verdict: 'redirect', port: 2, src: EXTERNAL, sport: 50000, dst: BACKENDS[b].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 0x12 } };
       },
     },
     {
       name: 'PINNED -> the pinned backend, never re-hashed',
       packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 7, backendId: 102 } }, ...tcp(40001, 80) }),
-      expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, dst: BACKENDS[102].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: 102, flags: 5 } }),
+      expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, dst: BACKENDS[102].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: 102, flags: 0x12 } }),
     },
     {
       name: 'PINNED to a backend that is gone -> dropped and counted',
@@ -107,8 +111,8 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
     },
     {
       name: 'REPLY -> TO_CLIENT, source restored, shim kept towards a host',
-      packet: () => ({ ipv4: { src: BACKENDS[102].addr, dst: CLIENT, shim: { kind: TalariaKind.REPLY, frontendId: 7, backendId: 102, flags: 5 } }, tcp: { sport: 8080, dport: 40000, flags: ['SYN', 'ACK'], payload: 'world' } }),
-      expect: () => ({ verdict: 'redirect', port: 1, src: VIP, sport: 80, dst: CLIENT, dport: 40000, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 7, backendId: 102, flags: 5 } }),
+      packet: () => ({ ipv4: { src: BACKENDS[102].addr, dst: CLIENT, shim: { kind: TalariaKind.REPLY, frontendId: 7, backendId: 102, flags: 0x12 } }, tcp: { sport: 8080, dport: 40000, flags: ['SYN', 'ACK'], payload: 'world' } }),
+      expect: () => ({ verdict: 'redirect', port: 1, src: VIP, sport: 80, dst: CLIENT, dport: 40000, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 7, backendId: 102, flags: 0x12 } }),
     },
     {
       name: 'REPLY towards the outside -> source restored, shim stripped',
@@ -146,9 +150,29 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       expect: () => ({ verdict: 'drop', reason: DROP.NO_FRONTEND }),
     },
     {
-      name: 'NEW for a frontend without backends -> dropped',
-      packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 9, backendId: 0 } }, ...tcp(1, 81) }),
-      expect: () => ({ verdict: 'drop', reason: DROP.NO_SELECTION }),
+      name: 'NEW TCP for a frontend without backends -> RST from the frontend, back to the client',
+      packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, tcp: { sport: 1111, dport: 81, flags: ['SYN'], seq: 1000 } }),
+      expect: () => ({ verdict: 'reject', port: 1, src: VIP, sport: 81, dst: CLIENT, dport: 1111, rst: { seq: 0, ack: 1001 } }),
+    },
+    {
+      name: 'shimless TCP ACK to a frontend flagged reject -> RST with seq = its ack',
+      packet: () => ({ ipv4: { src: EXTERNAL, dst: VIP }, tcp: { sport: 2222, dport: 82, flags: ['ACK'], seq: 5, ack: 777, payload: 'data' } }),
+      expect: () => ({ verdict: 'reject', port: 3, src: VIP, sport: 82, dst: EXTERNAL, dport: 2222, rst: { seq: 777, ack: 0 } }),
+    },
+    {
+      name: 'NEW UDP for a frontend flagged reject -> ICMP port unreachable quoting the shimless header',
+      packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, udp: { sport: 3333, dport: 83, payload: 'query' } }),
+      expect: () => ({ verdict: 'reject', port: 1, src: VIP, dst: CLIENT, icmp: { sport: 3333, dport: 83 } }),
+    },
+    {
+      name: 'a RST to a frontend without backends is not answered',
+      packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, tcp: { sport: 1, dport: 81, flags: ['RST'] } }),
+      expect: () => ({ verdict: 'drop', reason: DROP.NO_REJECT }),
+    },
+    {
+      name: 'PINNED to a frontend flagged reject still reaches its pinned backend',
+      packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 10, backendId: 101 } }, ...tcp(4444, 82) }),
+      expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, dst: BACKENDS[101].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 10, backendId: 101, flags: 1 } }),
     },
     {
       name: 'route action drop',
@@ -277,6 +301,34 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       assert.equal(res.verdict, TC_ACT.REDIRECT, shown);
       const inp = parsePacket(input);
       const out = parsePacket(res.packet);
+      if (want.verdict === 'reject') {
+        assert.equal(out.eth.dst, HOST_MAC[want.port], 'dst MAC from the client route');
+        assert.equal(out.eth.src, PORT_MAC[want.port]);
+        assert.ok(out.ipv4 && out.ipv4.checksumOk && out.ipv4.ihl === 5, shown);
+        assert.equal(out.ipv4.src, want.src);
+        assert.equal(out.ipv4.dst, want.dst);
+        assert.equal(out.ipv4.totalLength, res.packet.length - 14);
+        if (want.rst) {
+          assert.ok(out.tcp?.checksumOk, shown);
+          assert.equal(out.tcp.sport, want.sport);
+          assert.equal(out.tcp.dport, want.dport);
+          assert.ok(out.tcp.flags.includes('RST'), shown);
+          assert.equal(out.tcp.seq, want.rst.seq);
+          assert.equal(out.tcp.ack, want.rst.ack);
+        } else {
+          assert.ok(out.icmp?.checksumOk, shown);
+          assert.equal(out.icmp.type, 3);
+          assert.equal(out.icmp.code, 3);
+          const quoted = parsePacket(Buffer.concat([res.packet.subarray(0, 14), out.icmp.payload]));
+          assert.equal(quoted.ipv4?.ihl, 5, 'the quoted header is the one the client sent: no shim');
+          assert.ok(quoted.ipv4?.checksumOk);
+          assert.equal(quoted.ipv4?.src, want.dst);
+          assert.equal(quoted.ipv4?.dst, VIP);
+          assert.equal(out.icmp.payload.readUInt16BE(20), want.icmp!.sport);
+          assert.equal(out.icmp.payload.readUInt16BE(22), want.icmp!.dport);
+        }
+        return;
+      }
       assert.equal(out.eth.dst, HOST_MAC[want.port], 'dst MAC from the route');
       assert.equal(out.eth.src, PORT_MAC[want.port], 'src MAC of the egress port');
       assert.ok(out.ipv4, shown);

@@ -115,6 +115,8 @@ const TCP_ECHO_SERVER = `const s=require('net').createServer(c=>{c.on('data',d=>
 const TCP_CLIENT = `const c=require('net').connect(9000,'10.244.2.5',()=>c.write('ping'));let r='';c.on('data',d=>r+=d);c.on('end',()=>{console.log(r);});c.on('error',e=>{console.error(e.message);process.exit(1)});`;
 const BULK_SERVER = `const s=require('net').createServer(c=>{let n=0;c.on('data',d=>n+=d.length);c.on('end',()=>{c.end(String(n))});s.close()});s.listen(9001,'0.0.0.0',()=>console.log('ready'));`;
 const BULK_CLIENT = `const c=require('net').connect(9001,'10.244.2.5',()=>{c.end(Buffer.alloc(8<<20,7))});let r='';c.on('data',d=>r+=d);c.on('end',()=>console.log(r));c.on('error',e=>{console.error(e.message);process.exit(1)});`;
+const REFUSED_TCP = `const c=require('net').connect(80,'${VIP}');c.on('connect',()=>{console.log('connected');process.exit(1)});c.on('error',e=>{console.log(e.code);process.exit(0)});`;
+const REFUSED_UDP = `const s=require('dgram').createSocket('udp4');s.on('error',e=>{console.log(e.code);process.exit(0)});s.connect(81,'${VIP}',()=>{const t=setInterval(()=>s.send('x'),200);setTimeout(()=>{clearInterval(t);console.log('no answer');process.exit(1)},8000)});`;
 const UDP_SERVER = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>{console.log(r.address+' '+m);s.close()});s.bind(5353,'0.0.0.0',()=>console.log('ready'));`;
 const UDP_SENDER = `const s=require('dgram').createSocket('udp4');let n=0;const t=setInterval(()=>{s.send('hello','53','${VIP}');if(++n>=40){clearInterval(t);s.close()}},100);`;
 
@@ -139,6 +141,8 @@ describe('talaria softswitch with real traffic between namespaces', { skip, time
       for (const l of LINKS) installed.push(e.route(l.cidr, { kind: l.kind, port: l.port, dstMac: macs[l.port]! }));
       installed.push(e.member(1, 101, '10.244.2.5', 5353), e.group(1, [[1, 1]], 8));
       installed.push(e.frontend(VIP, 53, 17, 5), e.backendSelect(5, { groupId: 1 }), e.backend(5, 101, '10.244.2.5', 5353), e.reverseNat(5, VIP, 53));
+      // Frontends without endpoints: flagged reject (controller/desired/flags.ts).
+      installed.push(e.frontend(VIP, 80, 6, 6, 0x1), e.frontend(VIP, 81, 17, 7, 0x1));
       await client.write(installed.map((entity) => ({ type: 'INSERT', entity })), { atomicity: 'ROLLBACK_ON_ERROR' });
     } finally {
       await client.close();
@@ -187,6 +191,11 @@ describe('talaria softswitch with real traffic between namespaces', { skip, time
     assert.ok(runs > 0, 'program runs exported');
     // Run-time stats under real traffic (informational; no timing assertion).
     process.stderr.write(`# softswitch under real traffic: ${runs} runs, ${((secs * 1e9) / runs).toFixed(0)} ns per packet\n`);
+  });
+
+  test('a frontend without endpoints refuses connections from outside (TCP RST, ICMP port unreachable)', async () => {
+    assert.equal((await nodeIn(children, NS.outside, REFUSED_TCP)).trim(), 'ECONNREFUSED');
+    assert.equal((await nodeIn(children, NS.outside, REFUSED_UDP)).trim(), 'ECONNREFUSED');
   });
 
   test('after a restart on the pinned maps, Read returns the entries and traffic flows without a write', async () => {

@@ -1,0 +1,146 @@
+/* Rejecting a connection to a frontend that has no backend to offer (its
+ * flags carry SW_FLAG_REJECT, or its group is empty), the way kube-proxy
+ * does: a TCP RST, or ICMP port unreachable for UDP, from the frontend's
+ * address back to the client, routed like any packet for the client (plain,
+ * no shim). Never a silent drop (controller/desired/flags.ts). The packet is
+ * rewritten in place into the answer (bpf_skb_change_tail to the answer's
+ * length, then the bytes stored), as the host programs do. */
+#ifndef TALARIA_SWITCH_REJECT_H
+#define TALARIA_SWITCH_REJECT_H
+
+#include <linux/bpf.h>
+#include <linux/icmp.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "switch_consts.h"
+#include "switch_parsing.h"
+
+/* TTL of the answers the switch makes. */
+#define SW_REJECT_TTL 64
+/* IPv4 don't-fragment bit (frag_off, host order). */
+#define SW_IP_DF 0x4000
+
+static __always_inline __u32 sw_csum_add(__u32 sum, const void *data, int words)
+{
+	const __u16 *w = data;
+
+	for (int i = 0; i < words; i++)
+		sum += w[i];
+	return sum;
+}
+
+static __always_inline __u16 sw_csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static __always_inline void sw_reject_ip(struct iphdr *ip, __be32 saddr, __be32 daddr, __u8 proto, __u16 tot_len)
+{
+	__builtin_memset(ip, 0, sizeof(*ip));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = bpf_htons(tot_len);
+	ip->frag_off = bpf_htons(SW_IP_DF);
+	ip->ttl = SW_REJECT_TTL;
+	ip->protocol = proto;
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->check = sw_csum_fold(sw_csum_add(0, ip, 10));
+}
+
+/* TCP: RFC 793 reset. An ACK is answered with seq = its ack; anything else
+ * with RST|ACK acknowledging what it occupied. A RST is never answered. */
+static __always_inline int sw_reject_tcp(struct __sk_buff *skb, struct sw_pkt *p, const __u8 *dst_mac, const __u8 *src_mac)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct {
+		__u16 pad; /* keeps the IP header 4-byte aligned */
+		struct ethhdr eth;
+		struct iphdr ip;
+		struct tcphdr tcp;
+	} out;
+	struct tcphdr *th = data + p->l4_off;
+
+	if ((void *)(th + 1) > data_end)
+		return -SW_DROP_MALFORMED_L4;
+	if (th->rst)
+		return -SW_DROP_NO_REJECT;
+	__u32 seglen = p->tot_len - (p->l4_off - SW_L3_OFF) - th->doff * 4;
+
+	if (th->syn)
+		seglen++;
+	if (th->fin)
+		seglen++;
+	__builtin_memcpy(out.eth.h_dest, dst_mac, ETH_ALEN);
+	__builtin_memcpy(out.eth.h_source, src_mac, ETH_ALEN);
+	out.eth.h_proto = bpf_htons(ETH_P_IP);
+	sw_reject_ip(&out.ip, p->daddr, p->saddr, IPPROTO_TCP, 40);
+	__builtin_memset(&out.tcp, 0, sizeof(out.tcp));
+	out.tcp.source = p->dport;
+	out.tcp.dest = p->sport;
+	out.tcp.doff = 5;
+	out.tcp.rst = 1;
+	if (th->ack) {
+		out.tcp.seq = th->ack_seq;
+	} else {
+		out.tcp.ack = 1;
+		out.tcp.ack_seq = bpf_htonl(bpf_ntohl(th->seq) + seglen);
+	}
+	__u32 sum = sw_csum_add(0, &out.ip.saddr, 4) + bpf_htons(IPPROTO_TCP) + bpf_htons(20);
+
+	out.tcp.check = sw_csum_fold(sw_csum_add(sum, &out.tcp, 10));
+	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
+		return -SW_DROP_REJECT_FAILED;
+	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
+		return -SW_DROP_REJECT_FAILED;
+	return 0;
+}
+
+/* UDP: ICMP port unreachable quoting the client's IP header (as the client
+ * sent it: without the shim) and the first 8 bytes of its payload. */
+static __always_inline int sw_reject_icmp(struct __sk_buff *skb, struct sw_pkt *p, const __u8 *dst_mac, const __u8 *src_mac)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct {
+		__u16 pad;
+		struct ethhdr eth;
+		struct iphdr ip;
+		struct icmphdr icmp;
+		struct iphdr orig_ip;
+		__u8 orig_l4[8];
+	} out;
+	void *orig = data + SW_L3_OFF;
+	void *l4 = data + p->l4_off;
+
+	if (orig + 20 > data_end || l4 + 8 > data_end)
+		return -SW_DROP_MALFORMED_L4;
+	__builtin_memcpy(&out.orig_ip, orig, 20);
+	__builtin_memcpy(out.orig_l4, l4, 8);
+	out.orig_ip.ihl = 5;
+	out.orig_ip.tot_len = bpf_htons(p->tot_len - (p->has_shim ? TALARIA_OPT_LEN : 0));
+	out.orig_ip.check = 0;
+	out.orig_ip.check = sw_csum_fold(sw_csum_add(0, &out.orig_ip, 10));
+	__builtin_memcpy(out.eth.h_dest, dst_mac, ETH_ALEN);
+	__builtin_memcpy(out.eth.h_source, src_mac, ETH_ALEN);
+	out.eth.h_proto = bpf_htons(ETH_P_IP);
+	sw_reject_ip(&out.ip, p->daddr, p->saddr, IPPROTO_ICMP, 20 + 8 + 28);
+	__builtin_memset(&out.icmp, 0, sizeof(out.icmp));
+	out.icmp.type = ICMP_DEST_UNREACH;
+	out.icmp.code = ICMP_PORT_UNREACH;
+	out.icmp.checksum = sw_csum_fold(sw_csum_add(0, &out.icmp, 18));
+	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
+		return -SW_DROP_REJECT_FAILED;
+	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
+		return -SW_DROP_REJECT_FAILED;
+	return 0;
+}
+
+#endif /* TALARIA_SWITCH_REJECT_H */
