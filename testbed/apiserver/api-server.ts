@@ -191,9 +191,12 @@ export class ApiServer {
           throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${type.resource})`);
       }
     }
-    if (subresource === 'scale') {
+    if (subresource === 'scale' && type.subresources.includes('scale')) {
       await this.scale(req, res, type, namespace, name);
       return;
+    }
+    if (subresource !== undefined && !(type.subresources as readonly string[]).includes(subresource)) {
+      throw new ApiError('NotFound', `the server could not find the requested resource (${type.resource}/${subresource})`);
     }
     switch (method) {
       case 'GET':
