@@ -88,7 +88,7 @@ static __always_inline struct sw_frontend *sw_frontend_lookup(struct sw_pkt *p)
 }
 
 /* backend_select: one member, or Maglev over the group's lookup table. */
-static __always_inline struct sw_member *sw_select(struct sw_pkt *p, __u32 frontend_id)
+static __always_inline struct sw_member *sw_select(struct sw_pkt *p, __u32 frontend_id, __u32 flags)
 {
 	struct sw_select *sel = bpf_map_lookup_elem(&backend_select, &frontend_id);
 	__u32 slot;
@@ -104,8 +104,11 @@ static __always_inline struct sw_member *sw_select(struct sw_pkt *p, __u32 front
 
 		if (!lut || lut->size == 0)
 			return NULL;
+		/* ClientIP affinity: every connection of a client hashes alike, so
+		 * clients outside the cluster (no host to pin them) keep their backend. */
+		__u16 sport = flags & SW_FLAG_AFFINITY_CLIENT_IP ? 0 : p->sport;
 		__u32 hash = sw_jhash_3words(p->saddr, p->daddr,
-					     ((__u32)p->sport << 16 | p->dport) ^ p->proto, 0);
+					     ((__u32)sport << 16 | p->dport) ^ p->proto, 0);
 		__u32 idx = lut->base + hash % lut->size;
 		__u32 *member_slot = bpf_map_lookup_elem(&maglev_lut, &idx);
 
@@ -143,7 +146,7 @@ static __always_inline int sw_to_backend(struct sw_pkt *p, struct sw_action *a, 
 	} else {
 		if (fe->flags & SW_FLAG_REJECT)
 			return SW_REJECT;
-		struct sw_member *m = sw_select(p, fe->frontend_id);
+		struct sw_member *m = sw_select(p, fe->frontend_id, fe->flags);
 
 		/* No entry or an empty group: rejected like a frontend flagged so. */
 		if (!m)

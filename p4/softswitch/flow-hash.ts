@@ -44,8 +44,9 @@ function bePortAsHost(port: number): number {
   return ((port & 0xff) << 8) | (port >>> 8);
 }
 
-/** The flow hash of bpf/switch.bpf.c (on a little-endian host). */
-export function flowHash(t: FiveTuple): number {
-  const ports = ((bePortAsHost(t.sport) << 16) | bePortAsHost(t.dport)) >>> 0;
+/** The flow hash of bpf/switch.bpf.c (on a little-endian host); `clientIp`: ClientIP affinity (source port left out). */
+export function flowHash(t: FiveTuple, opts: { clientIp?: boolean } = {}): number {
+  const sport = opts.clientIp ? 0 : bePortAsHost(t.sport);
+  const ports = ((sport << 16) | bePortAsHost(t.dport)) >>> 0;
   return jhash3words(beAddrAsHost(t.saddr), beAddrAsHost(t.daddr), (ports ^ t.proto) >>> 0, 0);
 }

@@ -53,7 +53,7 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
     for (const [id, b] of [[1, 101], [2, 102]] as const) await sw.write('INSERT', e.member(id, b, BACKENDS[b].addr, BACKENDS[b].port));
     await sw.write('INSERT', e.member(3, 101, BACKENDS[101].addr, 5353));
     await sw.write('INSERT', e.group(70, GROUP70, 16));
-    await sw.write('INSERT', e.frontend(VIP, 80, TCP, 7, 0x12));
+    await sw.write('INSERT', e.frontend(VIP, 80, TCP, 7, 0x10));
     await sw.write('INSERT', e.backendSelect(7, { groupId: 70 }));
     await sw.write('INSERT', e.frontend(VIP, 53, UDP, 8));
     await sw.write('INSERT', e.backendSelect(8, { memberId: 3 }));
@@ -83,7 +83,7 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 } }, ...tcp(40000, 80) }),
       expect: () => {
         const b = predictedBackend({ saddr: CLIENT, sport: 40000 });
-        return { verdict: 'redirect', port: 2, src: CLIENT, sport: 40000, dst: BACKENDS[b].addr, dport: 8080, ttl: 63, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 0x12 } };
+        return { verdict: 'redirect', port: 2, src: CLIENT, sport: 40000, dst: BACKENDS[b].addr, dport: 8080, ttl: 63, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 0x10 } };
       },
     },
     {
@@ -96,13 +96,13 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       packet: () => ({ ipv4: { src: EXTERNAL, dst: VIP }, ...tcp(50000, 80) }),
       expect: () => {
         const b = predictedBackend({ saddr: EXTERNAL, sport: 50000 });
-        return { verdict: 'redirect', port: 2, src: EXTERNAL, sport: 50000, dst: BACKENDS[b].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 0x12 } };
+        return { verdict: 'redirect', port: 2, src: EXTERNAL, sport: 50000, dst: BACKENDS[b].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: b, flags: 0x10 } };
       },
     },
     {
       name: 'PINNED -> the pinned backend, never re-hashed',
       packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 7, backendId: 102 } }, ...tcp(40001, 80) }),
-      expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, dst: BACKENDS[102].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: 102, flags: 0x12 } }),
+      expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, dst: BACKENDS[102].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: 102, flags: 0x10 } }),
     },
     {
       name: 'PINNED to a backend that is gone -> dropped and counted',
@@ -111,8 +111,8 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
     },
     {
       name: 'REPLY -> TO_CLIENT, source restored, shim kept towards a host',
-      packet: () => ({ ipv4: { src: BACKENDS[102].addr, dst: CLIENT, shim: { kind: TalariaKind.REPLY, frontendId: 7, backendId: 102, flags: 0x12 } }, tcp: { sport: 8080, dport: 40000, flags: ['SYN', 'ACK'], payload: 'world' } }),
-      expect: () => ({ verdict: 'redirect', port: 1, src: VIP, sport: 80, dst: CLIENT, dport: 40000, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 7, backendId: 102, flags: 0x12 } }),
+      packet: () => ({ ipv4: { src: BACKENDS[102].addr, dst: CLIENT, shim: { kind: TalariaKind.REPLY, frontendId: 7, backendId: 102, flags: 0x10 } }, tcp: { sport: 8080, dport: 40000, flags: ['SYN', 'ACK'], payload: 'world' } }),
+      expect: () => ({ verdict: 'redirect', port: 1, src: VIP, sport: 80, dst: CLIENT, dport: 40000, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 7, backendId: 102, flags: 0x10 } }),
     },
     {
       name: 'REPLY towards the outside -> source restored, shim stripped',
@@ -368,6 +368,20 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       seen.add(shim!.backendId);
     }
     assert.deepEqual([...seen].sort(), [101, 102]);
+  });
+
+  test('ClientIP affinity: every connection of one client lands on the same backend', async () => {
+    await sw.write('INSERT', sw.entities.frontend(VIP, 8443, TCP, 12, 0x2));
+    await sw.write('INSERT', sw.entities.backendSelect(12, { groupId: 70 }));
+    const picks = new Set<number>();
+    for (let i = 0; i < 32; i++) {
+      const res = runProgram(sw.datapath.program, buildPacket({ ipv4: { src: EXTERNAL, dst: VIP }, ...tcp(30000 + i * 13, 8443) }));
+      picks.add(parsePacket(res.packet).ipv4!.shim!.backendId);
+    }
+    assert.equal(picks.size, 1, `one backend for one client, got ${[...picks].join(',')}`);
+    const table = buildMaglevTable(GROUP70.map(([m, w]) => ({ key: String(m), weight: w })));
+    const slot = flowHash({ saddr: EXTERNAL, daddr: VIP, sport: 1, dport: 8443, proto: TCP }, { clientIp: true }) % table.length;
+    assert.deepEqual([...picks], [MEMBER_BACKEND[GROUP70[table[slot]!]![0]]]);
   });
 
   test('direct counters count hits per entry', async () => {
