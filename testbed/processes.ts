@@ -4,7 +4,7 @@
 // pid goes into the state file so that `down` finds it after a crash.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { TrackedProcess } from './state.js';
 
 /** Running (a zombie nobody reaped yet counts as gone: init here reaps late). */
@@ -87,4 +87,24 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Waits until host:port accepts TCP connections (a server finished starting), or the process died. */
+export async function waitListening(addr: string, proc: TrackedProcess, timeoutMs = 60_000): Promise<void> {
+  const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (!isAlive(proc.pid)) throw new Error(`${proc.name} (pid ${proc.pid}) exited before listening on ${addr}; see ${proc.log ?? 'its log'}`);
+    if (Date.now() > deadline) throw new Error(`${proc.name} does not listen on ${addr} after ${timeoutMs / 1000} s; see ${proc.log ?? 'its log'}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

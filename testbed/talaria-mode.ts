@@ -6,7 +6,7 @@ import { talariaArgv } from '../cli/self.js';
 import { run } from './network/exec.js';
 import { UPLINK, externalAddressing, netnsPrefix, switchNetns } from './network/addressing.js';
 import type { NodeAddressing } from './network/addressing.js';
-import { freePort, spawnTracked } from './processes.js';
+import { freePort, spawnTracked, waitListening } from './processes.js';
 import type { TrackedProcess } from './state.js';
 
 /** The subcommands talaria mode runs. */
@@ -56,13 +56,24 @@ export async function startTalaria(opts: {
   const grpcPort = await freePort();
   const p4runtime = `127.0.0.1:${grpcPort}`;
   const switchPins = pinDir('switch');
+  const swMetrics = await freePort();
   await track(
     spawnTracked(
       'softswitch',
-      talariaArgv(['softswitch', '--ports', opts.switchPorts.join(','), '--grpc-addr', p4runtime, '--device-id', '1', '--netns', switchNetns(), '--pin-dir', switchPins]),
+      talariaArgv([
+        'softswitch',
+        '--ports', opts.switchPorts.join(','),
+        '--grpc-addr', p4runtime,
+        '--device-id', '1',
+        '--netns', switchNetns(),
+        '--pin-dir', switchPins,
+        '--metrics-bind-address', `127.0.0.1:${swMetrics}`,
+      ]),
       join(opts.logDir, 'softswitch.log'),
     ),
   );
+  // The controller connects once; start it when the switch serves P4Runtime.
+  await waitListening(p4runtime, processes[0]!);
 
   const ext = externalAddressing();
   const extPort = opts.switchPorts.indexOf(ext.switchPort) + 1;
@@ -74,7 +85,7 @@ export async function startTalaria(opts: {
       talariaArgv([
         'controller',
         '--kubeconfig', opts.kubeconfig,
-        '--p4runtime', p4runtime,
+        '--switch', p4runtime,
         '--device-id', '1',
         '--external-route', `${ext.ip}/32=${extPort},${ext.mac}`,
         '--healthz-bind-address', `127.0.0.1:${ctlHealth}`,

@@ -211,6 +211,34 @@ for (const mode of ['iptables', 'nftables'] as const) {
   });
 }
 
+describe('testbed in talaria mode', () => {
+  let tb: TestbedSummary;
+  before(async () => {
+    await cleanup();
+    tb = JSON.parse(await ok(['up', '--mode', 'talaria', '--nodes', '2', '--pods-per-node', '2', '--json'])) as TestbedSummary;
+  });
+  after(cleanup);
+
+  it('runs the switch, the controller and the agents, and serves Services through them', async () => {
+    assert.match(tb.switch.p4runtime ?? '', /^127\.0\.0\.1:\d+$/);
+    assert.deepEqual(tb.processes.map((p) => p.name).sort(), ['controller', 'daemon', 'nodeagent-node-1', 'nodeagent-node-2', 'softswitch']);
+    const echo = tb.services.find((s) => s.name === 'echo')!;
+    const client = tb.pods.find((p) => p.node === 'node-1')!;
+    assert.ok(await eventually('ClusterIP answers', () => get(client.netns, `http://${echo.clusterIP}/`)));
+    const r = await eventually('NodePort answers', () => get(tb.external.netns, `http://${tb.nodes[1]!.ip}:${echo.ports[0]!.nodePort}/`));
+    // No masquerade in talaria mode: the pod sees the external client.
+    assert.match(r.client, /^198\.19\.0\.2:/);
+  });
+
+  it('down stops the processes and removes the pins', async () => {
+    const pids = tb.processes.map((p) => p.pid);
+    await ok(['down']);
+    assert.deepEqual(await netnsLeft(), []);
+    assert.ok(pids.every((p) => !isAlive(p)));
+    for (const d of [`${prefix}switch`, `${prefix}node-1`, `${prefix}node-2`]) assert.equal(existsSync(`/sys/fs/bpf/talaria/${d}`), false);
+  });
+});
+
 describe('a failed up', () => {
   after(cleanup);
   it('removes what it built', async () => {
