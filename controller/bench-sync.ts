@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget() });
     address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
   } else if (!address) {
-    const c = fork(fileURLToPath(import.meta.url), ['--serve', '--target', values.target!], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const c = fork(fileURLToPath(import.meta.url), ['--serve', '--target', values.target!], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])], stdio: 'inherit' });
     child = c;
     const hello = await new Promise<{ port: number; description: string }>((resolve, reject) => {
       c.once('message', (r) => resolve(r as { port: number; description: string }));

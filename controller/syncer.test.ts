@@ -206,3 +206,28 @@ void test('one span per sync with a child per P4Runtime Write; every metric expo
     await telemetry.shutdown();
   }
 });
+
+void test('a conflicting frontend moves to the younger Service when the older one goes', async () => {
+  const { sw, state, syncer, problems } = setup();
+  const older = { ...svc('older', '10.96.0.1', { externalIPs: ['192.0.2.9'] }), metadata: { namespace: 'ns', name: 'older', creationTimestamp: new Date('2025-01-01T00:00:00Z') } } as V1Service;
+  const younger = svc('younger', '10.96.0.2', { externalIPs: ['192.0.2.9'] });
+  state.onService(younger);
+  state.onService(older);
+  state.onEndpointSlice(slice('older', ['10.244.1.1']));
+  state.onEndpointSlice(slice('younger', ['10.244.2.1']));
+  await syncer.sync();
+  assert.deepEqual(problems.map((p) => `${p.service} ${p.reason}`), ['ns/younger conflict']);
+  const ext = () => [...sw.entities.values()].find((e) => e.type === 'frontend' && e.addr === '192.0.2.9');
+  const backendsOf = (fid: number) => [...sw.entities.values()].filter((e) => e.type === 'backend' && e.frontendId === fid).map((e) => (e.type === 'backend' ? e.addr : ''));
+  const fid = ext()!.type === 'frontend' ? (ext() as { frontendId: number }).frontendId : 0;
+  assert.deepEqual(backendsOf(fid), ['10.244.1.1']);
+  state.onService(older, true);
+  await syncer.sync();
+  const now = ext() as { frontendId: number };
+  assert.deepEqual(backendsOf(now.frontendId), ['10.244.2.1']);
+  assert.ok(!sw.entities.has('frontend 10.96.0.1 80 TCP'));
+  // The fake switch enforces references: a re-read (as after a reconnect) finds nothing to fix.
+  syncer.attach(sw);
+  await syncer.sync();
+  assert.deepEqual([syncer.lastStats?.inserts, syncer.lastStats?.modifies, syncer.lastStats?.deletes], [0, 0, 0]);
+});
