@@ -41,6 +41,7 @@ try {
   await sw.write('INSERT', e.frontend(VIP, 80, 6, 7));
   await sw.write('INSERT', e.backendSelect(7, { groupId: 70 }));
   await sw.write('INSERT', e.reverseNat(7, VIP, 80));
+  await sw.write('INSERT', e.frontend(VIP, 81, 6, 8, 0x1)); // no endpoints: rejected
 
   const paths: { name: string; spec: PacketSpec; verdict: number }[] = [
     { name: 'plain routed (TTL, MACs, redirect)', spec: { ipv4: { src: '10.244.1.2', dst: '10.244.2.50', ttl: 255 }, ...tcp(1000, 9000) }, verdict: TC_ACT.REDIRECT },
@@ -49,6 +50,7 @@ try {
     { name: 'PINNED -> TO_BACKEND', spec: { ipv4: { src: '10.244.1.2', dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 7, backendId: 103 } }, ...tcp(40000, 80) }, verdict: TC_ACT.REDIRECT },
     { name: 'REPLY -> TO_CLIENT', spec: { ipv4: { src: '10.244.2.3', dst: '10.244.1.2', shim: { kind: TalariaKind.REPLY, frontendId: 7, backendId: 103 } }, ...tcp(8080, 40000) }, verdict: TC_ACT.REDIRECT },
     { name: 'REPLY -> outside (option stripped)', spec: { ipv4: { src: '10.244.2.3', dst: '203.0.113.9', shim: { kind: TalariaKind.REPLY, frontendId: 7, backendId: 103 } }, ...tcp(8080, 40000) }, verdict: TC_ACT.REDIRECT },
+    { name: 'no endpoints: TCP RST built and sent', spec: { ipv4: { src: '10.244.1.2', dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, tcp: { sport: 40000, dport: 81, flags: ['SYN'] } }, verdict: TC_ACT.REDIRECT },
     { name: 'PINNED to a removed backend (drop)', spec: { ipv4: { src: '10.244.1.2', dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 7, backendId: 999 } }, ...tcp(40000, 80) }, verdict: TC_ACT.SHOT },
   ];
   process.stdout.write(`path                                       ns/packet (mean of ${RUNS} single runs, kernel-timed)\n`);
