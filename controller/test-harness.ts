@@ -1,0 +1,133 @@
+// Test fixture: the testbed API server (no admission: objects go straight
+// into the store) and a P4Runtime server on a pluggable target, plus
+// controllers started against them, all in-process.
+import { Registry } from 'prom-client';
+import { ApiServer } from '../testbed/apiserver/api-server.js';
+import { ObjectStore } from '../testbed/apiserver/store.js';
+import type { P4InfoIndex } from '../p4/client/index.js';
+import { P4RuntimeClient, talariaP4Info } from '../p4/client/index.js';
+import { MemoryTarget } from '../p4/server/memory-target.js';
+import type { P4Target } from '../p4/server/target.js';
+import { P4RuntimeServer } from '../p4/server/server.js';
+import { Controller, loadKubeconfig } from './controller.js';
+import { entityKey, type Entity } from './desired/entities.js';
+import { EntityCodec } from './switch/codec.js';
+
+export const p4info = talariaP4Info();
+const quiet = (line: string): void => void (process.env.CTL_LOG && process.stderr.write(`${line}\n`));
+
+export async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export class Harness {
+  /** Makes the switch's target (a new, empty one per switch (re)start). */
+  constructor(private readonly newTarget: () => P4Target = () => new MemoryTarget()) {}
+
+  api!: ApiServer;
+  store = new ObjectStore();
+  switchServer!: P4RuntimeServer;
+  address = '';
+  controllers: Controller[] = [];
+  info: P4InfoIndex = p4info;
+
+  async start(info: P4InfoIndex = p4info): Promise<void> {
+    this.info = info;
+    this.api = await ApiServer.start({ store: this.store, port: 0 });
+    this.switchServer = new P4RuntimeServer({ deviceId: 1, target: this.newTarget(), p4info: info });
+    this.address = `127.0.0.1:${await this.switchServer.start('127.0.0.1:0')}`;
+  }
+
+  async restartSwitch(): Promise<void> {
+    await this.switchServer.stop(100);
+    this.switchServer = new P4RuntimeServer({ deviceId: 1, target: this.newTarget(), p4info: this.info });
+    await this.switchServer.start(this.address);
+  }
+
+  async controller(opts: { lease?: boolean; identity?: string; servers?: boolean } = {}): Promise<Controller> {
+    const c = new Controller({
+      kubeconfig: loadKubeconfig(this.api.kubeconfigPath),
+      switchAddress: this.address,
+      deviceId: 1n,
+      electionId: 1n,
+      registry: new Registry(),
+      p4info: this.info,
+      identity: opts.identity,
+      lease: opts.lease ? { namespace: 'kube-system', name: 'talaria-controller', durationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 } : undefined,
+      // undefined: 127.0.0.1 on an ephemeral port; '': off.
+      healthzAddress: opts.servers ? undefined : '',
+      metricsAddress: opts.servers ? undefined : '',
+      minSyncIntervalMs: 0,
+      log: quiet,
+    });
+    this.controllers.push(c);
+    await c.start();
+    return c;
+  }
+
+  async stopController(c: Controller): Promise<void> {
+    await c.stop();
+    this.controllers = this.controllers.filter((x) => x !== c);
+  }
+
+  /** What the switch holds, decoded, keyed. */
+  async switchState(): Promise<Map<string, Entity>> {
+    const client = new P4RuntimeClient({ address: this.address, deviceId: 1 });
+    const codec = new EntityCodec(this.info);
+    try {
+      const out = new Map<string, Entity>();
+      for (const p of await client.readAll(codec.readAll())) {
+        const e = codec.decode(p);
+        if (e) out.set(entityKey(e), e);
+      }
+      return out;
+    } catch (err) {
+      if ((err as { code?: number }).code === 9) return new Map(); // no pipeline yet
+      throw err;
+    } finally {
+      await client.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.controllers) await c.stop();
+    await this.switchServer?.stop(100);
+    await this.api?.stop();
+  }
+
+  service(name: string, clusterIP: string, extra: Record<string, unknown> = {}): void {
+    this.store.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...extra } });
+  }
+
+  slice(service: string, ready: string[], terminating: string[] = []): void {
+    const obj = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${service}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [
+        ...ready.map((a) => ({ addresses: [a], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-1' })),
+        ...terminating.map((a) => ({ addresses: [a], conditions: { ready: false, serving: false, terminating: true }, nodeName: 'node-1' })),
+      ],
+    };
+    const have = this.store.peek('endpointslices', 'default', `${service}-abc`);
+    if (have) this.store.update('endpointslices', { ...obj, metadata: { ...obj.metadata, resourceVersion: have.metadata.resourceVersion } });
+    else this.store.create('endpointslices', obj);
+  }
+
+  node(name: string, n: number): void {
+    this.store.create('nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, annotations: { 'talaria.io/switch-port': String(n), 'talaria.io/uplink-mac': `02:00:00:00:00:0${n}` } },
+      spec: { podCIDR: `10.244.${n}.0/24` },
+      status: { addresses: [{ type: 'InternalIP', address: `198.18.0.${n}` }] },
+    });
+  }
+}
+
