@@ -108,7 +108,9 @@ export class Syncer {
     for (const [k, t] of cp.changeTimes) this.carriedTimes.set(k, Math.min(t, this.carriedTimes.get(k) ?? Infinity));
     const session = this.session;
     if (!session) {
-      // Standby (or disconnected): keep the model, write nothing; measure latency from takeover.
+      // Standby (or disconnected): keep the model, write nothing. Changes seen now are not
+      // "programmed" by this process, so they do not count towards programming latency.
+      this.carriedTimes.clear();
       return;
     }
     const full = this.needFull || ctx.full === true;
