@@ -93,116 +93,205 @@ function baseRules(ctx: NftablesContext): string[] {
 }
 
 export interface NftablesRules {
-  /** Input for `nft -f -`: replaces the table in one transaction. */
+  /** Input for `nft -f -`: one transaction. */
   text: string;
   chains: number;
+  /** Service ports whose chains this transaction (re)wrote. */
+  written: number;
+  /** What the next sync compares against to send only what changed. */
+  state: NftablesSyncState;
 }
 
-/** The whole kube-proxy table of one node. */
-export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContext): NftablesRules {
-  const head: string[] = [
-    // Create-then-delete makes the delete safe on the first sync; all in one transaction.
-    `add table ${T}`,
-    `delete table ${T}`,
-    ...baseRules(ctx),
-  ];
-  const out: string[] = [];
+/** A map or set element: `add element T map { key rest }`, deleted by its key. */
+interface Element {
+  map: string;
+  key: string;
+  rest: string;
+}
+
+/** The objects of one service port. */
+interface PortObjects {
+  sig: string;
+  /** Chain name -> its rules (full `add rule` lines), in creation order. */
+  chains: Map<string, string[]>;
+  /** Affinity set name -> its `add set` line. */
+  sets: Map<string, string>;
+  elements: Element[];
+  comment: string;
+}
+
+/** Per service port, the input it was generated from and its objects (kube-proxy's partial sync). */
+export interface NftablesSyncState {
+  ctxSig: string;
+  ports: Map<string, PortObjects>;
+}
+
+const elementLine = (e: Element): string => `add element ${T} ${e.map} { ${e.key}${e.rest} }`;
+const elementId = (e: Element): string => `${e.map} ${e.key}`;
+
+/**
+ * The kube-proxy table of one node. Without `previous` (or when the node's
+ * context changed) the transaction recreates the whole table; otherwise, as
+ * kube-proxy does, it touches only the chains, sets and map elements of the
+ * service ports that changed.
+ */
+export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContext, previous?: NftablesSyncState): NftablesRules {
+  const ctxSig = JSON.stringify(ctx);
+  const prev = previous && previous.ctxSig === ctxSig ? previous : undefined;
+  const state: NftablesSyncState = { ctxSig, ports: new Map() };
+  const changed: PortObjects[] = [];
   let chains = 0;
   for (const sp of ports) {
-    const spn = servicePortName(sp);
-    const base = servicePortChainBase(sp);
-    const proto = sp.protocol.toLowerCase();
-    const svcChain = `service-${base}`;
-    const localChain = `local-${base}`;
-    const extChain = `external-${base}`;
-    const cluster = clusterEndpoints(sp);
-    const local = localEndpoints(sp);
-    const external = hasExternal(sp);
-    const usesCluster = !sp.internalPolicyLocal || (external && !sp.externalPolicyLocal);
-    const usesLocal = sp.internalPolicyLocal || (external && sp.externalPolicyLocal);
-    const internalTarget = sp.internalPolicyLocal ? localChain : svcChain;
-    const internalEps = sp.internalPolicyLocal ? local : cluster;
-    const externalEps = sp.externalPolicyLocal ? local : cluster;
-    const lines: string[] = [`# ${sp.namespace}/${sp.name}:${sp.portName}/${proto}`];
-
-    const used = new Map<string, Endpoint>();
-    if (usesCluster && cluster.length > 0) {
-      for (const e of cluster) used.set(`${e.ip}:${e.port}`, e);
-      lines.push(`add chain ${T} ${svcChain}`);
-      lines.push(`add rule ${T} ${svcChain} ip daddr ${sp.clusterIP} ip saddr != ${ctx.clusterCIDR} jump mark-for-masquerade`);
-      lines.push(...endpointDispatch(sp, svcChain, cluster));
-      chains++;
-    }
-    if (usesLocal && local.length > 0) {
-      for (const e of local) used.set(`${e.ip}:${e.port}`, e);
-      lines.push(`add chain ${T} ${localChain}`);
-      lines.push(...endpointDispatch(sp, localChain, local));
-      chains++;
-    }
-    if (external && externalEps.length > 0) {
-      lines.push(`add chain ${T} ${extChain}`);
-      if (sp.externalPolicyLocal) {
-        if (usesCluster && cluster.length > 0) {
-          lines.push(`add rule ${T} ${extChain} ip saddr ${ctx.clusterCIDR} goto ${svcChain} comment "short-circuit pod traffic"`);
-          lines.push(`add rule ${T} ${extChain} fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"`);
-          lines.push(`add rule ${T} ${extChain} fib saddr type local goto ${svcChain} comment "short-circuit local traffic"`);
-        }
-        lines.push(`add rule ${T} ${extChain} goto ${localChain}`);
-      } else {
-        lines.push(`add rule ${T} ${extChain} jump mark-for-masquerade`);
-        lines.push(`add rule ${T} ${extChain} goto ${svcChain}`);
-      }
-      chains++;
-    }
-    for (const e of used.values()) {
-      if (sp.affinitySeconds !== undefined) {
-        lines.push(`add set ${T} ${affinitySet(sp, e)} { type ipv4_addr ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`);
-      }
-      const epChain = `endpoint-${endpointChainBase(sp, e)}`;
-      lines.push(`add chain ${T} ${epChain}`);
-      lines.push(`add rule ${T} ${epChain} ip saddr ${e.ip} jump mark-for-masquerade`);
-      if (sp.affinitySeconds !== undefined) lines.push(`add rule ${T} ${epChain} update @${affinitySet(sp, e)} { ip saddr }`);
-      lines.push(`add rule ${T} ${epChain} meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
-      chains++;
-    }
-
-    lines.push(`add element ${T} cluster-ips { ${sp.clusterIP} }`);
-    if (internalEps.length > 0) {
-      lines.push(`add element ${T} service-ips { ${sp.clusterIP} . ${proto} . ${sp.port} : goto ${internalTarget} }`);
-    } else {
-      lines.push(`add element ${T} no-endpoint-services { ${sp.clusterIP} . ${proto} . ${sp.port} comment "${spn}" : goto reject-chain }`);
-    }
-    if (external) {
-      // No endpoints at all: reject; only no local ones: drop (kube-proxy).
-      const verdict = cluster.length === 0 ? 'goto reject-chain' : 'drop';
-      for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-        if (externalEps.length > 0) lines.push(`add element ${T} service-ips { ${ip} . ${proto} . ${sp.port} : goto ${extChain} }`);
-        else lines.push(`add element ${T} no-endpoint-services { ${ip} . ${proto} . ${sp.port} comment "${spn}" : ${verdict} }`);
-      }
-      if (sp.nodePort !== undefined) {
-        if (externalEps.length > 0) lines.push(`add element ${T} service-nodeports { ${proto} . ${sp.nodePort} : goto ${extChain} }`);
-        else lines.push(`add element ${T} no-endpoint-nodeports { ${proto} . ${sp.nodePort} comment "${spn}" : ${verdict} }`);
-      }
-    }
-    out.push(...lines);
+    const key = `${servicePortName(sp)}/${sp.protocol}`;
+    const sig = JSON.stringify(sp);
+    const old = prev?.ports.get(key);
+    const po = old && old.sig === sig ? old : portObjects(sp, ctx, sig);
+    state.ports.set(key, po);
+    chains += po.chains.size;
+    if (po !== old) changed.push(po);
   }
-  // Every chain and set must exist before a rule or map element refers to it:
-  // declarations first, then rules and elements, all in one transaction.
-  const decls = out.filter((l) => l.startsWith(`add chain ${T} `) || l.startsWith(`add set ${T} affinity-`));
-  const body = out.filter((l) => !(l.startsWith(`add chain ${T} `) || l.startsWith(`add set ${T} affinity-`)));
-  return { text: [...head, ...decls, ...body].join('\n') + '\n', chains };
+  if (!prev) {
+    const decls: string[] = [];
+    const body: string[] = [];
+    for (const po of state.ports.values()) {
+      for (const line of po.sets.values()) decls.push(line);
+      for (const name of po.chains.keys()) decls.push(`add chain ${T} ${name}`);
+      body.push(po.comment);
+      for (const rules of po.chains.values()) body.push(...rules);
+      for (const e of po.elements) body.push(elementLine(e));
+    }
+    // Create-then-delete makes the delete safe on the first sync; every chain
+    // and set exists before a rule or element refers to it.
+    const text = [`add table ${T}`, `delete table ${T}`, ...baseRules(ctx), ...decls, ...body].join('\n') + '\n';
+    return { text, chains, written: state.ports.size, state };
+  }
+
+  const oldChains = new Set<string>();
+  const oldSets = new Set<string>();
+  const oldElements = new Map<string, string>();
+  for (const po of prev.ports.values()) {
+    for (const c of po.chains.keys()) oldChains.add(c);
+    for (const n of po.sets.keys()) oldSets.add(n);
+    for (const e of po.elements) oldElements.set(elementId(e), elementLine(e));
+  }
+  const newChains = new Set<string>();
+  const newSets = new Set<string>();
+  const newElements = new Map<string, string>();
+  const keyOf = new Map<string, Element>();
+  for (const po of state.ports.values()) {
+    for (const c of po.chains.keys()) newChains.add(c);
+    for (const n of po.sets.keys()) newSets.add(n);
+    for (const e of po.elements) {
+      newElements.set(elementId(e), elementLine(e));
+      keyOf.set(elementId(e), e);
+    }
+  }
+  const out: string[] = [];
+  for (const po of changed) {
+    for (const [name, line] of po.sets) if (!oldSets.has(name)) out.push(line);
+    for (const name of po.chains.keys()) out.push(oldChains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
+  }
+  const staleChains = [...oldChains].filter((c) => !newChains.has(c));
+  for (const c of staleChains) out.push(`flush chain ${T} ${c}`);
+  for (const po of changed) for (const rules of po.chains.values()) out.push(...rules);
+  for (const [id, line] of oldElements) {
+    if (newElements.get(id) === line) continue;
+    const [map, ...key] = id.split(' ');
+    out.push(`delete element ${T} ${map} { ${key.join(' ')} }`);
+  }
+  for (const [id, line] of newElements) if (oldElements.get(id) !== line) out.push(line);
+  for (const c of staleChains) out.push(`delete chain ${T} ${c}`);
+  for (const n of oldSets) if (!newSets.has(n)) out.push(`delete set ${T} ${n}`);
+  return { text: out.join('\n') + '\n', chains, written: changed.length, state };
+}
+
+function portObjects(sp: ServicePort, ctx: NftablesContext, sig: string): PortObjects {
+  const spn = servicePortName(sp);
+  const base = servicePortChainBase(sp);
+  const proto = sp.protocol.toLowerCase();
+  const svcChain = `service-${base}`;
+  const localChain = `local-${base}`;
+  const extChain = `external-${base}`;
+  const cluster = clusterEndpoints(sp);
+  const local = localEndpoints(sp);
+  const external = hasExternal(sp);
+  const usesCluster = !sp.internalPolicyLocal || (external && !sp.externalPolicyLocal);
+  const usesLocal = sp.internalPolicyLocal || (external && sp.externalPolicyLocal);
+  const internalTarget = sp.internalPolicyLocal ? localChain : svcChain;
+  const internalEps = sp.internalPolicyLocal ? local : cluster;
+  const externalEps = sp.externalPolicyLocal ? local : cluster;
+  const po: PortObjects = { sig, chains: new Map(), sets: new Map(), elements: [], comment: `# ${sp.namespace}/${sp.name}:${sp.portName}/${proto}` };
+  const rule = (chain: string, text: string): void => {
+    let c = po.chains.get(chain);
+    if (!c) po.chains.set(chain, (c = []));
+    c.push(`add rule ${T} ${chain} ${text}`);
+  };
+
+  const used = new Map<string, Endpoint>();
+  if (usesCluster && cluster.length > 0) {
+    for (const e of cluster) used.set(`${e.ip}:${e.port}`, e);
+    rule(svcChain, `ip daddr ${sp.clusterIP} ip saddr != ${ctx.clusterCIDR} jump mark-for-masquerade`);
+    for (const r of endpointDispatch(sp, cluster)) rule(svcChain, r);
+  }
+  if (usesLocal && local.length > 0) {
+    for (const e of local) used.set(`${e.ip}:${e.port}`, e);
+    for (const r of endpointDispatch(sp, local)) rule(localChain, r);
+  }
+  if (external && externalEps.length > 0) {
+    if (sp.externalPolicyLocal) {
+      if (usesCluster && cluster.length > 0) {
+        rule(extChain, `ip saddr ${ctx.clusterCIDR} goto ${svcChain} comment "short-circuit pod traffic"`);
+        rule(extChain, `fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"`);
+        rule(extChain, `fib saddr type local goto ${svcChain} comment "short-circuit local traffic"`);
+      }
+      rule(extChain, `goto ${localChain}`);
+    } else {
+      rule(extChain, 'jump mark-for-masquerade');
+      rule(extChain, `goto ${svcChain}`);
+    }
+  }
+  for (const e of used.values()) {
+    const epChain = `endpoint-${endpointChainBase(sp, e)}`;
+    if (sp.affinitySeconds !== undefined) {
+      po.sets.set(affinitySet(sp, e), `add set ${T} ${affinitySet(sp, e)} { type ipv4_addr ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`);
+    }
+    rule(epChain, `ip saddr ${e.ip} jump mark-for-masquerade`);
+    if (sp.affinitySeconds !== undefined) rule(epChain, `update @${affinitySet(sp, e)} { ip saddr }`);
+    rule(epChain, `meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
+  }
+
+  const el = (map: string, key: string, rest: string): void => {
+    po.elements.push({ map, key, rest });
+  };
+  el('cluster-ips', sp.clusterIP, '');
+  if (internalEps.length > 0) el('service-ips', `${sp.clusterIP} . ${proto} . ${sp.port}`, ` : goto ${internalTarget}`);
+  else el('no-endpoint-services', `${sp.clusterIP} . ${proto} . ${sp.port}`, ` comment "${spn}" : goto reject-chain`);
+  if (external) {
+    // No endpoints at all: reject; only no local ones: drop (kube-proxy).
+    const verdict = cluster.length === 0 ? 'goto reject-chain' : 'drop';
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
+      if (externalEps.length > 0) el('service-ips', `${ip} . ${proto} . ${sp.port}`, ` : goto ${extChain}`);
+      else el('no-endpoint-services', `${ip} . ${proto} . ${sp.port}`, ` comment "${spn}" : ${verdict}`);
+    }
+    if (sp.nodePort !== undefined) {
+      if (externalEps.length > 0) el('service-nodeports', `${proto} . ${sp.nodePort}`, ` : goto ${extChain}`);
+      else el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, ` comment "${spn}" : ${verdict}`);
+    }
+  }
+  return po;
 }
 
 function affinitySet(sp: ServicePort, e: Endpoint): string {
   return `affinity-${endpointChainBase(sp, e)}`;
 }
 
-function endpointDispatch(sp: ServicePort, chainName: string, eps: readonly Endpoint[]): string[] {
+/** The rule texts that pick an endpoint: affinity first, then numgen over the endpoints. */
+function endpointDispatch(sp: ServicePort, eps: readonly Endpoint[]): string[] {
   const out: string[] = [];
   if (sp.affinitySeconds !== undefined) {
-    for (const e of eps) out.push(`add rule ${T} ${chainName} ip saddr @${affinitySet(sp, e)} goto endpoint-${endpointChainBase(sp, e)}`);
+    for (const e of eps) out.push(`ip saddr @${affinitySet(sp, e)} goto endpoint-${endpointChainBase(sp, e)}`);
   }
   const elems = eps.map((e, i) => `${i} : goto endpoint-${endpointChainBase(sp, e)}`).join(' , ');
-  out.push(`add rule ${T} ${chainName} numgen random mod ${eps.length} vmap { ${elems} }`);
+  out.push(`numgen random mod ${eps.length} vmap { ${elems} }`);
   return out;
 }

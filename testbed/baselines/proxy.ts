@@ -11,7 +11,9 @@ import { POD_CIDR, SERVICE_CIDR } from '../network/addressing.js';
 import { run } from '../network/exec.js';
 import { buildServicePorts } from './service-model.js';
 import { baseRules, iptablesRules } from './iptables-rules.js';
+import type { IptablesSyncState } from './iptables-rules.js';
 import { nftablesRules } from './nftables-rules.js';
+import type { NftablesSyncState } from './nftables-rules.js';
 
 export type BaselineMode = 'iptables' | 'nftables';
 
@@ -41,6 +43,8 @@ export interface SyncStats {
   /** The store's resourceVersion the last successful sync had seen. */
   syncedResourceVersion: number;
   servicePorts: number;
+  /** Per-service chains (iptables) or service ports (nftables) the last sync rewrote. */
+  lastWritten: number;
   lastError?: string;
 }
 
@@ -50,11 +54,12 @@ export class BaselineProxy {
   private running: Promise<void> | undefined;
   private dirty = false;
   private lastSyncStart = 0;
-  private previousChains = new Set<string>();
+  private iptablesState: IptablesSyncState | undefined;
+  private nftablesState: NftablesSyncState | undefined;
   private stopped = false;
   private initialized = false;
   private readonly waiters: { rv: number; resolve: () => void }[] = [];
-  readonly stats: SyncStats = { syncs: 0, failures: 0, lastDurationMs: 0, syncedResourceVersion: 0, servicePorts: 0 };
+  readonly stats: SyncStats = { syncs: 0, failures: 0, lastDurationMs: 0, syncedResourceVersion: 0, servicePorts: 0, lastWritten: 0 };
 
   constructor(private readonly opts: BaselineProxyOptions) {}
 
@@ -103,11 +108,18 @@ export class BaselineProxy {
       if (mode === 'iptables') {
         const restore = iptablesRestoreBinary();
         if (!this.initialized) await exec([restore, '-w'], baseRules());
-        const rules = iptablesRules(ports, { clusterCIDR: POD_CIDR }, this.previousChains);
+        const rules = iptablesRules(ports, { clusterCIDR: POD_CIDR }, this.iptablesState);
+        // A failed restore leaves the kernel unknown: the next sync writes everything.
+        this.iptablesState = undefined;
         await exec([restore, '-w', '--noflush'], rules.text);
-        this.previousChains = rules.chains;
+        this.iptablesState = rules.state;
+        this.stats.lastWritten = rules.written;
       } else {
-        await exec(['nft', '-f', '-'], nftablesRules(ports, { clusterCIDR: POD_CIDR, serviceCIDR: SERVICE_CIDR, nodePortIPs: [node.ip] }).text);
+        const rules = nftablesRules(ports, { clusterCIDR: POD_CIDR, serviceCIDR: SERVICE_CIDR, nodePortIPs: [node.ip] }, this.nftablesState);
+        this.nftablesState = undefined;
+        await exec(['nft', '-f', '-'], rules.text);
+        this.nftablesState = rules.state;
+        this.stats.lastWritten = rules.written;
       }
       this.initialized = true;
       this.stats.syncs++;

@@ -57,9 +57,36 @@ describe('kube-proxy rule shapes', () => {
   });
 
   it('deletes chains that are no longer used', () => {
-    const next = iptablesRules(ports.filter((p) => p.name !== 'svc1'), { clusterCIDR: '10.244.0.0/16' }, ipt.chains);
+    const next = iptablesRules(ports.filter((p) => p.name !== 'svc1'), { clusterCIDR: '10.244.0.0/16' }, ipt.state);
     assert.match(next.text, /^-X KUBE-SVC-XPGD46QRK7WJZT7O$/m);
     assert.match(next.text, /^:KUBE-SVC-XPGD46QRK7WJZT7O - \[0:0\]$/m);
+  });
+
+  it('rewrites only the chains of service ports that changed (partial sync)', () => {
+    const changed = ports.map((p) => (p.name === 'svc2' ? { ...p, endpoints: p.endpoints.slice(1) } : p));
+    const next = iptablesRules(changed, { clusterCIDR: '10.244.0.0/16' }, ipt.state);
+    const declared = next.text.split('\n').filter((l) => /^:KUBE-(SVC|SEP|EXT|SVL)-/.test(l));
+    // svc2's service and external chains are rewritten, its dropped endpoint's chain deleted; nothing else.
+    assert.deepEqual(declared.sort(), [':KUBE-EXT-IP2NFBUX2EWVD722 - [0:0]', ':KUBE-SEP-LP2XVCF47WZ7HGEU - [0:0]', ':KUBE-SEP-Y4APBZOX7IC6NVQL - [0:0]', ':KUBE-SVC-IP2NFBUX2EWVD722 - [0:0]'].sort());
+    assert.match(next.text, /^-X KUBE-SEP-LP2XVCF47WZ7HGEU$/m);
+    // The shared chains still list every service.
+    assert.match(next.text, /-A KUBE-SERVICES .*ns1\/svc1:p80 cluster IP/);
+    const same = iptablesRules(changed, { clusterCIDR: '10.244.0.0/16' }, next.state);
+    assert.equal(same.written, 0);
+  });
+
+  it('nftables: a partial sync touches only what changed', () => {
+    const ctx = { clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodePortIPs: ['198.18.1.2'] };
+    const changed = ports.filter((p) => p.name !== 'svc1').map((p) => (p.name === 'svc2' ? { ...p, endpoints: p.endpoints.slice(1) } : p));
+    const next = nftablesRules(changed, ctx, nft.state);
+    const lines = next.text.trim().split('\n');
+    assert.equal(next.written, 1);
+    assert.ok(lines.includes('flush chain ip kube-proxy service-QCIBCZ4I-ns1/svc2/tcp/p80'));
+    assert.ok(lines.includes('delete chain ip kube-proxy endpoint-6S47UZGH-ns1/svc2/tcp/p80__10.244.1.3/8080'));
+    assert.ok(lines.includes('delete element ip kube-proxy service-ips { 10.96.0.41 . tcp . 80 }'));
+    assert.ok(lines.includes('delete chain ip kube-proxy service-ULMVA6XW-ns1/svc1/tcp/p80'));
+    assert.equal(lines.some((l) => l.includes('svc4') || l.includes('svc5')), false);
+    assert.equal(nftablesRules(changed, ctx, next.state).text.trim(), '');
   });
 
   describe('the kernel accepts them', () => {
@@ -70,16 +97,27 @@ describe('kube-proxy rule shapes', () => {
     it('iptables-restore and nft -f apply the rules (twice, as a resync does)', async () => {
       await run(['ip', 'netns', 'add', ns]);
       const exec = (argv: string[], input: string): Promise<unknown> => run(['ip', 'netns', 'exec', ns, ...argv], { input });
-      await exec(['iptables-restore'], baseRules());
-      await exec(['iptables-restore', '--noflush'], ipt.text);
-      await exec(['iptables-restore', '--noflush'], iptablesRules(ports.slice(1), { clusterCIDR: '10.244.0.0/16' }, ipt.chains).text);
-      const saved = await run(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'nat']);
+      await exec(['iptables-legacy-restore'], baseRules());
+      await exec(['iptables-legacy-restore', '--noflush'], ipt.text);
+      await exec(['iptables-legacy-restore', '--noflush'], iptablesRules(ports.slice(1), { clusterCIDR: '10.244.0.0/16' }, ipt.state).text);
+      const saved = await run(['ip', 'netns', 'exec', ns, 'iptables-legacy-save', '-t', 'nat']);
       assert.doesNotMatch(saved.stdout, /KUBE-SVC-XPGD46QRK7WJZT7O/);
       assert.match(saved.stdout, /-A KUBE-SERVICES .* -j KUBE-SVC-IP2NFBUX2EWVD722/);
       await exec(['nft', '-f', '-'], nft.text);
       await exec(['nft', '-f', '-'], nft.text);
       const listed = await run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'map', 'ip', 'kube-proxy', 'service-ips']);
       assert.match(listed.stdout, /10\.96\.0\.41 \. tcp \. 80 : goto service-ULMVA6XW-ns1\/svc1\/tcp\/p80/);
+      // A partial sync (svc1 gone, svc2 lost an endpoint, svc4 gained one) applies on top.
+      const ctx = { clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodePortIPs: ['198.18.1.2'] };
+      const changed = ports
+        .filter((p) => p.name !== 'svc1')
+        .map((p) => (p.name === 'svc2' ? { ...p, endpoints: p.endpoints.slice(1) } : p.name === 'svc4' ? { ...p, endpoints: [...p.endpoints, { ...p.endpoints[0]!, ip: '10.244.2.7' }] } : p));
+      const partial = nftablesRules(changed, ctx, nft.state);
+      await exec(['nft', '-f', '-'], partial.text);
+      const table = (await run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout;
+      assert.doesNotMatch(table, /svc1|10\.244\.1\.3/);
+      assert.match(table, /dnat to 10\.244\.2\.7:5353/);
+      assert.match(table, /affinity-.*10\.244\.2\.7\/5353/);
     });
   });
 });
