@@ -89,6 +89,17 @@ static __always_inline void host_conn_touch(struct host_conn *ct, const struct h
 		ct->flags |= HOST_CONN_F_CLOSING;
 }
 
+/* A plain packet opening a flow to a local pod: a reply entry left by an
+ * earlier service connection with the same 5-tuple (a client reusing its
+ * port within the closing timeout, now talking to the pod directly) would
+ * turn the pod's answers into REPLYs to the frontend. TCP: on a SYN; UDP:
+ * any plain datagram, since nothing marks a new UDP flow. */
+static __always_inline void host_forget_reply(const struct host_pkt *p)
+{
+	if (p->flow.proto == IPPROTO_TCP ? host_syn_only(p) : p->flow.proto == IPPROTO_UDP)
+		bpf_map_delete_elem(&tl_host_replies, &p->flow);
+}
+
 /* ITP=Local, established or chosen: translate to the local endpoint and
  * deliver; the reply map remembers how to undo it. */
 static __always_inline int host_local_nat(struct __sk_buff *skb, const struct host_config *cfg,
@@ -315,6 +326,7 @@ static __always_inline int host_from_pod(struct __sk_buff *skb)
 		ret = host_ttl_dec(skb);
 		if (ret)
 			return ret;
+		host_forget_reply(&p);
 		host_event(HOST_EV_POD_LOCAL);
 		return host_deliver(skb, cfg, pod);
 	}
@@ -457,6 +469,7 @@ static __always_inline int host_from_uplink(struct __sk_buff *skb)
 		ret = host_ttl_dec(skb);
 		if (ret)
 			return ret;
+		host_forget_reply(&p);
 		host_event(HOST_EV_UP_LOCAL);
 		return host_deliver(skb, cfg, pod);
 	}

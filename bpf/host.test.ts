@@ -536,6 +536,45 @@ const cases: Case[] = [
     event: 'up_local',
     check: (p) => toPod(p, CLIENT),
   },
+  {
+    name: 'plain SYN from the switch reusing the 5-tuple of a finished service connection: the stale reply entry goes',
+    prog: 'fromUplink',
+    setup: () =>
+      dp.replies.update(flow(REMOTE_POD, BACKEND.ip, 41000, 8080), {
+        last_seen_ns: 1n, frontend_id: 21, backend_id: 22, orig_saddr: '0.0.0.0', fe_addr: '0.0.0.0', fe_port: 0, flags: HOST_CONN_F_CLOSING,
+      }),
+    packet: { eth: fromSwitch, ipv4: { src: REMOTE_POD, dst: BACKEND.ip }, tcp: { sport: 41000, dport: 8080, flags: ['SYN'] } },
+    verdict: TC_ACT.REDIRECT,
+    event: 'up_local',
+    check: (p) => {
+      toPod(p, BACKEND);
+      assert.equal(dp.replies.lookup(flow(REMOTE_POD, BACKEND.ip, 41000, 8080)), undefined);
+    },
+  },
+  {
+    name: 'plain ACK on a 5-tuple with a reply entry leaves it alone (only SYNs start flows)',
+    prog: 'fromUplink',
+    setup: () =>
+      dp.replies.update(flow(REMOTE_POD, BACKEND.ip, 41000, 8080), {
+        last_seen_ns: 1n, frontend_id: 21, backend_id: 22, orig_saddr: '0.0.0.0', fe_addr: '0.0.0.0', fe_port: 0, flags: 0,
+      }),
+    packet: { eth: fromSwitch, ipv4: { src: REMOTE_POD, dst: BACKEND.ip }, tcp: { sport: 41000, dport: 8080, flags: ['ACK'] } },
+    verdict: TC_ACT.REDIRECT,
+    event: 'up_local',
+    check: () => assert.ok(dp.replies.lookup(flow(REMOTE_POD, BACKEND.ip, 41000, 8080))),
+  },
+  {
+    name: 'plain UDP from a local pod to a local pod forgets a stale reply entry of that 5-tuple',
+    prog: 'fromPod',
+    setup: () =>
+      dp.replies.update(flow(CLIENT.ip, BACKEND.ip, 5000, 53, IPPROTO_UDP), {
+        last_seen_ns: 1n, frontend_id: 8, backend_id: 2, orig_saddr: '0.0.0.0', fe_addr: '0.0.0.0', fe_port: 0, flags: 0,
+      }),
+    packet: { eth: fromPod, ipv4: { src: CLIENT.ip, dst: BACKEND.ip }, udp: { sport: 5000, dport: 53, payload: 'q' } },
+    verdict: TC_ACT.REDIRECT,
+    event: 'pod_local',
+    check: () => assert.equal(dp.replies.lookup(flow(CLIENT.ip, BACKEND.ip, 5000, 53, IPPROTO_UDP)), undefined),
+  },
   { name: 'plain packet for the node itself: normal stack', prog: 'fromUplink', packet: { eth: fromSwitch, ipv4: { src: '198.18.2.2', dst: '198.18.1.2' }, tcp: { sport: 1, dport: 22, flags: ['SYN'] } }, verdict: TC_ACT.OK, event: 'pass_other' },
   {
     name: 'TO_BACKEND for a pod not on this node: dropped',
