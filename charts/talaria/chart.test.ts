@@ -4,7 +4,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,6 +190,29 @@ void describe('charts/talaria', () => {
         assert.ok(spec.containers[0].args.includes('--kubeconfig=/etc/talaria/kubeconfig'), w);
         assert.ok(spec.volumes.some((v: Obj) => v.configMap?.name === 'talaria-kubeconfig'), w);
       }
+    }
+  });
+
+  void it('NOTES.txt renders: where the switch is, and a warning until the API server is set', () => {
+    // helm template does not render NOTES.txt: render it through tpl in a copy.
+    const dir = mkdtempSync(join(tmpdir(), 'talaria-notes-'));
+    try {
+      cpSync(chartDir, dir, { recursive: true, dereference: true });
+      renameSync(join(dir, 'templates', 'NOTES.txt'), join(dir, 'files', 'NOTES.txt'));
+      writeFileSync(join(dir, 'templates', 'notes.yaml'), 'notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }}\n');
+      const notes = (extra: string[]): string => {
+        const out = helm('template', 'talaria', dir, '--namespace', 'kube-system', '--kube-version', KUBE_VERSION, '--show-only', 'templates/notes.yaml', ...extra);
+        return (parse(out) as { notes: string }).notes;
+      };
+      const defaults = notes([]);
+      assert.match(defaults, /programs the switch at 10\.0\.0\.1:9559 \(device id 1\)/);
+      assert.match(defaults, /leader election on Lease talaria-controller/);
+      assert.match(defaults, /WARNING: kubernetesApiServer\.host is empty/);
+      const withAll = notes(['-f', allOn]);
+      assert.match(withAll, /Software switch: ports eth1,eth2,eth3/);
+      assert.doesNotMatch(withAll, /WARNING/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
