@@ -73,12 +73,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{- define "talaria.imagePullSecrets" -}}
-{{- with .Values.imagePullSecrets }}
-imagePullSecrets:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- end -}}
 
 {{/* The API server URL Talaria uses (never through kube-proxy when kubernetesApiServer.host is set). */}}
 {{- define "talaria.apiServerUrl" -}}
