@@ -106,6 +106,7 @@ void describe('charts/talaria', () => {
       'ConfigMap/talaria-kubeconfig',
       'DaemonSet/talaria-node-agent',
       'Deployment/talaria-controller',
+      'PodDisruptionBudget/talaria-controller',
       'Role/talaria-controller-leader-election',
       'RoleBinding/talaria-controller-leader-election',
       'Service/talaria-controller-metrics',
@@ -143,6 +144,7 @@ void describe('charts/talaria', () => {
     const singleArgs = find(single, 'Deployment', 'talaria-controller').spec.template.spec.containers[0].args as string[];
     assert.ok(singleArgs.includes('--no-leader-elect'));
     assert.ok(!single.some((o) => o.kind === 'Role'), 'no Lease permissions without leader election');
+    assert.ok(!single.some((o) => o.kind === 'PodDisruptionBudget'), 'no PDB for a single replica (it would block drains)');
     assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
   });
 

@@ -246,6 +246,12 @@ export function overviewDashboard(): Record<string, unknown> {
       unit: 's',
     })
     .timeseries({
+      title: 'Node agent: since last sync',
+      description: 'Seconds since each node agent last synced its maps (0 before the first sync means it never did).',
+      queries: [{ expr: `time() - max by (node) (kubeproxy_sync_proxy_rules_last_timestamp_seconds{${N}} > 0)`, legend: '{{node}}' }],
+      unit: 's',
+    })
+    .timeseries({
       title: 'Program attach errors',
       description: 'Failed TC attaches per node.',
       queries: [{ expr: `sum by (node) (increase(talaria_attach_errors_total{${N}}[${RI}]))`, legend: '{{node}}' }],
