@@ -333,6 +333,21 @@ export class EbpfTarget implements P4Target {
     // Membership for Read after a restart: drop pairs that left, write the rest.
     const keep = new Set(e.members.map((m) => m.memberId));
     for (const k of pairs(previous)) if (!keep.has(k.member_id)) tx.del(mp.group_members, k);
+    if (!hadGroup && e.members.length > 0) {
+      // A new group: all pairs in one batch (one syscall), undone together.
+      const fresh = e.members.map((m) => [{ group_id: gid, member_id: m.memberId }, m.weight] as const);
+      const undo = (): void => void mp.group_members.deleteBatch(fresh.map(([k]) => k));
+      tx.step(() => {
+        try {
+          mp.group_members.updateBatch(fresh);
+        } catch (err) {
+          undo(); // a batch that failed part-way
+          throw err;
+        }
+      }, undo);
+      tx.onCommit(() => this.groupChunk.set(gid, chunk));
+      return;
+    }
     const oldWeights = new Map((previous?.members ?? []).map((m) => [m.memberId, m.weight]));
     for (const m of e.members) {
       const k = { group_id: gid, member_id: m.memberId };

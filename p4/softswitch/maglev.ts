@@ -28,12 +28,11 @@ export interface MaglevMember {
   readonly weight: number;
 }
 
-/** A 32-bit FNV-1a over UTF-8 bytes, finished with murmur3's fmix32. */
+/** A 32-bit FNV-1a over the UTF-16 code units, finished with murmur3's fmix32. */
 function hash32(s: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
-  const b = Buffer.from(s, 'utf8');
-  for (const x of b) {
-    h ^= x;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   h ^= h >>> 16;
