@@ -128,6 +128,20 @@ void describe('startTelemetry', () => {
     );
   });
 
+  void it('says so when asked for an OTLP protocol it does not speak', async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, async () => {
+        await startTelemetry({ serviceName: 'test' }).shutdown();
+      });
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.ok(lines.some((l) => /OTLP protocol "grpc" is not supported; exporting http\/json/.test(l)), lines.join(''));
+  });
+
   void it('releases the process-wide globals when the last one shuts down', async () => {
     const a = startTelemetry({ serviceName: 'a' });
     const b = startTelemetry({ serviceName: 'b' });

@@ -103,6 +103,11 @@ function exportProcessors(): SpanProcessor[] {
         // Off unless an endpoint is configured: a process without a collector
         // must not retry exports to localhost:4318 forever.
         if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+          const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
+          if (protocol && protocol !== 'http/json') {
+            // A collector's gRPC port (4317) would refuse every export silently.
+            warn(`OTLP protocol "${protocol}" is not supported; exporting http/json (collector port 4318)`);
+          }
           exporter = new OTLPTraceExporter(); // reads endpoint, headers, timeout from env
         }
       } else if (name === 'console') {
