@@ -111,7 +111,7 @@ void describe('controller against the API server and a P4Runtime server', () => 
     await h.stopController(c);
   });
 
-  void it('two controllers: one leader, failover when it stops', async () => {
+  void it('two controllers: one leader, failover when it stops', async (t) => {
     const a = await h.controller({ lease: true, identity: 'ctl-a' });
     await until('a leads', () => a.isLeader && a.syncer.lastStats !== undefined);
     const b = await h.controller({ lease: true, identity: 'ctl-b' });
@@ -122,6 +122,7 @@ void describe('controller against the API server and a P4Runtime server', () => 
     await until('b leads', () => b.isLeader && b.syncer.attached);
     const takeover = Date.now() - t0;
     assert.ok(takeover < 10_000, `took over in ${takeover} ms`);
+    t.diagnostic(`standby took over ${takeover} ms after the leader stopped`);
     h.service('after-failover', '10.96.3.1');
     await until('b programs', async () => (await h.switchState()).has('frontend 10.96.3.1 80 TCP'));
     await h.stopController(b);
