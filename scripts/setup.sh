@@ -34,6 +34,13 @@ if [ ! -x build/python/bin/python3 ] || ! PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION
   build/python/bin/pip install -q --disable-pip-version-check p4runtime==1.6.0
 fi
 
+# Helm, built from source through the Go module proxy (no binary download),
+# for the chart's lint and template tests.
+if ! command -v helm >/dev/null; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  GOBIN=/usr/local/bin GOFLAGS=-buildvcs=false "$GO" install helm.sh/helm/v3/cmd/helm@v3.16.4
+fi
+
 # The TypeScript and the eBPF objects.
 npm run --silent build
 make -s -C bpf
