@@ -1,7 +1,8 @@
 // Hands out indices of a fixed-size array map: counter slots of table entries,
-// member slots, Maglev lookup table chunks. Released slots are reused oldest
-// first (FIFO), so that a lookup table a packet may still be reading on
-// another CPU is not overwritten right after the switch to its successor.
+// member slots, Maglev lookup table chunks. Never-used slots go first, then
+// released ones oldest first (FIFO), so that a lookup table a packet may
+// still be reading on another CPU is not overwritten right after the switch
+// to its successor.
 
 export class SlotAllocator {
   private next = 0;
@@ -25,6 +26,11 @@ export class SlotAllocator {
 
   /** A free slot, or undefined when all are taken. */
   take(): number | undefined {
+    // Never-used slots first: a freed slot waits as long as possible before reuse.
+    if (this.next < this.size) {
+      this.inUse++;
+      return this.next++;
+    }
     if (this.head < this.free.length) {
       const s = this.free[this.head++]!;
       if (this.head > 1024 && this.head * 2 > this.free.length) {
@@ -33,10 +39,6 @@ export class SlotAllocator {
       }
       this.inUse++;
       return s;
-    }
-    if (this.next < this.size) {
-      this.inUse++;
-      return this.next++;
     }
     return undefined;
   }
