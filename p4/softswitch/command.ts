@@ -12,7 +12,7 @@ import { startProxyServers, type ProxyServers } from '../../observability/proxy-
 import { startTelemetry, type Telemetry } from '../../observability/telemetry.js';
 import { talariaP4Info } from '../p4info/load-p4info.js';
 import { P4RuntimeServer } from '../server/server.js';
-import { SwitchDatapath, type SwitchPort } from './datapath.js';
+import { PortError, SwitchDatapath, type SwitchPort } from './datapath.js';
 import { EbpfTarget } from './ebpf-target.js';
 import { registerSwitchMetrics } from './metrics.js';
 
@@ -92,7 +92,7 @@ export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) =>
     stats?.close();
     await telemetry?.shutdown();
     datapath.close({ removePins: opts.cleanup });
-    if (e instanceof BpfError) throw new UserError(e.message);
+    if (e instanceof BpfError || e instanceof PortError) throw new UserError(e.message);
     throw e;
   }
 }

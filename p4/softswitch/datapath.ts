@@ -46,6 +46,11 @@ type ValueOf<N extends SwitchMapName> = MapDef<N>['perCpu'] extends true ? Codec
 /** Every map of the switch, typed by its layout in bpf/layouts/switch-maps.ts. */
 export type SwitchMaps = { readonly [N in SwitchMapName]: BpfMap<KeyOf<N>, ValueOf<N>> };
 
+/** A port the switch cannot use (missing interface): the user's input, not a bug. */
+export class PortError extends Error {
+  override name = 'PortError';
+}
+
 /** One switch port: P4 port number (1-based, the order of --ports) and its interface. */
 export interface SwitchPort {
   readonly port: number;
@@ -95,7 +100,7 @@ export class SwitchDatapath {
     const out: TcAttachment[] = [];
     for (const p of ports) {
       const ifindex = withNetns(netns, () => ifIndex(p.ifname));
-      if (!ifindex) throw new Error(`switch port ${p.port}: no interface ${p.ifname}${netns ? ` in netns ${netns}` : ''}`);
+      if (!ifindex) throw new PortError(`switch port ${p.port}: no interface ${p.ifname}${netns ? ` in netns ${netns}` : ''}`);
       this.maps.ports.update(p.port, { ifindex, mac: readMac(p.ifname, netns) } satisfies Port);
     }
     for (const p of ports) {
