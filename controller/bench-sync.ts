@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   );
   const tResync = performance.now();
   await syncer.sync({ full: true });
-  console.log(`full resync (read back ${syncer.installed.size} entities, diff, nothing to write: ${syncer.lastStats!.inserts + syncer.lastStats!.modifies + syncer.lastStats!.deletes} updates) in ${((performance.now() - tResync) / 1000).toFixed(2)} s`);
+  console.log(`full resync (read back, diff: ${syncer.lastStats!.inserts + syncer.lastStats!.modifies + syncer.lastStats!.deletes} updates needed; ${syncer.installed.size} entities on the switch) in ${((performance.now() - tResync) / 1000).toFixed(2)} s`);
   if (!nullSwitch) await conn.stop();
   await server?.stop(100);
   if (child) {
