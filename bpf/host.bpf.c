@@ -96,7 +96,9 @@ static __always_inline void host_conn_touch(struct host_conn *ct, const struct h
  * any plain datagram, since nothing marks a new UDP flow. */
 static __always_inline void host_forget_reply(const struct host_pkt *p)
 {
-	if (p->flow.proto == IPPROTO_TCP ? host_syn_only(p) : p->flow.proto == IPPROTO_UDP)
+	/* A lockless lookup first: the delete takes the bucket lock. */
+	if ((p->flow.proto == IPPROTO_TCP ? host_syn_only(p) : p->flow.proto == IPPROTO_UDP) &&
+	    bpf_map_lookup_elem(&tl_host_replies, &p->flow))
 		bpf_map_delete_elem(&tl_host_replies, &p->flow);
 }
 
