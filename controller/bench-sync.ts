@@ -32,6 +32,8 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'memory' },
     serve: { type: 'boolean', default: false },
     'batch-size': { type: 'string', default: '2000' },
+    // Drive the controller through the testbed API server (informers, watch delivery) instead of feeding it directly.
+    'via-apiserver': { type: 'boolean', default: false },
   },
 });
 const S = Number(values.services);
@@ -94,7 +96,6 @@ async function serve(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const p4info = talariaP4Info();
   let server: P4RuntimeServer | undefined;
   let child: ReturnType<typeof fork> | undefined;
   let address = values.switch;
@@ -112,6 +113,89 @@ async function main(): Promise<void> {
     address = `127.0.0.1:${hello.port}`;
     console.log(`switch: P4Runtime server with the ${hello.description} target in a child process`);
   }
+  if (values['via-apiserver']) {
+    await viaApiServer(address!);
+  } else {
+    await direct(address!, nullSwitch);
+  }
+  await server?.stop(100);
+  if (child) {
+    const c = child;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.send('stop');
+    });
+  }
+}
+
+/** The whole controller (informers, runner) against the testbed API server: change written to the store -> switch ack. */
+async function viaApiServer(address: string): Promise<void> {
+  const { ApiServer } = await import('../testbed/apiserver/api-server.js');
+  const { Controller, loadKubeconfig } = await import('./controller.js');
+  const api = await ApiServer.start({ port: 0, historySize: 100_000 });
+  const store = api.store;
+  const t0 = performance.now();
+  for (let n = 0; n < 4; n++) store.create('nodes', { apiVersion: 'v1', kind: 'Node', ...node(n) });
+  store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+  for (let i = 0; i < S; i++) {
+    store.create('services', { apiVersion: 'v1', kind: 'Service', ...service(i), metadata: { namespace: 'bench', name: `svc-${i}` } });
+    store.create('endpointslices', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...slice(i, 0) });
+  }
+  const tStore = performance.now();
+  const controller = new Controller({
+    kubeconfig: loadKubeconfig(api.kubeconfigPath),
+    switchAddress: address,
+    deviceId: 1n,
+    electionId: 1n,
+    registry: new Registry(),
+    healthzAddress: '',
+    metricsAddress: '',
+    minSyncIntervalMs: 0,
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  let synced: (() => void) | undefined;
+  const sync = controller.syncer.sync.bind(controller.syncer);
+  controller.syncer.sync = async (ctx) => {
+    await sync(ctx);
+    synced?.();
+  };
+  const firstFull = new Promise<void>((r) => (synced = r));
+  const tStart = performance.now();
+  await controller.start();
+  while (!(controller.syncer.lastStats?.inserts ?? 0)) await firstFull.then(() => new Promise((r) => setTimeout(r, 10)));
+  const tFull = performance.now();
+  console.log(`via the API server: ${S} Services + ${S} EndpointSlices stored in ${((tStore - t0) / 1000).toFixed(2)} s; controller start (list/watch) to the first full sync acknowledged: ${((tFull - tStart) / 1000).toFixed(2)} s (${controller.syncer.lastStats?.inserts} entities)`);
+  const latencies: number[] = [];
+  const gen = new Map<number, number>();
+  for (let k = 0; k < CHANGES; k++) {
+    const i = Math.floor(Math.random() * S);
+    const g = (gen.get(i) ?? 0) + 1;
+    gen.set(i, g);
+    const acked = new Promise<void>((r) => (synced = r));
+    const cur = store.peek('endpointslices', 'bench', `svc-${i}-x`)!;
+    const start = performance.now();
+    const next = slice(i, g);
+    store.update('endpointslices', {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      ...next,
+      metadata: { ...next.metadata, resourceVersion: cur.metadata.resourceVersion, annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date().toISOString() } },
+    });
+    await acked;
+    latencies.push(performance.now() - start);
+  }
+  latencies.sort((a, b) => a - b);
+  if (latencies.length > 0) {
+    console.log(
+      `EndpointSlice written -> informer -> sync -> switch ack, ${CHANGES} changes with ${S} Services: p50 ${pct(latencies, 50).toFixed(1)} ms, p90 ${pct(latencies, 90).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`,
+    );
+  }
+  await controller.stop();
+  await api.stop();
+}
+
+async function direct(address: string, nullSwitch: boolean): Promise<void> {
+  const p4info = talariaP4Info();
   const state = new ClusterState();
   const metrics = new ControllerMetrics(new Registry());
   const syncer = new Syncer({ state, codec: new EntityCodec(p4info), metrics, readBackIntervalMs: 0, batchSize: Number(values['batch-size']), log: (l) => process.stderr.write(`${l}\n`) });
@@ -170,14 +254,6 @@ async function main(): Promise<void> {
   await syncer.sync({ full: true });
   console.log(`full resync (read back, diff: ${syncer.lastStats!.inserts + syncer.lastStats!.modifies + syncer.lastStats!.deletes} updates needed; ${syncer.installed.size} entities on the switch) in ${((performance.now() - tResync) / 1000).toFixed(2)} s`);
   if (!nullSwitch) await conn.stop();
-  await server?.stop(100);
-  if (child) {
-    const c = child;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.send('stop');
-    });
-  }
 }
 
 (values.serve ? serve() : main()).catch((err: unknown) => {
