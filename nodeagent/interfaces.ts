@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
+const SCAN_PARALLELISM = 8;
 
 /** A pod's end of the fast path, as the kernel sees it. */
 export interface PodInterface {
@@ -70,30 +71,34 @@ export async function listPodInterfaces(nodeNetns: string | undefined): Promise<
     if (!list) byNs.set(ns, (list = []));
     list.push(l);
   }
-  await Promise.all(
-    [...byNs].map(async ([ns, hostLinks]) => {
-      let peers: IpLink[];
-      try {
-        peers = await ipJson<IpLink[]>(ns, ['addr', 'show']);
-      } catch (err) {
-        if (isGone(err)) return; // the pod went away meanwhile
-        throw err;
-      }
-      for (const h of hostLinks) {
-        const peer = peers.find((p) => p.ifindex === h.link_index);
-        if (!peer) continue;
-        out.push({
-          hostIfname: h.ifname,
-          hostIfindex: h.ifindex,
-          hostMac: h.address ?? '',
-          podNetns: ns,
-          podIfname: peer.ifname,
-          podMac: peer.address ?? '',
-          podIPs: (peer.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => a.local),
-        });
-      }
-    }),
-  );
+  // A few `ip` processes at a time: a node may have a few hundred pods.
+  const queue = [...byNs];
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next; next = queue.shift()) await scan(next);
+  };
+  const scan = async ([ns, hostLinks]: [string, IpLink[]]): Promise<void> => {
+    let peers: IpLink[];
+    try {
+      peers = await ipJson<IpLink[]>(ns, ['addr', 'show']);
+    } catch (err) {
+      if (isGone(err)) return; // the pod went away meanwhile
+      throw err;
+    }
+    for (const h of hostLinks) {
+      const peer = peers.find((p) => p.ifindex === h.link_index);
+      if (!peer) continue;
+      out.push({
+        hostIfname: h.ifname,
+        hostIfindex: h.ifindex,
+        hostMac: h.address ?? '',
+        podNetns: ns,
+        podIfname: peer.ifname,
+        podMac: peer.address ?? '',
+        podIPs: (peer.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => a.local),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SCAN_PARALLELISM, queue.length) }, worker));
   return out.sort((a, b) => a.hostIfindex - b.hostIfindex);
 }
 
