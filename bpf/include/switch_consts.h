@@ -47,14 +47,15 @@
 #define SW_GROUP_MEMBERS_SIZE 262144
 #endif
 
-/* Slots of one Maglev lookup table (a prime; the target may pick another per
- * group, the program reads the size from group_luts). */
+/* Slots of the smallest Maglev lookup table (a prime). The target picks a
+ * larger prime for larger groups; the program reads base and size from
+ * group_luts, so tables are just ranges of maglev_lut. */
 #ifndef SW_MAGLEV_M
 #define SW_MAGLEV_M 1021
 #endif
 
-/* Lookup tables that fit maglev_lut: one per group plus spares, so that a
- * group change can build its new table before switching to it. */
+/* maglev_lut holds this many smallest tables: one per group plus spares, so
+ * that a group change can build its new table before switching to it. */
 #ifndef SW_LUT_CHUNKS
 #define SW_LUT_CHUNKS (SW_GROUPS_SIZE + 16)
 #endif

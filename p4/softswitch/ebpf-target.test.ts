@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { runProgram, TC_ACT } from '../../bpf/loader/index.js';
-import { buildPacket } from '../../bpf/testing/packet-builder.js';
+import { buildPacket, parsePacket } from '../../bpf/testing/packet-builder.js';
 import { TalariaKind } from '../../bpf/layouts/shim.js';
 import { P4InfoIndex } from '../p4info/p4info.js';
 import { talariaP4Info } from '../p4info/load-p4info.js';
@@ -13,6 +13,8 @@ import { TargetError } from '../server/target.js';
 import { Code } from '../proto/codes.js';
 import { SWITCH_OBJECT, SwitchDatapath } from './datapath.js';
 import { EbpfTarget } from './ebpf-target.js';
+import { flowHash } from './flow-hash.js';
+import { buildMaglevTable } from './maglev.js';
 import { MapTransaction } from './map-transaction.js';
 import { SoftswitchFixture } from './softswitch-fixture.js';
 
@@ -67,6 +69,27 @@ describe('eBPF target', { skip }, () => {
     await assert.rejects(apply('INSERT', e.group(1, members)), (err: unknown) => err instanceof TargetError && err.code === Code.RESOURCE_EXHAUSTED);
     assert.equal(sw.datapath.maps.group_luts.lookup(1), undefined);
     assert.equal([...sw.datapath.maps.group_members.keys()].length, 0);
+  });
+
+  test('a large group gets a larger Maglev table, and packets follow it', async () => {
+    const sw = await fixture();
+    const e = sw.entities;
+    sw.setPort(2, 12, '02:00:00:00:01:02');
+    await sw.write('INSERT', e.route('10.244.0.0/16', { kind: 'to_port', port: 2, dstMac: 'aa:00:00:00:00:02' }));
+    const members = Array.from({ length: 60 }, (_, i) => [i + 1, 1 + (i % 3)] as const);
+    for (const [id] of members) await sw.write('INSERT', e.member(id, 1000 + id, `10.244.3.${id}`, 80));
+    await sw.write('INSERT', e.group(5, members, 256));
+    await sw.write('INSERT', e.frontend('10.96.0.50', 80, 6, 50));
+    await sw.write('INSERT', e.backendSelect(50, { groupId: 5 }));
+    const lut = sw.datapath.maps.group_luts.lookup(5)!;
+    assert.equal(lut.size, 2039, '60 members: 2039 slots');
+    const table = buildMaglevTable(members.map(([id, w]) => ({ key: String(id), weight: w })), 2039);
+    for (let i = 0; i < 32; i++) {
+      const sport = 10000 + i * 31;
+      const res = runProgram(sw.datapath.program, buildPacket({ ipv4: { src: '10.244.1.2', dst: '10.96.0.50', shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, tcp: { sport, dport: 80, flags: ['SYN'] } }));
+      const want = 1000 + members[table[flowHash({ saddr: '10.244.1.2', daddr: '10.96.0.50', sport, dport: 80, proto: 6 }) % 2039]!]![0];
+      assert.equal(parsePacket(res.packet).ipv4?.shim?.backendId, want, `sport ${sport}`);
+    }
   });
 
   test('a restarted target reads every installed entity back from the pinned maps, and keeps forwarding', async () => {

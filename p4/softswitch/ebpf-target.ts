@@ -6,8 +6,10 @@
 //   slot in a per-CPU array; a slot is zeroed when an entry is inserted and
 //   freed when it is deleted;
 // - backend_selector members live in an array (slot -> to_backend data); a
-//   group owns a Maglev lookup table of M slots in maglev_lut. A group change
-//   builds the new table in a free chunk and then switches group_luts to it
+//   group owns a Maglev lookup table in maglev_lut, of M slots with M prime
+//   and at least 20 per member (1021 up to 51 members, then 2039, 4093,
+//   8191...). A group change builds the new table in free space and then
+//   switches group_luts to it
 //   with one map update, so packets see the old or the new table, never a
 //   half-written one;
 // - the server's entity store is rebuilt from the pinned maps after a restart
@@ -21,7 +23,6 @@ import type { BpfMap } from '../../bpf/loader/index.js';
 import {
   RouteKind,
   SelectKind,
-  SW_MAGLEV_M,
   type Counter,
   type Member,
 } from '../../bpf/layouts/switch-maps.js';
@@ -45,13 +46,14 @@ import {
 import { sumCounter, type SwitchDatapath, type SwitchMaps } from './datapath.js';
 import { beBytes, beNumber, ipv4Bytes, ipv4Of, macBytes, macOf, matchValues, param, wireAction, wireTableEntry } from './entities.js';
 import { buildMaglevTable } from './maglev.js';
+import { LutSpace, maglevSizeFor, type LutRange } from './lut-space.js';
 import { MapTransaction } from './map-transaction.js';
 import { resolveSchema, SchemaMismatchError, SWITCH_TABLE_NAMES, type SwitchSchema, type SwitchTableName } from './schema.js';
 import { SlotAllocator } from './slot-allocator.js';
 
 export interface EbpfTargetOptions {
   readonly datapath: SwitchDatapath;
-  /** Slots of one Maglev table (prime); must match how maglev_lut was sized. Default SW_MAGLEV_M. */
+  /** A fixed Maglev table size (prime) for every group; default: by group size (maglevSizeFor). */
   readonly maglevSize?: number;
   /** The P4Info a restarted target reports (default: talaria.p4's). */
   readonly referenceP4Info?: () => P4InfoMessage;
@@ -71,21 +73,22 @@ const ZERO_MEMBER: Member = { backend_id: 0, addr: '0.0.0.0', port: 0, valid: 0,
 export class EbpfTarget implements P4Target {
   readonly description = 'ebpf';
   private readonly maps: SwitchMaps;
-  private readonly m: number;
+  /** A fixed Maglev table size (tests); otherwise it grows with the group (maglevSizeFor). */
+  private readonly fixedM: number | undefined;
   private schema: SwitchSchema | undefined;
   private counterSlots = {} as Record<SwitchTableName, SlotAllocator>;
   private memberSlots: SlotAllocator;
   private readonly memberSlotById = new Map<number, number>();
-  private chunks: SlotAllocator;
-  /** group id -> its lookup table chunk (undefined: empty group, no table). */
-  private readonly groupChunk = new Map<number, number | undefined>();
+  private lutSpace: LutSpace;
+  /** group id -> its lookup table in maglev_lut (undefined: empty group, no table). */
+  private readonly groupLut = new Map<number, LutRange | undefined>();
   private readonly bindings = new Map<SwitchTableName, TableBinding>();
 
   constructor(private readonly opts: EbpfTargetOptions) {
     this.maps = opts.datapath.maps;
-    this.m = opts.maglevSize ?? SW_MAGLEV_M;
+    this.fixedM = opts.maglevSize;
     this.memberSlots = new SlotAllocator(this.maps.members.info.maxEntries);
-    this.chunks = new SlotAllocator(Math.floor(this.maps.maglev_lut.info.maxEntries / this.m));
+    this.lutSpace = new LutSpace(this.maps.maglev_lut.info.maxEntries);
     for (const t of SWITCH_TABLE_NAMES) this.counterSlots[t] = new SlotAllocator(this.counterMap(t).info.maxEntries);
   }
 
@@ -296,46 +299,42 @@ export class EbpfTarget implements P4Target {
   private applyGroup(tx: MapTransaction, type: TargetUpdate['type'], e: TargetGroup, previous: TargetGroup | undefined): void {
     const gid = e.groupId;
     const mp = this.maps;
-    const oldChunk = this.groupChunk.get(gid);
-    const hadGroup = this.groupChunk.has(gid);
+    const oldLut = this.groupLut.get(gid);
+    const hadGroup = this.groupLut.has(gid);
     const pairs = (g: TargetGroup | undefined) => (g?.members ?? []).map((m) => ({ group_id: gid, member_id: m.memberId }));
     if (type === 'DELETE') {
       tx.del(mp.group_luts, gid);
       for (const k of pairs(e)) tx.del(mp.group_members, k);
       tx.onCommit(() => {
-        this.groupChunk.delete(gid);
-        if (oldChunk !== undefined) this.chunks.release(oldChunk);
+        this.groupLut.delete(gid);
+        if (oldLut) this.lutSpace.release(oldLut);
       });
       return;
     }
-    if (e.members.length > this.m) throw new TargetError(Code.RESOURCE_EXHAUSTED, `group ${gid}: ${e.members.length} members do not fit a Maglev table of ${this.m} slots`);
-    // Build the new lookup table in a free chunk; the group switches to it below.
-    let chunk: number | undefined;
-    let size = 0;
+    const m = maglevSizeFor(e.members.length, this.fixedM);
+    if (e.members.length > m) throw new TargetError(Code.RESOURCE_EXHAUSTED, `group ${gid}: ${e.members.length} members do not fit a Maglev table of ${m} slots`);
+    // Build the new lookup table in free space; the group switches to it below.
+    let lut: LutRange | undefined;
     if (e.members.length > 0) {
-      const slots = e.members.map((m) => {
-        const s = this.memberSlotById.get(m.memberId);
-        if (s === undefined) throw new TargetError(Code.NOT_FOUND, `group ${gid}: member ${m.memberId} is not in the switch`);
+      const slots = e.members.map((mb) => {
+        const s = this.memberSlotById.get(mb.memberId);
+        if (s === undefined) throw new TargetError(Code.NOT_FOUND, `group ${gid}: member ${mb.memberId} is not in the switch`);
         return s;
       });
-      const table = buildMaglevTable(e.members.map((m) => ({ key: String(m.memberId), weight: m.weight })), this.m);
-      const fresh = this.chunks.take();
-      if (fresh === undefined) throw new TargetError(Code.RESOURCE_EXHAUSTED, `backend_selector: all ${this.chunks.size} group lookup tables are in use`);
-      tx.step(() => undefined, () => this.chunks.release(fresh));
-      const base = fresh * this.m;
+      const table = buildMaglevTable(e.members.map((mb) => ({ key: String(mb.memberId), weight: mb.weight })), m);
+      const base = this.lutSpace.take(m);
+      if (base === undefined) throw new TargetError(Code.RESOURCE_EXHAUSTED, `backend_selector: no room for another lookup table of ${m} slots (${this.lutSpace.used} of ${this.lutSpace.total} in use)`);
+      const range = { base, size: m };
+      tx.step(() => undefined, () => this.lutSpace.releaseUnused(range));
       this.opts.datapath.lutWriter().write(base, table, slots);
-      chunk = fresh;
-      size = this.m;
+      lut = range;
     }
-    const lutValue = { base: chunk === undefined ? 0 : chunk * this.m, size, max_size: e.maxSize };
+    const lutValue = { base: lut?.base ?? 0, size: lut?.size ?? 0, max_size: e.maxSize };
     if (hadGroup) tx.put(mp.group_luts, gid, lutValue);
     else tx.insert(mp.group_luts, gid, lutValue);
-    // Membership for Read after a restart: drop pairs that left, write the rest.
-    const keep = new Set(e.members.map((m) => m.memberId));
-    for (const k of pairs(previous)) if (!keep.has(k.member_id)) tx.del(mp.group_members, k);
     if (!hadGroup && e.members.length > 0) {
       // A new group: all pairs in one batch (one syscall), undone together.
-      const fresh = e.members.map((m) => [{ group_id: gid, member_id: m.memberId }, m.weight] as const);
+      const fresh = e.members.map((mb) => [{ group_id: gid, member_id: mb.memberId }, mb.weight] as const);
       const undo = (): void => void mp.group_members.deleteBatch(fresh.map(([k]) => k));
       tx.step(() => {
         try {
@@ -345,19 +344,22 @@ export class EbpfTarget implements P4Target {
           throw err;
         }
       }, undo);
-      tx.onCommit(() => this.groupChunk.set(gid, chunk));
+      tx.onCommit(() => this.groupLut.set(gid, lut));
       return;
     }
-    const oldWeights = new Map((previous?.members ?? []).map((m) => [m.memberId, m.weight]));
-    for (const m of e.members) {
-      const k = { group_id: gid, member_id: m.memberId };
-      if (oldWeights.get(m.memberId) === m.weight) continue;
-      if (oldWeights.has(m.memberId)) tx.put(mp.group_members, k, m.weight);
-      else tx.insert(mp.group_members, k, m.weight);
+    // Membership for Read after a restart: drop pairs that left, write the rest.
+    const keep = new Set(e.members.map((mb) => mb.memberId));
+    for (const k of pairs(previous)) if (!keep.has(k.member_id)) tx.del(mp.group_members, k);
+    const oldWeights = new Map((previous?.members ?? []).map((mb) => [mb.memberId, mb.weight]));
+    for (const mb of e.members) {
+      const k = { group_id: gid, member_id: mb.memberId };
+      if (oldWeights.get(mb.memberId) === mb.weight) continue;
+      if (oldWeights.has(mb.memberId)) tx.put(mp.group_members, k, mb.weight);
+      else tx.insert(mp.group_members, k, mb.weight);
     }
     tx.onCommit(() => {
-      this.groupChunk.set(gid, chunk);
-      if (hadGroup && oldChunk !== undefined) this.chunks.release(oldChunk);
+      this.groupLut.set(gid, lut);
+      if (oldLut) this.lutSpace.release(oldLut);
     });
   }
 
@@ -398,9 +400,9 @@ export class EbpfTarget implements P4Target {
     this.maps.group_luts.clear();
     this.maps.group_members.clear();
     this.memberSlotById.clear();
-    this.groupChunk.clear();
+    this.groupLut.clear();
     this.memberSlots = new SlotAllocator(this.memberSlots.size);
-    this.chunks = new SlotAllocator(this.chunks.size);
+    this.lutSpace = new LutSpace(this.lutSpace.total);
     for (const t of SWITCH_TABLE_NAMES) this.counterSlots[t] = new SlotAllocator(this.counterSlots[t].size);
   }
 
@@ -436,16 +438,16 @@ export class EbpfTarget implements P4Target {
       list.push({ member_id: k.member_id, weight });
       membersOf.set(k.group_id, list);
     }
-    this.groupChunk.clear();
-    const chunksUsed: number[] = [];
+    this.groupLut.clear();
+    const ranges: LutRange[] = [];
     for (const [gid, lut] of mp.group_luts.entries()) {
-      const chunk = lut.size ? Math.floor(lut.base / this.m) : undefined;
-      this.groupChunk.set(gid, chunk);
-      if (chunk !== undefined) chunksUsed.push(chunk);
+      const range = lut.size ? { base: lut.base, size: lut.size } : undefined;
+      this.groupLut.set(gid, range);
+      if (range) ranges.push(range);
       const members = (membersOf.get(gid) ?? []).sort((a, b) => a.member_id - b.member_id);
       out.push({ action_profile_group: { action_profile_id: s.selector.id, group_id: gid, members, max_size: lut.max_size } });
     }
-    this.chunks = SlotAllocator.fromUsed(this.chunks.size, chunksUsed);
+    this.lutSpace = LutSpace.fromUsed(this.lutSpace.total, ranges);
 
     const slots: number[] = [];
     for (const [k, v] of mp.frontends.entries()) {

@@ -3,6 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { buildMaglevTable, DEFAULT_MAGLEV_SIZE, slotsMoved, type MaglevMember } from './maglev.js';
 import { flowHash } from './flow-hash.js';
+import { maglevSizeFor } from './lut-space.js';
 
 export interface Disruption {
   members: number;
@@ -65,11 +66,15 @@ export function measureDisruption(n: number, size = DEFAULT_MAGLEV_SIZE, flows =
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
-  for (const size of [DEFAULT_MAGLEV_SIZE, 65537]) {
-    for (const n of [4, 10, 100]) {
+  // The sizes the switch picks (maglevSizeFor), then fixed sizes for comparison.
+  const runs: [number, number | undefined][] = [[4, undefined], [10, undefined], [100, undefined], [256, undefined]];
+  for (const size of [DEFAULT_MAGLEV_SIZE, 65537]) for (const n of [4, 10, 100]) runs.push([n, size]);
+  {
+    for (const [n, fixed] of runs) {
+      const size = fixed ?? maglevSizeFor(n);
       const d = measureDisruption(n, size);
       process.stdout.write(
-        `M=${size} N=${n}: remove one -> ${pct(d.removeSlots)} of slots, ${pct(d.removeFlows)} of flows moved (ideal ${pct(d.removeIdeal)}); ` +
+        `M=${size}${fixed ? '' : ' (switch)'} N=${n}: remove one -> ${pct(d.removeSlots)} of slots, ${pct(d.removeFlows)} of flows moved (ideal ${pct(d.removeIdeal)}); ` +
           `add one -> ${pct(d.addSlots)} of slots moved (ideal ${pct(d.addIdeal)})\n`,
       );
     }

@@ -1,8 +1,7 @@
-// Hands out indices of a fixed-size array map: counter slots of table entries,
-// member slots, Maglev lookup table chunks. Never-used slots go first, then
-// released ones oldest first (FIFO), so that a lookup table a packet may
-// still be reading on another CPU is not overwritten right after the switch
-// to its successor.
+// Hands out indices of a fixed-size array map: direct counter slots of table
+// entries and member slots. Never-used slots go first, then released ones
+// oldest first (FIFO), so that a slot a packet may still be reading on
+// another CPU is reused as late as possible.
 
 export class SlotAllocator {
   private next = 0;
