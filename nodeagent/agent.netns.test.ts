@@ -157,4 +157,22 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     s.update('endpointslices', { ...slice, endpoints: [slice.endpoints[0]] });
     await until('the affinity entry to go', () => dp.affinity.lookup(key) === undefined);
   });
+
+  it('a pod that comes later is attached and served; when it goes, its entry and filter go too', async () => {
+    const dp = h.agent('node-2').datapath;
+    const d = await cluster.addPod('d', 2, 9);
+    const s = h.api.store;
+    s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd', namespace: 'default' }, spec: { nodeName: 'node-2', containers: [{ name: 'c', image: 'echo' }] } });
+    s.patch('pods', 'default', 'd', { status: { phase: 'Running', podIP: d.ip, podIPs: [{ ip: d.ip }] } }, 'merge', { subresource: 'status' });
+    await until('the new pod in the pod map', () => dp.pods.lookup(d.ip) !== undefined);
+    assert.ok(dp.attachedProgramId(d.hostVeth));
+    const server = echoServer(d, 9002);
+    await server.next(/listening/);
+    const c = client(pods.a!, d.ip, 9002, 2);
+    await c.lines.next(/^connected 2 0/);
+    assert.deepEqual(await c.roundTrip(), [2, 0]);
+    await cluster.removePod('d');
+    s.delete('pods', 'default', 'd', { gracePeriodSeconds: 0 });
+    await until('the pod entry to go', () => dp.pods.lookup(d.ip) === undefined);
+  });
 });

@@ -110,6 +110,14 @@ export class MiniCluster {
     return p;
   }
 
+  /** Removes one pod's namespace (its veth goes with it). */
+  async removePod(name: string): Promise<void> {
+    const i = this.pods.findIndex((p) => p.name === name);
+    if (i < 0) return;
+    const [p] = this.pods.splice(i, 1);
+    await exec('ip', ['netns', 'del', p!.netns]).catch(() => undefined);
+  }
+
   /** Runs a command in a namespace and returns its stdout. */
   async run(netns: string, argv: string[], timeoutMs = 20_000): Promise<string> {
     const { stdout } = await exec('ip', ['netns', 'exec', netns, ...argv], { timeout: timeoutMs, maxBuffer: 16 << 20 });
