@@ -5,6 +5,13 @@
 #ifndef TALARIA_HOST_CONSTS_H
 #define TALARIA_HOST_CONSTS_H
 
+/* Shim usage of the hosts (the switch matches it; details in host.bpf.c):
+ * NEW carries frontend_id = backend_id = 0 (hosts do not know frontend ids,
+ * the switch finds the frontend by dst addr/port/proto); PINNED carries the
+ * (frontend_id, backend_id) learnt from the first TO_CLIENT; REPLY echoes
+ * TO_BACKEND's ids; ITP=Local is translated at the client host and never
+ * reaches the switch; shim flags are ignored by hosts. */
+
 /* Local pods of this node (pod IPv4 -> host-side veth, MACs). */
 #ifndef HOST_MAX_PODS
 #define HOST_MAX_PODS 1024
