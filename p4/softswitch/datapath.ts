@@ -79,7 +79,9 @@ export class SwitchDatapath {
   static load(opts: DatapathOptions = {}): SwitchDatapath {
     const path = opts.objectPath ?? SWITCH_OBJECT;
     if (!existsSync(path)) throw new Error(`${path} is missing: build it with make -C bpf`);
-    const object = BpfObject.open(path, opts.pinDir ? { pinDir: opts.pinDir } : {});
+    // A pin left by an older build with another layout cannot be used: it is
+    // replaced (its entries are lost; the controller's reconcile rewrites them).
+    const object = BpfObject.open(path, opts.pinDir ? { pinDir: opts.pinDir, replaceIncompatiblePins: true } : {});
     try {
       const maps = {} as Record<string, unknown>;
       for (const [name, def] of Object.entries(SWITCH_MAPS) as [string, { key: Codec<unknown>; value: Codec<unknown>; perCpu: boolean }][]) {

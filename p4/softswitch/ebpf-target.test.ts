@@ -2,6 +2,7 @@
 // pinned maps (Read returns what was installed), counters, pipeline checks.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { runProgram, TC_ACT } from '../../bpf/loader/index.js';
 import { buildPacket, parsePacket } from '../../bpf/testing/packet-builder.js';
@@ -134,6 +135,19 @@ describe('eBPF target', { skip }, () => {
       datapath.close({ removePins: true });
     }
     assert.equal(existsSync(PIN_DIR), false);
+  });
+
+  test('a pin left by an older layout is replaced, not fatal', () => {
+    const dir = `${PIN_DIR}-stale`;
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('bpftool', ['map', 'create', `${dir}/frontends`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '16', 'name', 'frontends']);
+    const d = SwitchDatapath.load({ pinDir: dir });
+    try {
+      assert.equal(d.maps.frontends.info.keySize, 8);
+    } finally {
+      d.close({ removePins: true });
+    }
+    assert.equal(existsSync(dir), false);
   });
 
   test('a P4Info of another program is refused with the mismatch named', async () => {
