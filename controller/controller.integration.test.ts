@@ -97,6 +97,15 @@ void describe('controller against the API server and a P4Runtime server', () => 
     await h.stopController(c);
   });
 
+  void it('API server restart: the informers resume and later changes are programmed', async () => {
+    const c = await h.controller();
+    await until('synced', () => c.syncer.lastStats !== undefined);
+    await h.restartApiServer(300);
+    h.service('after-restart', '10.96.5.1');
+    await until('programmed after the restart', async () => (await h.switchState()).has('frontend 10.96.5.1 80 TCP'), 30_000);
+    await h.stopController(c);
+  });
+
   void it('health and metrics endpoints as kube-proxy serves them', async () => {
     const c = await h.controller({ servers: true });
     await until('synced', () => c.syncer.lastStats !== undefined);

@@ -42,6 +42,14 @@ export class Harness {
     this.address = `127.0.0.1:${await this.switchServer.start('127.0.0.1:0')}`;
   }
 
+  /** Stops the API server (watches break), waits, and starts it again on the same port with the same store. */
+  async restartApiServer(downMs: number): Promise<void> {
+    const port = Number(new URL(this.api.url).port);
+    await this.api.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    this.api = await ApiServer.start({ store: this.store, port });
+  }
+
   async restartSwitch(): Promise<void> {
     await this.switchServer.stop(100);
     this.switchServer = new P4RuntimeServer({ deviceId: 1, target: this.newTarget(), p4info: this.info });
