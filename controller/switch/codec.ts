@@ -26,8 +26,20 @@ export const names = {
 
 const protocolByNumber = new Map<number, L4Protocol>(Object.entries(protocolNumbers).map(([k, v]) => [v, k as L4Protocol]));
 
+// Encoding 240,000 entities allocates a Buffer per field; ports, protocols and
+// small ids repeat, and so do addresses (a backend's address is in its member
+// and in one backends entry per frontend). The messages never modify them, so
+// shared instances are safe.
+const small: (Buffer | undefined)[] = new Array(65536);
+const addrCache = new Map<string, Buffer>();
+
 /** Canonical bytestring of a non-negative integer below 2^48 (fast path; no BigInt). */
 export function uintBytes(n: number): Buffer {
+  if (n < 65536) return (small[n] ??= encodeUint(n));
+  return encodeUint(n);
+}
+
+function encodeUint(n: number): Buffer {
   let len = 1;
   for (let v = n; v >= 256; v = Math.floor(v / 256)) len++;
   const out = Buffer.allocUnsafe(len);
@@ -45,8 +57,14 @@ function bytesUint(b: Uint8Array | undefined): number {
 }
 
 function ipv4Bytes(ip: string): Buffer {
-  const p = ip.split('.');
-  return uintBytes(((+p[0] << 24) >>> 0) + (+p[1] << 16) + (+p[2] << 8) + +p[3]);
+  let b = addrCache.get(ip);
+  if (b === undefined) {
+    const p = ip.split('.');
+    b = encodeUint(((+p[0] << 24) >>> 0) + (+p[1] << 16) + (+p[2] << 8) + +p[3]);
+    if (addrCache.size >= 1_000_000) addrCache.clear();
+    addrCache.set(ip, b);
+  }
+  return b;
 }
 
 function bytesIpv4(b: Uint8Array | undefined): string {
