@@ -247,13 +247,22 @@ export class TestbedDaemon {
   private async doStop(): Promise<void> {
     this.state.phase = this.state.phase === 'failed' ? 'failed' : 'stopping';
     await this.save().catch(() => undefined);
-    await Promise.allSettled(this.proxies.map((p) => p.stop()));
-    await Promise.allSettled(this.kubelets.map((k) => k.stop()));
-    await stopTracked(this.state.processes);
-    this.cluster?.stop();
-    await this.api?.stop().catch(() => undefined);
-    await destroyTopology();
-    await removePins(this.state.pinDirs);
+    const step = async (what: string, fn: () => Promise<unknown> | unknown): Promise<void> => {
+      const t = Date.now();
+      try {
+        await fn();
+      } catch (err) {
+        log(`stop: ${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      log(`stop: ${what} in ${Date.now() - t} ms`);
+    };
+    await step('proxies', () => Promise.allSettled(this.proxies.map((p) => p.stop())));
+    await step('kubelets', () => Promise.allSettled(this.kubelets.map((k) => k.stop())));
+    await step('processes', () => stopTracked(this.state.processes));
+    await step('controllers', () => this.cluster?.stop());
+    await step('API server', () => this.api?.stop());
+    await step('namespaces', () => destroyTopology());
+    await step('pins', () => removePins(this.state.pinDirs));
   }
 }
 
@@ -282,4 +291,6 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   await d.start();
   await done;
   log('stopped');
+  // Timers of components that were shut down (back-offs, resyncs) must not keep the daemon around.
+  process.exit(0);
 }

@@ -184,6 +184,9 @@ for (const mode of ['iptables', 'nftables'] as const) {
       assert.match(await ok(['apply', '-f', file]), /pod\/solo created/);
       const solo = await eventually('pod solo ready', async () => (await status()).pods.find((p) => p.name === 'solo' && p.ready));
       assert.equal((await get(solo.netns, 'http://127.0.0.1:9000/'))?.pod, 'solo');
+      // The container crashes: the kubelet starts it again (restartPolicy Always).
+      for (const pid of (await run(['ip', 'netns', 'pids', solo.netns])).stdout.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+      await eventually('solo restarted', async () => (await get(solo.netns, 'http://127.0.0.1:9000/'))?.pod === 'solo');
       const r = await cli(['exec', 'solo', '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
       assert.match(r.stdout, new RegExp(solo.ip!.replace(/\./g, '\\.')));
       assert.match(await ok(['delete', 'pod', 'solo']), /pod "solo" deleted/);

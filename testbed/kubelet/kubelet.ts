@@ -48,6 +48,9 @@ interface LocalPod {
   containers: RunningContainer[];
   ready: boolean;
   terminating: boolean;
+  specs: ContainerSpec[];
+  startTime: string;
+  restarts: number;
 }
 
 function now(): string {
@@ -131,12 +134,15 @@ export class Kubelet {
   }
 
   private enqueue(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
+    this.enqueueTask(`${namespace}/${name}`, () => this.reconcile(namespace, name));
+  }
+
+  private enqueueTask(key: string, task: () => Promise<void>): void {
     const prev = this.queues.get(key) ?? Promise.resolve();
-    // Never reconcile synchronously inside a store callback: the store is mid-commit.
+    // Never work synchronously inside a store callback: the store is mid-commit.
     const next = prev
       .then(() => new Promise<void>((r) => setImmediate(r)))
-      .then(() => this.reconcile(namespace, name))
+      .then(task)
       .catch((err: unknown) => this.log(`kubelet ${this.nodeName}: pod ${key}: ${err instanceof Error ? err.message : String(err)}`));
     this.queues.set(key, next);
     void next.finally(() => {
@@ -196,6 +202,9 @@ export class Kubelet {
       containers: [],
       ready: false,
       terminating: false,
+      specs: containers,
+      startTime: now(),
+      restarts: 0,
     };
     this.pods.set(key, local);
     try {
@@ -206,7 +215,7 @@ export class Kubelet {
       this.patchStatus(pod, { phase: 'Failed', reason: 'StartError', message: err instanceof Error ? err.message : String(err) });
       throw err;
     }
-    const startTime = now();
+    const startTime = local.startTime;
     this.patchStatus(pod, {
       phase: 'Running',
       hostIP: this.opts.node.ip,
@@ -238,6 +247,7 @@ export class Kubelet {
         child.on('exit', (code) => {
           rc.exitCode = code;
           resolve();
+          if (!local.terminating && !this.stopped && local.containers.includes(rc)) this.onContainerExit(local, c.name, code);
         });
         child.on('error', () => resolve());
       });
@@ -245,6 +255,40 @@ export class Kubelet {
     } finally {
       closeSync(logFd);
     }
+  }
+
+  /**
+   * restartPolicy Always: a container that exits makes the pod unready; after
+   * a back-off (1 s doubling to 30 s, as the kubelet's CrashLoopBackOff) the
+   * pod's containers start again and the pod turns Ready once they listen.
+   */
+  private onContainerExit(local: LocalPod, name: string, code: number | null): void {
+    this.log(`kubelet ${this.nodeName}: pod ${local.key}: container ${name} exited (${code}); restarting`);
+    this.enqueueTask(local.key, async () => {
+      if (local.terminating || this.stopped || this.pods.get(local.key) !== local) return;
+      if (local.ready) {
+        local.ready = false;
+        const cur = this.opts.store.peek('pods', local.namespace, local.name);
+        if (cur) this.patchStatus(cur, { conditions: this.conditions(false), containerStatuses: this.containerStatuses(local.specs, false, local.startTime, local.restarts) });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** local.restarts)));
+      if (local.terminating || this.stopped || this.pods.get(local.key) !== local) return;
+      local.restarts++;
+      const old = local.containers;
+      local.containers = [];
+      for (const c of old) if (c.exitCode === undefined && c.child.pid !== undefined) process.kill(-c.child.pid, 'SIGKILL');
+      await Promise.all(old.map((c) => c.exited));
+      for (const c of local.specs) await this.startContainer(local, c);
+      try {
+        await this.waitListening(local, local.specs);
+      } catch {
+        return; // exited again: its exit queued the next attempt
+      }
+      const cur = this.opts.store.peek('pods', local.namespace, local.name);
+      if (!cur || cur.metadata.uid !== local.uid || cur.metadata.deletionTimestamp || local.terminating) return;
+      local.ready = true;
+      this.patchStatus(cur, { conditions: this.conditions(true), containerStatuses: this.containerStatuses(local.specs, true, local.startTime, local.restarts) });
+    });
   }
 
   /** Polls `ss` in the pod namespace until every declared port listens. */
@@ -283,14 +327,14 @@ export class Kubelet {
     ];
   }
 
-  private containerStatuses(containers: readonly ContainerSpec[], ready: boolean, startedAt: string): object[] {
+  private containerStatuses(containers: readonly ContainerSpec[], ready: boolean, startedAt: string, restartCount = 0): object[] {
     return containers.map((c) => ({
       name: c.name,
       image: c.image,
       imageID: '',
       ready,
       started: true,
-      restartCount: 0,
+      restartCount,
       state: { running: { startedAt } },
     }));
   }
