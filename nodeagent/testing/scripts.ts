@@ -27,7 +27,7 @@ const connect = (i) => new Promise((resolve) => {
 const trip = (s, msg) => new Promise((resolve) => {
   if (!s || s.destroyed) return resolve(false);
   let buf = '';
-  const t = setTimeout(() => { s.off('data', on); resolve(false); }, 5000);
+  const t = setTimeout(() => { s.off('data', on); resolve(false); }, 15000);
   const on = (d) => { buf += d; if (buf === msg) { clearTimeout(t); s.off('data', on); resolve(true); } };
   s.on('data', on);
   s.write(msg);
@@ -59,7 +59,7 @@ export class LineReader {
   }
 
   /** The next line matching re (lines before it are skipped), or an error after timeoutMs. */
-  async next(re: RegExp, timeoutMs = 20_000): Promise<string> {
+  async next(re: RegExp, timeoutMs = 30_000): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const i = this.lines.findIndex((l) => re.test(l));
