@@ -104,9 +104,12 @@ static __always_inline struct sw_member *sw_select(struct sw_pkt *p, __u32 front
 
 		if (!lut || lut->size == 0)
 			return NULL;
-		/* ClientIP affinity: every connection of a client hashes alike, so
-		 * clients outside the cluster (no host to pin them) keep their backend. */
-		__u16 sport = flags & SW_FLAG_AFFINITY_CLIENT_IP ? 0 : p->sport;
+		/* ClientIP affinity for clients outside the cluster (no shim, no host
+		 * to pin them): every connection of a client hashes alike, so they keep
+		 * their backend. A Talaria host keeps affinity itself, with its timeout,
+		 * and sends PINNED while it lasts; its NEW must hash the full 5-tuple
+		 * or an expired affinity would always land on the same backend. */
+		__u16 sport = (flags & SW_FLAG_AFFINITY_CLIENT_IP) && !p->has_shim ? 0 : p->sport;
 		__u32 hash = sw_jhash_3words(p->saddr, p->daddr,
 					     ((__u32)sport << 16 | p->dport) ^ p->proto, 0);
 		__u32 idx = lut->base + hash % lut->size;

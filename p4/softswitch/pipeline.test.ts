@@ -384,6 +384,16 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
     assert.deepEqual([...picks], [MEMBER_BACKEND[GROUP70[table[slot]!]![0]]]);
   });
 
+  test('ClientIP affinity from a Talaria host: NEW hashes the whole 5-tuple (the host keeps affinity and its timeout)', () => {
+    // Frontend 12 (affinity) and its group were installed by the previous test.
+    const picks = new Set<number>();
+    for (let i = 0; i < 32; i++) {
+      const res = runProgram(sw.datapath.program, buildPacket({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, ...tcp(30000 + i * 13, 8443) }));
+      picks.add(parsePacket(res.packet).ipv4!.shim!.backendId);
+    }
+    assert.ok(picks.size > 1, `a host's new connections after the affinity expired must spread, all went to ${[...picks].join(',')}`);
+  });
+
   test('direct counters count hits per entry', async () => {
     const before = (await sw.target.readCounters(sw.entities.p4info.table('reverse_nat'), [])).length;
     assert.equal(before, 0);
