@@ -44,6 +44,7 @@ interface UpOptions {
   services: number;
   mode: Mode;
   json?: boolean;
+  timeout?: number;
 }
 
 async function existingTestbed(): Promise<string | undefined> {
@@ -60,6 +61,11 @@ async function tail(file: string, lines = 15): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/** Seconds `up` may take: 10 minutes, plus time for big rule sets on a small machine. */
+function defaultTimeout(services: number): number {
+  return 600 + Math.ceil(services / 10);
 }
 
 async function up(o: UpOptions): Promise<void> {
@@ -79,7 +85,7 @@ async function up(o: UpOptions): Promise<void> {
   const log = join(stateDir(), 'daemon.log');
   const daemon = spawnTracked(
     'daemon',
-    talariaArgv(['testbed', 'daemon', '--mode', o.mode, '--nodes', String(o.nodes), '--pods-per-node', String(o.podsPerNode), '--services', String(o.services), '--started-at', String(startedAtMs)]),
+    talariaArgv(['testbed', 'daemon', '--mode', o.mode, '--nodes', String(o.nodes), '--pods-per-node', String(o.podsPerNode), '--services', String(o.services), '--started-at', String(startedAtMs), '--timeout', String(o.timeout ?? defaultTimeout(o.services))]),
     log,
   );
   let interrupted = false;
@@ -298,6 +304,7 @@ testbedCommand
   .option('--services <n>', 'extra ClusterIP Services over the echo pods (scale runs)', intOption('--services', 0, 60_000), 0)
   .addOption(new Option('--mode <mode>', 'data path').choices(MODES as string[]).default('talaria'))
   .option('--json', 'print the summary as JSON (a stable contract)')
+  .option('--timeout <seconds>', 'give up (and clean up) when not ready after this long (default: 600 + services/10)', intOption('--timeout', 1, 86_400))
   .action((o: UpOptions) => up(o));
 
 testbedCommand
@@ -308,8 +315,9 @@ testbedCommand
   .requiredOption('--pods-per-node <n>', 'pods per node', intOption('--pods-per-node', 0, 250))
   .option('--services <n>', 'extra services', intOption('--services', 0, 60_000), 0)
   .option('--started-at <ms>', 'when up started', (v) => Number(v), Date.now())
-  .action((o: { mode: Mode; nodes: number; podsPerNode: number; services: number; startedAt: number }) =>
-    runDaemon({ mode: o.mode, nodes: o.nodes, podsPerNode: o.podsPerNode, services: o.services, startedAtMs: o.startedAt }),
+  .option('--timeout <seconds>', 'readiness timeout', (v) => Number(v), 600)
+  .action((o: { mode: Mode; nodes: number; podsPerNode: number; services: number; startedAt: number; timeout: number }) =>
+    runDaemon({ mode: o.mode, nodes: o.nodes, podsPerNode: o.podsPerNode, services: o.services, startedAtMs: o.startedAt, readyTimeoutMs: o.timeout * 1000 }),
   );
 
 testbedCommand

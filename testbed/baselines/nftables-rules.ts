@@ -93,8 +93,10 @@ function baseRules(ctx: NftablesContext): string[] {
 }
 
 export interface NftablesRules {
-  /** Input for `nft -f -`: one transaction. */
+  /** Every transaction, concatenated (what the table receives, in order). */
   text: string;
+  /** Inputs for `nft -f -`, applied one after the other. */
+  transactions: string[];
   chains: number;
   /** Service ports whose chains this transaction (re)wrote. */
   written: number;
@@ -135,7 +137,22 @@ const elementId = (e: Element): string => `${e.map} ${e.key}`;
  * kube-proxy does, it touches only the chains, sets and map elements of the
  * service ports that changed.
  */
-export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContext, previous?: NftablesSyncState): NftablesRules {
+/**
+ * Service ports per transaction. kube-proxy sends one transaction; on this
+ * kernel a transaction's cost grows with the square of its size (each
+ * anonymous vmap is looked up by id along the transaction), so a sync that
+ * touches many service ports is sent in transactions of this many ports. Each
+ * transaction carries whole service ports, so every chain is always complete.
+ */
+export const PORTS_PER_TRANSACTION = 500;
+
+function groups<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContext, previous?: NftablesSyncState, portsPerTransaction = PORTS_PER_TRANSACTION): NftablesRules {
   const ctxSig = JSON.stringify(ctx);
   const prev = previous && previous.ctxSig === ctxSig ? previous : undefined;
   const state: NftablesSyncState = { ctxSig, ports: new Map() };
@@ -151,19 +168,24 @@ export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContex
     if (po !== old) changed.push(po);
   }
   if (!prev) {
-    const decls: string[] = [];
-    const body: string[] = [];
-    for (const po of state.ports.values()) {
-      for (const line of po.sets.values()) decls.push(line);
-      for (const name of po.chains.keys()) decls.push(`add chain ${T} ${name}`);
-      body.push(po.comment);
-      for (const rules of po.chains.values()) body.push(...rules);
-      for (const e of po.elements) body.push(elementLine(e));
-    }
-    // Create-then-delete makes the delete safe on the first sync; every chain
-    // and set exists before a rule or element refers to it.
-    const text = [`add table ${T}`, `delete table ${T}`, ...baseRules(ctx), ...decls, ...body].join('\n') + '\n';
-    return { text, chains, written: state.ports.size, state };
+    const all = [...state.ports.values()];
+    const transactions = groups(all, portsPerTransaction).map((group, i) => {
+      const decls: string[] = [];
+      const body: string[] = [];
+      for (const po of group) {
+        for (const line of po.sets.values()) decls.push(line);
+        for (const name of po.chains.keys()) decls.push(`add chain ${T} ${name}`);
+        body.push(po.comment);
+        for (const rules of po.chains.values()) body.push(...rules);
+        for (const e of po.elements) body.push(elementLine(e));
+      }
+      // Create-then-delete makes the delete safe on the first sync; every chain
+      // and set exists before a rule or element refers to it.
+      const head = i === 0 ? [`add table ${T}`, `delete table ${T}`, ...baseRules(ctx)] : [];
+      return [...head, ...decls, ...body].join('\n') + '\n';
+    });
+    if (transactions.length === 0) transactions.push([`add table ${T}`, `delete table ${T}`, ...baseRules(ctx)].join('\n') + '\n');
+    return { text: transactions.join(''), transactions, chains, written: state.ports.size, state };
   }
 
   const oldChains = new Set<string>();
@@ -186,14 +208,20 @@ export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContex
       keyOf.set(elementId(e), e);
     }
   }
+  // Changed ports' chains (created or flushed, then filled), a group of ports
+  // per transaction; then the map elements and the removal of what is stale.
+  const transactions: string[][] = groups(changed, portsPerTransaction).map((group) => {
+    const out: string[] = [];
+    for (const po of group) {
+      for (const [name, line] of po.sets) if (!oldSets.has(name)) out.push(line);
+      for (const name of po.chains.keys()) out.push(oldChains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
+    }
+    for (const po of group) for (const rules of po.chains.values()) out.push(...rules);
+    return out;
+  });
   const out: string[] = [];
-  for (const po of changed) {
-    for (const [name, line] of po.sets) if (!oldSets.has(name)) out.push(line);
-    for (const name of po.chains.keys()) out.push(oldChains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
-  }
   const staleChains = [...oldChains].filter((c) => !newChains.has(c));
   for (const c of staleChains) out.push(`flush chain ${T} ${c}`);
-  for (const po of changed) for (const rules of po.chains.values()) out.push(...rules);
   for (const [id, line] of oldElements) {
     if (newElements.get(id) === line) continue;
     const [map, ...key] = id.split(' ');
@@ -202,7 +230,11 @@ export function nftablesRules(ports: readonly ServicePort[], ctx: NftablesContex
   for (const [id, line] of newElements) if (oldElements.get(id) !== line) out.push(line);
   for (const c of staleChains) out.push(`delete chain ${T} ${c}`);
   for (const n of oldSets) if (!newSets.has(n)) out.push(`delete set ${T} ${n}`);
-  return { text: out.join('\n') + '\n', chains, written: changed.length, state };
+  // A small change stays one atomic transaction, as kube-proxy sends it.
+  if (transactions.length <= 1) transactions[0] = [...(transactions[0] ?? []), ...out];
+  else transactions.push(out);
+  const texts = transactions.filter((t) => t.length > 0).map((t) => t.join('\n') + '\n');
+  return { text: texts.join(''), transactions: texts, chains, written: changed.length, state };
 }
 
 function portObjects(sp: ServicePort, ctx: NftablesContext, sig: string): PortObjects {

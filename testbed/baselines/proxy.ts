@@ -117,7 +117,7 @@ export class BaselineProxy {
       } else {
         const rules = nftablesRules(ports, { clusterCIDR: POD_CIDR, serviceCIDR: SERVICE_CIDR, nodePortIPs: [node.ip] }, this.nftablesState);
         this.nftablesState = undefined;
-        await exec(['nft', '-f', '-'], rules.text);
+        for (const t of rules.transactions) await exec(['nft', '-f', '-'], t);
         this.nftablesState = rules.state;
         this.stats.lastWritten = rules.written;
       }

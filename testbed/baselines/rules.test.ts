@@ -118,6 +118,13 @@ describe('kube-proxy rule shapes', () => {
       assert.doesNotMatch(table, /svc1|10\.244\.1\.3/);
       assert.match(table, /dnat to 10\.244\.2\.7:5353/);
       assert.match(table, /affinity-.*10\.244\.2\.7\/5353/);
+      // Split into transactions of two service ports, the table comes out the same.
+      const chunked = nftablesRules(ports, ctx, undefined, 2);
+      assert.equal(chunked.transactions.length, 3);
+      for (const t of chunked.transactions) await exec(['nft', '-f', '-'], t);
+      const whole = (await run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout;
+      await exec(['nft', '-f', '-'], nft.text);
+      assert.equal(whole, (await run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout);
     });
   });
 });
