@@ -13,7 +13,8 @@ import { BaselineProxy } from './baselines/proxy.js';
 import { startCluster } from './cluster/control-plane.js';
 import type { Cluster } from './cluster/control-plane.js';
 import { Kubelet } from './kubelet/kubelet.js';
-import { netnsPrefix } from './network/addressing.js';
+import { netnsPrefix, podNetns } from './network/addressing.js';
+import { run } from './network/exec.js';
 import type { Mode } from './network/addressing.js';
 import { createTopology, destroyTopology } from './network/topology.js';
 import type { Topology } from './network/topology.js';
@@ -225,6 +226,33 @@ export class TestbedDaemon {
         await sleep(200);
       }
     }
+    if (this.o.mode === 'talaria') await this.waitServing(check);
+  }
+
+  /**
+   * Healthy processes are not yet a programmed switch: wait until a pod on
+   * every node gets answers from the echo Service and from the last extra
+   * Service (the controller writes in order, so that one comes last).
+   */
+  private async waitServing(check: (what: string) => void): Promise<void> {
+    const store = this.store!;
+    const names = ['echo', ...(this.o.services > 0 ? [extraService(this.o.services).metadata.name!] : [])];
+    const ips = names.map((n) => store.peek('services', 'default', n)?.spec?.clusterIP as string);
+    const t = Date.now();
+    for (const node of this.topology!.nodes) {
+      const pod = [...store.scan('pods')].find((p) => p.spec?.nodeName === node.name && p.status?.podIP && !p.metadata.deletionTimestamp);
+      if (!pod) continue;
+      const netns = podNetns(pod.metadata.namespace ?? 'default', pod.metadata.name);
+      for (const ip of ips) {
+        for (;;) {
+          check(`Service ${ip}:80 to answer from ${node.name}`);
+          const r = await run(['ip', 'netns', 'exec', netns, 'curl', '-s', '-o', '/dev/null', '--max-time', '1', `http://${ip}/`], { allowFailure: true });
+          if (r.code === 0) break;
+          await sleep(200);
+        }
+      }
+    }
+    log(`Services answer through the switch from every node (${Date.now() - t} ms)`);
   }
 
   /** A talaria process that died is a failed `up`, not a hang. */
