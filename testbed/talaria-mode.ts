@@ -12,17 +12,21 @@ import type { TrackedProcess } from './state.js';
 /** The subcommands talaria mode runs. */
 export const TALARIA_SUBCOMMANDS = ['softswitch', 'controller', 'nodeagent'] as const;
 
-/** Which of the subcommands this build of talaria lacks (from `talaria --help`). */
-export async function missingSubcommands(): Promise<string[]> {
-  const argv = talariaArgv(['--help']);
-  const out = await run(argv, { allowFailure: true });
+/** The subcommands of talaria mode that a `talaria --help` text does not list. */
+export function missingIn(helpText: string): string[] {
   const listed = new Set(
-    out.stdout
+    helpText
       .split('\n')
       .map((l) => /^\s{2}([a-z][a-z0-9-]*)\b/.exec(l)?.[1])
       .filter((x): x is string => !!x),
   );
   return TALARIA_SUBCOMMANDS.filter((c) => !listed.has(c));
+}
+
+/** Which of the subcommands this build of talaria lacks (from `talaria --help`). */
+export async function missingSubcommands(): Promise<string[]> {
+  const out = await run(talariaArgv(['--help']), { allowFailure: true });
+  return missingIn(out.stdout);
 }
 
 /** bpffs directory of a component: the contract's names for the default prefix. */

@@ -1,0 +1,23 @@
+// Talaria mode needs three other subcommands; `up` names the ones missing.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { missingIn, missingSubcommands, pinDir } from './talaria-mode.js';
+
+const help = (cmds: string[]): string => ['Usage: talaria [options] [command]', '', 'Commands:', ...cmds.map((c) => `  ${c} [options]  does things`), '  help [command]  display help'].join('\n');
+
+describe('talaria mode prerequisites', () => {
+  it('names the subcommands a help text lacks', () => {
+    assert.deepEqual(missingIn(help(['bench', 'testbed'])), ['softswitch', 'controller', 'nodeagent']);
+    assert.deepEqual(missingIn(help(['controller', 'testbed'])), ['softswitch', 'nodeagent']);
+    assert.deepEqual(missingIn(help(['controller', 'nodeagent', 'softswitch'])), []);
+  });
+
+  it('finds them in this build', async () => {
+    assert.deepEqual(await missingSubcommands(), []);
+  });
+
+  it('pins where the contract says', () => {
+    assert.equal(pinDir('switch'), process.env.TALARIA_TESTBED_PREFIX ? pinDir('switch') : '/sys/fs/bpf/talaria/switch');
+    if (!process.env.TALARIA_TESTBED_PREFIX) assert.equal(pinDir('node-1'), '/sys/fs/bpf/talaria/node-1');
+  });
+});
