@@ -10,7 +10,8 @@ import { nftablesRules, servicePortChainBase } from './nftables-rules.js';
 import { NODE, services, slices } from './fixtures.js';
 import { run } from '../network/exec.js';
 
-const golden = (name: string): string => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
+// Golden files live beside the sources (tsc does not copy them to dist/).
+const golden = (name: string): string => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url)).replace('/dist/testbed/', '/testbed/');
 const ports = buildServicePorts(services, slices, NODE);
 const ipt = iptablesRules(ports, { clusterCIDR: '10.244.0.0/16' });
 const nft = nftablesRules(ports, { clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', nodePortIPs: ['198.18.1.2'] });
