@@ -92,6 +92,11 @@ async function serve(): Promise<void> {
       });
     }
   });
+  // Never outlive the benchmark (a crashed parent must not leave maps behind).
+  process.on('disconnect', () => {
+    close();
+    process.exit(0);
+  });
   process.send!({ port, description: target.description });
 }
 
