@@ -61,8 +61,8 @@ async function get(netns: string, url: string): Promise<{ pod: string; node: str
 }
 
 async function udp(netns: string, host: string, port: number): Promise<string> {
-  const py = `import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(3);s.sendto(b'hi',('${host}',${port}));print(s.recvfrom(512)[0].decode())`;
-  const r = await run(['ip', 'netns', 'exec', netns, 'python3', '-c', py], { allowFailure: true });
+  const js = `const s=require('dgram').createSocket('udp4');s.on('message',(m)=>{console.log(m.toString());process.exit(0)});s.send('hi',${port},'${host}');setTimeout(()=>process.exit(1),3000)`;
+  const r = await run(['ip', 'netns', 'exec', netns, process.execPath, '-e', js], { allowFailure: true });
   return r.stdout;
 }
 
