@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: the eBPF toolchain, the kernel tools the testbed drives, and
 # the real programs the tests and the benchmark run.
 DEBS=(clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables conntrack
-      ethtool nginx-light wrk iperf3 prometheus linux-libc-dev gcc-multilib python3-venv)
+      ethtool nginx-light wrk iperf3 prometheus linux-libc-dev gcc-multilib python3-venv
+      curl jq)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
