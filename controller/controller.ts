@@ -168,7 +168,7 @@ export class Controller {
         this.metrics.connected.set(1);
         this.syncer.attach(session, { freshIds: first });
         first = false;
-        this.runner.run({ full: true });
+        this.runner.run({ full: true, resetBackoff: true });
       },
       onDown: () => {
         this.metrics.connected.set(0);

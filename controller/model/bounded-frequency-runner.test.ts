@@ -47,3 +47,27 @@ void test('failures are retried with backoff, then the periodic resync is full',
   await r.stop();
   assert.equal(clock.pendingTimers, 0);
 });
+
+void test('resetBackoff skips the retry delay', async () => {
+  const clock = new FakeClock(0);
+  const runs: number[] = [];
+  let fail = true;
+  const r = new BoundedFrequencyRunner({
+    clock,
+    minIntervalMs: 0,
+    maxIntervalMs: 60_000,
+    retryInitialMs: 5000,
+    fn: async () => {
+      runs.push(clock.now());
+      if (fail) throw new Error('switch down');
+    },
+  });
+  r.start();
+  r.run();
+  await clock.advance(100); // fails at 0; the retry would be at 5000
+  fail = false;
+  r.run({ resetBackoff: true }); // the switch is back
+  await clock.advance(100);
+  assert.deepEqual(runs, [0, 100]);
+  await r.stop();
+});

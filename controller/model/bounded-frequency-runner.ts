@@ -44,10 +44,23 @@ export class BoundedFrequencyRunner {
     this.schedule();
   }
 
-  /** Requests a run (coalesced with other requests). */
-  run(opts: { full?: boolean } = {}): void {
+  /**
+   * Requests a run (coalesced with other requests). resetBackoff: the cause
+   * of earlier failures is gone (e.g. the switch is back), do not wait out
+   * the retry delay.
+   */
+  run(opts: { full?: boolean; resetBackoff?: boolean } = {}): void {
     this.pending = true;
     if (opts.full) this.fullPending = true;
+    if (opts.resetBackoff) {
+      this.backoffMs = 0;
+      this.retryAt = -Infinity;
+      if (this.timer && !this.running) {
+        this.timer.cancel();
+        this.timer = undefined;
+        this.timerDue = Infinity;
+      }
+    }
     this.schedule();
   }
 
