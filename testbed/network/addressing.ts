@@ -37,6 +37,14 @@ export const MAX_NODES = 250;
 export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
 export const UNDERLAY_CIDR = '198.18.0.0/15';
+/**
+ * Where ExternalIPs of Services live: the external client routes this range to
+ * node 1 in the baselines (as a real network routes external IPs to nodes);
+ * in talaria mode its default route via the switch covers it.
+ */
+export const EXTERNAL_IP_CIDR = '198.19.200.0/24';
+/** Baselines: `br0`'s address in tb-switch, every node's default gateway (tb-switch does not forward). */
+export const BASELINE_GATEWAY = '198.18.0.1';
 /** The bridge every pod veth joins, in every mode. */
 export const CNI_BRIDGE = 'cni0';
 /** The node's link to the switch, inside the node namespace. */

@@ -3,7 +3,9 @@
 // namespace so that a 10-node testbed costs a few dozen forks, not hundreds.
 import {
   BASELINE_BRIDGE,
+  BASELINE_GATEWAY,
   CNI_BRIDGE,
+  EXTERNAL_IP_CIDR,
   FLANNEL_DEVICE,
   FLANNEL_PORT,
   FLANNEL_VNI,
@@ -70,6 +72,11 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
   } else {
     sw.push(`link add ${BASELINE_BRIDGE} mtu ${mtu} type bridge`);
     for (const p of topo.switchPorts) sw.push(`link set ${p} master ${BASELINE_BRIDGE}`);
+    // The nodes' default gateway: a real node has a default route, so that a
+    // packet to a Service IP without endpoints reaches kube-proxy's REJECT in
+    // the filter hooks instead of failing the route lookup (ENETUNREACH).
+    // tb-switch does not forward: whatever reaches it for elsewhere is dropped.
+    sw.push(`addr add ${BASELINE_GATEWAY}/${plen} dev ${BASELINE_BRIDGE}`);
     sw.push(`link set ${BASELINE_BRIDGE} up`);
   }
   for (const p of topo.switchPorts) sw.push(`link set ${p} up`);
@@ -82,6 +89,9 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
   if (mode === 'talaria') {
     extLines.push(`neigh replace ${ext.switchIP} lladdr ${ext.switchPortMac} dev ${UPLINK} nud permanent`);
     extLines.push(`route add default via ${ext.switchIP} dev ${UPLINK}`);
+  } else if (nodes.length > 0) {
+    // ExternalIPs are routed to a node (node 1), where kube-proxy's rules catch them.
+    extLines.push(`route add ${EXTERNAL_IP_CIDR} via ${nodes[0]!.ip} dev ${UPLINK}`);
   }
   await ipBatch(ext.netns, extLines);
 
@@ -110,6 +120,7 @@ async function wireNode(mode: Mode, n: NodeAddressing, all: readonly NodeAddress
       `link add ${FLANNEL_DEVICE} address ${n.flannelMac} mtu ${POD_MTU} type vxlan id ${FLANNEL_VNI} local ${n.ip} dev ${UPLINK} dstport ${FLANNEL_PORT} nolearning`,
       `addr add 10.244.${n.index}.0/32 dev ${FLANNEL_DEVICE}`,
       `link set ${FLANNEL_DEVICE} up`,
+      `route add default via ${BASELINE_GATEWAY} dev ${UPLINK}`,
     );
     for (const p of all) {
       if (p.index === n.index) continue;
