@@ -33,8 +33,6 @@ function body(client: string): string {
   return JSON.stringify({ pod: values.pod, node: values.node, client }) + '\n';
 }
 
-const closers: (() => void)[] = [];
-
 for (const port of ports(values.tcp)) {
   const server = createServer((req, res) => {
     const client = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
@@ -46,10 +44,6 @@ for (const port of ports(values.tcp)) {
   });
   server.keepAliveTimeout = 60_000;
   server.listen(port, '0.0.0.0');
-  closers.push(() => {
-    server.close();
-    server.closeAllConnections();
-  });
 }
 
 for (const port of ports(values.udp)) {
@@ -58,11 +52,12 @@ for (const port of ports(values.udp)) {
     sock.send(body(`${rinfo.address}:${rinfo.port}`), rinfo.port, rinfo.address);
   });
   sock.bind(port, '0.0.0.0');
-  closers.push(() => sock.close());
 }
 
-// Graceful termination: stop accepting, let the kubelet see us exit.
+// Graceful termination as a pod with a preStop drain does it: keep serving
+// (new connections too, which kube-proxy may still send to a serving
+// terminating endpoint) until the kubelet's SIGKILL at the end of the grace
+// period.
 process.on('SIGTERM', () => {
-  for (const close of closers) close();
-  setTimeout(() => process.exit(0), 100).unref();
+  // Nothing to do: the grace period ends with SIGKILL.
 });

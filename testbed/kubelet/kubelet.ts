@@ -12,9 +12,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectStore } from '../apiserver/store.js';
 import type { StoredObject, WatchEvent } from '../apiserver/types.js';
-import { podHostVeth, podIP, podNetns } from '../network/addressing.js';
+import { CNI_BRIDGE, podHostVeth, podIP, podNetns } from '../network/addressing.js';
 import type { NodeAddressing } from '../network/addressing.js';
-import { inNetns, run } from '../network/exec.js';
+import { inNetns, ipBatch, run } from '../network/exec.js';
 import { addPodNetwork, removePodNetwork } from '../network/topology.js';
 import { containerArgv, expectedListeners, validateContainers } from '../images/images.js';
 import type { ContainerSpec } from '../images/images.js';
@@ -60,6 +60,7 @@ function now(): string {
 export class Kubelet {
   private readonly pods = new Map<string, LocalPod>();
   private readonly usedSlots = new Set<number>();
+  private lastSlot = 1;
   /** Per-pod serialized work, so that events for one pod never race. */
   private readonly queues = new Map<string, Promise<void>>();
   private unsubscribe: (() => void) | undefined;
@@ -169,10 +170,18 @@ export class Kubelet {
     if (!local) await this.startPod(pod);
   }
 
+  /**
+   * The next free pod address after the last one handed out, as the bridge
+   * CNI's host-local IPAM does: a freed address is not given to the next pod
+   * at once, so that neighbours still caching the old pod's MAC for it do not
+   * black-hole the new pod's traffic.
+   */
   private allocateSlot(): number {
-    for (let s = 2; s <= 254; s++) {
+    for (let i = 1; i <= 253; i++) {
+      const s = ((this.lastSlot - 2 + i) % 253) + 2;
       if (!this.usedSlots.has(s)) {
         this.usedSlots.add(s);
+        this.lastSlot = s;
         return s;
       }
     }
@@ -369,13 +378,19 @@ export class Kubelet {
   private async teardown(local: LocalPod, graceSeconds: number): Promise<void> {
     if (local.terminating) return;
     local.terminating = true;
+    // The pod stays Ready while its containers run out their grace period (a
+    // real kubelet's readiness probe keeps passing on a draining server): the
+    // EndpointSlice then shows it serving and terminating, which kube-proxy
+    // falls back to when no ready endpoint is left. Not ready once stopped.
+    await this.killContainers(local, graceSeconds);
     if (local.ready) {
       local.ready = false;
       const cur = this.opts.store.peek('pods', local.namespace, local.name);
       if (cur && cur.metadata.uid === local.uid) this.patchStatus(cur, { conditions: this.conditions(false) });
     }
-    await this.killContainers(local, graceSeconds);
     await removePodNetwork(local.netns);
+    // Forget the old pod's MAC for its address (it may be reused later).
+    await ipBatch(this.opts.node.netns, [`neigh del ${local.ip} dev ${CNI_BRIDGE}`], true);
     await rm(local.dir, { recursive: true, force: true });
     this.usedSlots.delete(local.slot);
     if (this.pods.get(local.key) === local) this.pods.delete(local.key);
