@@ -254,7 +254,23 @@ async function direct(address: string, nullSwitch: boolean): Promise<void> {
     await acked;
     latencies.push(performance.now() - start);
   }
+  // New Services (each with its endpoints): conflicts are re-resolved over all Services.
+  const created: number[] = [];
+  for (let k = 0; k < Math.min(50, CHANGES); k++) {
+    const i = S + k;
+    const acked = new Promise<void>((r) => (done = r));
+    const start = performance.now();
+    state.onService(service(i));
+    state.onEndpointSlice(slice(i, 0));
+    runner.run();
+    await acked;
+    created.push(performance.now() - start);
+  }
   await runner.stop();
+  created.sort((a, b) => a - b);
+  if (created.length > 0) {
+    console.log(`new Service -> switch ack, ${created.length} creations with ${S} Services: p50 ${pct(created, 50).toFixed(1)} ms, p99 ${pct(created, 99).toFixed(1)} ms`);
+  }
   latencies.sort((a, b) => a - b);
   if (latencies.length > 0) console.log(
     `endpoint change -> switch ack, ${CHANGES} changes with ${S} Services: p50 ${pct(latencies, 50).toFixed(1)} ms, p90 ${pct(latencies, 90).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`,

@@ -324,3 +324,46 @@ void test('IPv6 is reported when the pipeline matches IPv4 only', () => {
   assert.deepEqual(lines(out.byOwner.get('ns/dual')!), ['reverse_nat 1 -> restore_frontend(10.96.0.1, 80)', 'frontends 10.96.0.1:80/TCP -> set_frontend(1, 0x1)']);
   assert.deepEqual(out.problems.map((p) => [p.field, p.reason]), [['spec.ports[0]', 'unsupported']]);
 });
+
+void test('incremental computes agree with a full compute (random Service churn with conflicts)', () => {
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const live = new Map<string, V1Service>();
+  const inc = new DesiredStateComputer({ capacity: unlimited });
+  const view = (d: ReturnType<DesiredStateComputer['compute']>) => ({
+    owners: [...d.byOwner]
+      .map(([o, list]) => `${o}: ${list.filter((e) => e.type === 'frontend').map((e) => (e.type === 'frontend' ? `${e.addr}:${e.port}/${e.flags}` : '')).sort().join(' ')}`)
+      .sort(),
+    problems: d.problems.map((p) => `${p.service} ${p.field} ${p.message}`).sort(),
+  });
+  let input = desiredInputFromObjects({ services: [], slices: [], nodes: [] });
+  inc.compute(input);
+  for (let step = 0; step < 300; step++) {
+    const name = `s${rnd(12)}`;
+    const dirty = [`ns/${name}`];
+    if (live.has(name) && rnd(3) === 0) live.delete(name);
+    else {
+      live.set(
+        name,
+        svc(
+          name,
+          { clusterIP: `10.96.0.${1 + rnd(6)}`, externalIPs: rnd(2) ? [`192.0.2.${rnd(4)}`] : [], ports: [{ name: 'a', port: 80 + rnd(2) }, ...(rnd(2) ? [{ name: 'b', port: 80 + rnd(2) }] : [])] },
+          { createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, rnd(5))).toISOString() },
+        ),
+      );
+    }
+    const next = desiredInputFromObjects({ services: [...live.values()], slices: [], nodes: [] });
+    // Keep the objects of unchanged Services identical, as the change trackers do.
+    const services = new Map(input.services);
+    services.delete(`ns/${name}`);
+    const changed = next.services.get(`ns/${name}`);
+    if (changed) services.set(`ns/${name}`, changed);
+    input = { ...input, services };
+    const got = view(inc.compute(input, new Set(), { dirty, servicesChanged: true, nodesChanged: false }));
+    const want = view(new DesiredStateComputer({ capacity: unlimited }).compute(input));
+    assert.deepEqual(got, want, `step ${step}`);
+  }
+});

@@ -96,9 +96,14 @@ export class DesiredStateComputer {
   readonly groupIds: IdAllocator;
   private hints = new AdoptionHints();
   private readonly cache = new Map<string, CacheEntry>();
-  private conflictsFor: { services: ReadonlyMap<string, ServicePortsResult>; nodes: readonly NodeInfo[]; serviceVersions: Map<string, ServicePortsResult> } | undefined;
+  /** Frontend key -> the Services asking for it -> the field of their first claim. */
+  private readonly claimants = new Map<string, Map<string, string>>();
+  private readonly claimsOf = new Map<string, string[]>();
+  /** The ServicePortsResult each Service's claims were registered from. */
+  private readonly serviceVersions = new Map<string, ServicePortsResult>();
+  private readonly serviceVersionsView: ReadonlyMap<string, ServicePortsResult> = this.serviceVersions;
+  private conflictNodes: readonly NodeInfo[] | undefined;
   private won = new Map<string, Set<string>>();
-  private claimed = new Set<string>();
   private wonSig = new Map<string, string>();
   private conflictProblems = new Map<string, Problem[]>();
   private order: string[] = [];
@@ -143,7 +148,7 @@ export class DesiredStateComputer {
    */
   compute(input: DesiredInput, installedServices: { has(name: string): boolean } = new Set<string>(), hint?: ComputeHint): DesiredState {
     const incremental = hint !== undefined && !hint.nodesChanged && this.computed && this.lastNodes === input.nodes;
-    const sigChanged = this.resolveConflicts(input, incremental && !hint.servicesChanged);
+    const sigChanged = this.resolveConflicts(input, incremental ? hint : undefined);
     const changedOwners = new Map<string, readonly Entity[] | undefined>();
     const touched = incremental ? new Set([...hint.dirty, ...sigChanged]) : this.order;
     for (const name of touched) {
@@ -302,57 +307,125 @@ export class DesiredStateComputer {
   }
 
   /**
-   * Which Service owns each frontend: the older Service (then namespace/name,
-   * then port order) wins. Returns the Services whose set of won frontends changed.
+   * Which Service owns each frontend: the older Service (then
+   * namespace/name) wins; within one Service the first port asking for it.
+   * Incremental: only the frontends the changed Services claimed before or
+   * claim now are re-decided. Returns the Services whose won set changed.
    */
-  private resolveConflicts(input: DesiredInput, unchanged: boolean): Set<string> {
-    const changed = new Set<string>();
-    if (unchanged && this.conflictsFor) return changed;
-    const prev = this.conflictsFor;
-    if (prev && prev.nodes === input.nodes && prev.services.size === input.services.size && sameServices(prev.serviceVersions, input.services)) return changed;
-    const entries = [...input.services].sort(([an, a], [bn, b]) => {
-      const at = a.ports[0]?.createdAt ?? '';
-      const bt = b.ports[0]?.createdAt ?? '';
-      return at < bt ? -1 : at > bt ? 1 : an < bn ? -1 : an > bn ? 1 : 0;
-    });
-    const owner = new Map<string, { service: string; field: string }>();
-    this.won = new Map();
-    this.conflictProblems = new Map();
-    for (const [name, r] of entries) {
-      const mine = new Set<string>();
-      const reported = new Set<string>();
-      for (const sp of r.ports) {
-        for (const c of frontendCandidates(sp, input.nodes)) {
-          if (!this.familyOk(c.addr)) continue;
-          const o = owner.get(c.key);
-          if (o === undefined) {
-            owner.set(c.key, { service: name, field: c.field });
-            mine.add(`${sp.key} ${c.key}`);
-            continue;
-          }
-          const tag = `${c.field} ${o.service} ${o.field}`;
-          if (reported.has(tag)) continue;
-          reported.add(tag);
-          const whose = o.service === name ? `this Service's ${o.field}` : `Service ${o.service} (${o.field}, created earlier)`;
-          const list = this.conflictProblems.get(name) ?? [];
-          list.push({ service: name, field: c.field, reason: 'conflict', message: `frontend ${c.addr}:${c.port}/${sp.protocol} is already used by ${whose}; not programmed` });
-          this.conflictProblems.set(name, list);
+  private resolveConflicts(input: DesiredInput, hint: ComputeHint | undefined): Set<string> {
+    const full = hint === undefined || hint.nodesChanged || this.conflictNodes !== input.nodes;
+    if (!full && !hint.servicesChanged) return new Set();
+    let toEvaluate: Iterable<string>;
+    if (full) {
+      this.claimants.clear();
+      this.claimsOf.clear();
+      this.serviceVersions.clear();
+      for (const [name, r] of input.services) this.register(name, r, input.nodes);
+      this.order = [...input.services.keys()].sort();
+      toEvaluate = new Set([...this.order, ...this.won.keys()]);
+    } else {
+      const evaluate = new Set<string>();
+      for (const name of hint.dirty) {
+        const r = input.services.get(name);
+        if (r === this.serviceVersions.get(name)) continue; // an endpoint-only change
+        evaluate.add(name);
+        for (const key of this.claimsOf.get(name) ?? []) {
+          const c = this.claimants.get(key);
+          c?.delete(name);
+          if (c && c.size === 0) this.claimants.delete(key);
+          for (const other of c?.keys() ?? []) evaluate.add(other);
+        }
+        this.claimsOf.delete(name);
+        const had = this.serviceVersions.delete(name);
+        if (r) {
+          for (const key of this.register(name, r, input.nodes)) for (const other of this.claimants.get(key)!.keys()) evaluate.add(other);
+          if (!had) this.order.splice(lowerBound(this.order, name), 0, name);
+        } else if (had) {
+          this.order.splice(lowerBound(this.order, name), 1);
         }
       }
+      toEvaluate = evaluate;
+    }
+    this.conflictNodes = input.nodes;
+    const changed = new Set<string>();
+    for (const name of toEvaluate) {
+      const r = input.services.get(name);
+      const before = this.wonSig.get(name);
+      if (!r) {
+        this.won.delete(name);
+        this.wonSig.delete(name);
+        this.conflictProblems.delete(name);
+        if (before !== undefined) changed.add(name);
+        continue;
+      }
+      const { mine, problems } = this.evaluate(name, r, input.nodes);
       this.won.set(name, mine);
-    }
-    this.claimed = new Set(owner.keys());
-    const oldSig = this.wonSig;
-    this.wonSig = new Map();
-    for (const [name, set] of this.won) {
-      const sig = [...set].join(';');
+      const sig = [...mine].join(';');
       this.wonSig.set(name, sig);
-      if (oldSig.get(name) !== sig) changed.add(name);
+      if (problems.length > 0) this.conflictProblems.set(name, problems);
+      else this.conflictProblems.delete(name);
+      if (before !== sig) changed.add(name);
     }
-    for (const name of oldSig.keys()) if (!this.wonSig.has(name)) changed.add(name);
-    this.order = [...input.services.keys()].sort();
-    this.conflictsFor = { services: input.services, nodes: input.nodes, serviceVersions: new Map(input.services) };
     return changed;
+  }
+
+  /** Records the frontends a Service asks for; returns their keys. */
+  private register(name: string, r: ServicePortsResult, nodes: readonly NodeInfo[]): string[] {
+    const keys: string[] = [];
+    for (const sp of r.ports) {
+      for (const c of frontendCandidates(sp, nodes)) {
+        if (!this.familyOk(c.addr)) continue;
+        let m = this.claimants.get(c.key);
+        if (!m) this.claimants.set(c.key, (m = new Map()));
+        if (!m.has(name)) {
+          m.set(name, c.field);
+          keys.push(c.key);
+        }
+      }
+    }
+    this.claimsOf.set(name, keys);
+    this.serviceVersions.set(name, r);
+    return keys;
+  }
+
+  /** The Service that owns a frontend: the oldest claimant, then by namespace/name. */
+  private winner(key: string, services: ReadonlyMap<string, ServicePortsResult>): string {
+    let best = '';
+    let bestAt = '';
+    for (const name of this.claimants.get(key)!.keys()) {
+      const at = services.get(name)?.ports[0]?.createdAt ?? '';
+      if (best === '' || at < bestAt || (at === bestAt && name < best)) {
+        best = name;
+        bestAt = at;
+      }
+    }
+    return best;
+  }
+
+  private evaluate(name: string, r: ServicePortsResult, nodes: readonly NodeInfo[]): { mine: Set<string>; problems: Problem[] } {
+    const services = this.serviceVersionsView;
+    const mine = new Set<string>();
+    const taken = new Set<string>();
+    const reported = new Set<string>();
+    const problems: Problem[] = [];
+    for (const sp of r.ports) {
+      for (const c of frontendCandidates(sp, nodes)) {
+        if (!this.familyOk(c.addr)) continue;
+        const owner = this.winner(c.key, services);
+        if (owner === name && !taken.has(c.key)) {
+          taken.add(c.key);
+          mine.add(`${sp.key} ${c.key}`);
+          continue;
+        }
+        const ownerField = this.claimants.get(c.key)!.get(owner)!;
+        const tag = `${c.field} ${owner} ${ownerField}`;
+        if (reported.has(tag)) continue;
+        reported.add(tag);
+        const whose = owner === name ? `this Service's ${ownerField}` : `Service ${owner} (${ownerField}, created earlier)`;
+        problems.push({ service: name, field: c.field, reason: 'conflict', message: `frontend ${c.addr}:${c.port}/${sp.protocol} is already used by ${whose}; not programmed` });
+      }
+    }
+    return { mine, problems };
   }
 
   private computeService(name: string, ports: ServicePortsResult | undefined, eps: EndpointsResult | undefined, nodes: readonly NodeInfo[]): ServiceResult {
@@ -448,7 +521,7 @@ export class DesiredStateComputer {
     for (const k of old.groupKeys) if (!g.has(k)) this.groupIds.release(k);
     const f = keep(now?.frontendKeys);
     // A frontend that moved to another Service keeps its id (the key is global).
-    for (const k of old.frontendKeys) if (!f.has(k) && !this.claimed.has(k)) this.frontendIds.release(k);
+    for (const k of old.frontendKeys) if (!f.has(k) && !this.claimants.has(k)) this.frontendIds.release(k);
   }
 
   private routes(input: DesiredInput): RouteEntity[] {
@@ -485,11 +558,6 @@ const tableName: Record<keyof Counts, string> = {
   route: 'routes',
 };
 
-function sameServices(a: ReadonlyMap<string, ServicePortsResult>, b: ReadonlyMap<string, ServicePortsResult>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of b) if (a.get(k) !== v) return false;
-  return true;
-}
 
 /** Every frontend a service port asks for, in a fixed order. */
 function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeInfo[]): FrontendCandidate[] {
@@ -504,4 +572,16 @@ function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeInfo[]): Fr
   for (const ip of sp.externalIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'external', field: `spec.externalIPs (${ip})` });
   for (const ip of sp.loadBalancerIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'loadbalancer', field: `status.loadBalancer.ingress (${ip})` });
   return out;
+}
+
+/** Index of the first element >= name in a sorted array. */
+function lowerBound(sorted: readonly string[], name: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
