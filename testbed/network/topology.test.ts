@@ -52,6 +52,12 @@ for (const mode of ['iptables', 'talaria'] as const) {
         await waitFor(async () => (await curl(n2.netns, 'http://10.244.2.2:8080/')).includes('"node":"node-2"'));
         const neigh = await run(['ip', '-n', n1.netns, 'neigh', 'show', 'dev', 'eth0']);
         if (mode === 'talaria') assert.match(neigh.stdout, new RegExp(`198\\.18\\.1\\.1 lladdr ${n1.switchPortMac} PERMANENT`));
+        if (mode === 'iptables') {
+          // A Service IP passes the route lookup (default gateway) so that kube-proxy's REJECT is reached;
+          // the external client reaches ExternalIPs through node 1.
+          assert.match((await run(['ip', '-n', n1.netns, 'route', 'get', '10.96.0.10'])).stdout, /via 198\.18\.0\.1 dev eth0/);
+          assert.match((await run(['ip', '-n', `${prefix}external`, 'route', 'get', '198.19.200.10'])).stdout, /via 198\.18\.1\.2 dev eth0/);
+        }
       } finally {
         child.kill('SIGKILL');
       }
