@@ -13,6 +13,7 @@ export interface Point {
   /** requests/s, or bits/s for tcp-bulk. */
   throughput: Spread;
   p50: Spread;
+  p90: Spread;
   p99: Spread;
   p999: Spread;
   cpuPerRequest: Spread;
@@ -40,6 +41,7 @@ export function aggregate(results: Results): Point[] {
       concurrency: r0.concurrency,
       throughput: pick((r) => (r.workload === 'tcp-bulk' ? r.bitsPerSecond : r.rps)),
       p50: pick((r) => r.latencyMs?.p50),
+      p90: pick((r) => r.latencyMs?.p90),
       p99: pick((r) => r.latencyMs?.p99),
       p999: pick((r) => r.latencyMs?.p999),
       cpuPerRequest: pick((r) => r.cpuSecondsPerRequest),

@@ -81,12 +81,17 @@ export const benchCommand = new Command('bench')
 benchCommand.addCommand(
   new Command('udp-client')
     .description('UDP request/response load from this network namespace; prints one JSON result (used by `talaria bench`)')
-    .requiredOption('--host <addr>', 'target address')
-    .requiredOption('--port <port>', 'target port', (v) => Number(v))
+    .requiredOption('--targets <list>', 'comma-separated HOST:PORT; flows go round-robin over them', (v) =>
+      v.split(',').map((t) => {
+        const [host, port] = t.split(':');
+        if (!host || !Number(port)) throw new UserError(`--targets: "${t}" is not HOST:PORT`);
+        return { host, port: Number(port) };
+      }),
+    )
     .option('--concurrency <n>', 'concurrent flows', (v) => Number(v), 1)
     .option('--duration <seconds>', 'seconds', (v) => Number(v), 5)
-    .action(async (o: { host: string; port: number; concurrency: number; duration: number }) => {
-      const r = await runUdpRr({ host: o.host, port: o.port, concurrency: o.concurrency, durationSeconds: o.duration });
+    .action(async (o: { targets: Array<{ host: string; port: number }>; concurrency: number; duration: number }) => {
+      const r = await runUdpRr({ targets: o.targets, concurrency: o.concurrency, durationSeconds: o.duration });
       process.stdout.write(JSON.stringify(r) + '\n');
     }),
   { hidden: true },

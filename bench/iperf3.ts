@@ -24,5 +24,6 @@ export function parseIperfJson(stdout: string): BulkResult {
 export async function runIperfClient(netns: string, host: string, port: number, durationSeconds: number, streams: number): Promise<BulkResult> {
   const argv = ['iperf3', '-c', host, '-p', String(port), '-t', String(durationSeconds), '-P', String(streams), '-J'];
   const res = await runInNetns(netns, argv, (durationSeconds + 30) * 1000);
+  if (!res.stdout.trim()) throw new Error(`iperf3 -c ${host}:${port} exited with ${res.code ?? 'a signal'} and no report: ${res.stderr.trim()}`);
   return parseIperfJson(res.stdout);
 }

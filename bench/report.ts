@@ -65,7 +65,7 @@ function allPointsTable(points: readonly Point[]): string {
   for (const p of rows) {
     const unit = p.workload === 'tcp-bulk' ? ' bit/s' : ' req/s';
     out.push(
-      `| ${p.workload} | ${p.services} | ${p.concurrency} | ${p.mode} | ${withSpread(p.throughput)}${unit} | ${withSpread(p.p50, 2)} | ${fmt(p.p99.median, 2)} / ${fmt(p.p999.median, 2)} | ${withSpread(p.cpuPerRequest, 1, 1e6)} | ${fmt(p.conntrackEntries.median)} (${fmt(p.conntrackBytes.median)}) | ${p.errors} |`,
+      `| ${p.workload} | ${p.services} | ${p.concurrency} | ${p.mode} | ${withSpread(p.throughput)}${unit} | ${withSpread(p.p50, 2)} | ${fmt(p.p90.median, 2)} / ${fmt(p.p99.median, 2)} / ${fmt(p.p999.median, 2)} | ${withSpread(p.cpuPerRequest, 1, 1e6)} | ${fmt(p.conntrackEntries.median)} (${fmt(p.conntrackBytes.median)}) | ${p.errors} |`,
     );
   }
   return out.join('\n') + '\n';

@@ -15,10 +15,10 @@ import type { TestbedSummary } from './testbed-session.js';
 import { testbedApply, testbedDown, testbedStatus, testbedUp } from './testbed-session.js';
 import type { UdpRrResult } from './udp-rr.js';
 import {
-  BULK_PORT, BULK_SERVICE, CLIENT_POD, FILLER_PREFIX, HTTP_SERVICE, SERVER_APP, UDP_PORT, UDP_SERVICE,
+  BULK_PORT, BULK_SERVICE, CLIENT_POD, FILLER_PREFIX, HTTP_SERVICE, SERVER_APP, UDP_APP, UDP_PORT, UDP_SERVICE,
   fillerServices, workloadObjects,
 } from './workload-objects.js';
-import { runWrk } from './wrk.js';
+import { runWrkSpread } from './wrk.js';
 
 export interface SweepOptions {
   modes: Array<Exclude<Mode, 'direct'>>;
@@ -41,7 +41,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How many points the sweep measures, for the progress display. */
 export function countSteps(o: SweepOptions): number {
   const perMode = o.services.length * o.workloads.length * o.concurrency.length * o.repeats;
-  const ceiling = o.ceiling && o.modes.includes('talaria') ? o.workloads.filter((w) => w !== 'tcp-bulk').length * o.concurrency.length * o.repeats : 0;
+  const ceiling = o.ceiling && o.modes.includes('talaria') ? o.workloads.length * o.concurrency.length * o.repeats : 0;
   return perMode * o.modes.length + ceiling;
 }
 
@@ -84,17 +84,23 @@ async function reachable(clientNetns: string, addr: string, port: number): Promi
   return res.code === 0;
 }
 
-async function measure(tb: TestbedSummary, workload: Workload, concurrency: number, durationSeconds: number, target: { http: string; udp: string; bulk: string }): Promise<Measured> {
+/** Where the load goes: one Service address each, or (the direct path) every backend pod. */
+interface Targets {
+  http: string[];
+  udp: string[];
+  bulk: string;
+}
+
+async function measure(tb: TestbedSummary, workload: Workload, concurrency: number, durationSeconds: number, target: Targets): Promise<Measured> {
   const client = pod(tb, CLIENT_POD).netns;
   switch (workload) {
     case 'http-keepalive':
     case 'http-close': {
-      const r = await runWrk({ netns: client, url: `http://${target.http}/`, connections: concurrency, durationSeconds, closeEachRequest: workload === 'http-close' });
+      const r = await runWrkSpread({ netns: client, urls: target.http.map((t) => `http://${t}/`), connections: concurrency, durationSeconds, closeEachRequest: workload === 'http-close' });
       return { rps: r.rps, bitsPerSecond: null, latencyMs: r.latencyMs, requests: r.requests, errors: r.errors, durationSeconds: r.durationSeconds };
     }
     case 'udp-rr': {
-      const [host, port] = target.udp.split(':');
-      const argv = talariaArgv(['bench', 'udp-client', '--host', host, '--port', port, '--concurrency', String(concurrency), '--duration', String(durationSeconds)]);
+      const argv = talariaArgv(['bench', 'udp-client', '--targets', target.udp.join(','), '--concurrency', String(concurrency), '--duration', String(durationSeconds)]);
       const res = await runInNetns(client, argv, (durationSeconds + 30) * 1000);
       if (res.code !== 0) throw new Error(`udp client: ${res.stderr.trim()}`);
       const r = JSON.parse(res.stdout) as UdpRrResult;
@@ -157,12 +163,12 @@ export async function runSweep(o: SweepOptions, results: Results, progress: Prog
       const backends = Math.max(2, o.nodes * o.podsPerNode - 1);
       await testbedApply(workloadObjects(backends, tb.nodes[0].name));
       const benchReady = (t: TestbedSummary) =>
-        t.pods.filter((p) => p.name === CLIENT_POD || p.name.startsWith(SERVER_APP) || p.name.startsWith('bench-echo')).filter((p) => p.ready).length >= 2 * backends + 1;
+        t.pods.filter((p) => p.name === CLIENT_POD || p.name.startsWith(`${SERVER_APP}-`) || p.name.startsWith(`${UDP_APP}-`)).filter((p) => p.ready).length >= 2 * backends + 1;
       tb = await waitUntilReady(benchReady, 'the benchmark pods');
       await startBulkServers(tb);
-      const target = {
-        http: `${serviceIP(tb, HTTP_SERVICE)}:80`,
-        udp: `${serviceIP(tb, UDP_SERVICE)}:${UDP_PORT}`,
+      const target: Targets = {
+        http: [`${serviceIP(tb, HTTP_SERVICE)}:80`],
+        udp: [`${serviceIP(tb, UDP_SERVICE)}:${UDP_PORT}`],
         bulk: `${serviceIP(tb, BULK_SERVICE)}:${BULK_PORT}`,
       };
       let fillers = 0;
@@ -191,11 +197,12 @@ export async function runSweep(o: SweepOptions, results: Results, progress: Prog
         await measurePoints(o, results, progress, mode, count, tb, target, objectSize, tableEntries);
       }
       if (o.ceiling && mode === 'talaria') {
-        // The ceiling: the same client straight to one backend pod, no Service.
-        const http = pod(tb, tb.pods.find((p) => p.name.startsWith(SERVER_APP))!.name).ip;
-        const udp = pod(tb, tb.pods.find((p) => p.name.startsWith('bench-echo'))!.name).ip;
-        const workloads = o.workloads.filter((w) => w !== 'tcp-bulk');
-        await measurePoints({ ...o, workloads }, results, progress, 'direct', 0, tb, { http: `${http}:80`, udp: `${udp}:${UDP_PORT}`, bulk: `${http}:${BULK_PORT}` }, objectSize, null);
+        // The ceiling: the same client straight to the same backend pods over
+        // the eBPF fast path, no Service (load split evenly over the pods).
+        const nginx = tb.pods.filter((p) => p.name.startsWith(`${SERVER_APP}-`));
+        const echo = tb.pods.filter((p) => p.name.startsWith(`${UDP_APP}-`));
+        const direct: Targets = { http: nginx.map((p) => `${p.ip}:80`), udp: echo.map((p) => `${p.ip}:${UDP_PORT}`), bulk: `${nginx[0].ip}:${BULK_PORT}` };
+        await measurePoints(o, results, progress, 'direct', 0, tb, direct, objectSize, null);
       }
       await stopBulkServers(tb);
     } finally {
@@ -207,7 +214,7 @@ export async function runSweep(o: SweepOptions, results: Results, progress: Prog
 
 async function measurePoints(
   o: SweepOptions, results: Results, progress: Progress, mode: Mode, services: number, tb: TestbedSummary,
-  target: { http: string; udp: string; bulk: string }, objectSize: number, switchEntries: number | null,
+  target: Targets, objectSize: number, switchEntries: number | null,
 ): Promise<void> {
   for (const workload of o.workloads) {
     for (const concurrency of o.concurrency) {

@@ -21,7 +21,7 @@ test('request/response against a UDP echo on loopback; a silent server is all er
   await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
   echo.on('message', (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.address));
   try {
-    const r = await runUdpRr({ host: '127.0.0.1', port: echo.address().port, concurrency: 4, durationSeconds: 0.5 });
+    const r = await runUdpRr({ targets: [{ host: '127.0.0.1', port: echo.address().port }], concurrency: 4, durationSeconds: 0.5 });
     assert.ok(r.requests > 100, `only ${r.requests} answers`);
     assert.equal(r.errors, 0);
     assert.ok(r.latencyMs.p50 <= r.latencyMs.p99);
@@ -31,7 +31,7 @@ test('request/response against a UDP echo on loopback; a silent server is all er
   const silent = createSocket('udp4');
   await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
   try {
-    const r = await runUdpRr({ host: '127.0.0.1', port: silent.address().port, concurrency: 2, durationSeconds: 0.3, timeoutMs: 100 });
+    const r = await runUdpRr({ targets: [{ host: '127.0.0.1', port: silent.address().port }], concurrency: 2, durationSeconds: 0.3, timeoutMs: 100 });
     assert.equal(r.requests, 0);
     assert.ok(r.errors >= 2);
   } finally {

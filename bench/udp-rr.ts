@@ -9,8 +9,8 @@ import type { LatencyMs } from './results.js';
 import { quantile } from './stats.js';
 
 export interface UdpRrOptions {
-  host: string;
-  port: number;
+  /** Flows go round-robin over the targets (the direct path spreads over pods). */
+  targets: Array<{ host: string; port: number }>;
   concurrency: number;
   durationSeconds: number;
   /** A request without an answer within this time counts as an error. */
@@ -32,8 +32,9 @@ export async function runUdpRr(o: UdpRrOptions): Promise<UdpRrResult> {
   let errors = 0;
   const started = performance.now();
 
-  const flow = () =>
+  const flow = (_: unknown, i: number) =>
     new Promise<void>((resolve) => {
+      const target = o.targets[i % o.targets.length];
       const sock = createSocket('udp4');
       const payload = Buffer.from('talaria-udp-rr');
       let sentAt = 0;
@@ -49,7 +50,7 @@ export async function runUdpRr(o: UdpRrOptions): Promise<UdpRrResult> {
           errors++;
           next();
         }, timeoutMs);
-        sock.send(payload, o.port, o.host);
+        sock.send(payload, target.port, target.host);
       };
       sock.on('message', () => {
         clearTimeout(timer);

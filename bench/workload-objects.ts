@@ -12,11 +12,11 @@ export const UDP_PORT = 9000;
 export const BULK_PORT = 5201;
 export const FILLER_PREFIX = 'bench-fill-';
 
-const service = (name: string, app: string, port: number, protocol: 'TCP' | 'UDP', targetPort: number | string) => ({
+const service = (name: string, app: string, port: number, protocol: 'TCP' | 'UDP', targetPort: number | string, extra: object = {}) => ({
   apiVersion: 'v1',
   kind: 'Service',
   metadata: { name, namespace: 'default' },
-  spec: { selector: { app }, ports: [{ name: 'p', port, protocol, targetPort }] },
+  spec: { selector: { app }, ports: [{ name: 'p', port, protocol, targetPort }], ...extra },
 });
 
 const deployment = (name: string, image: string, replicas: number, ports: Array<{ name: string; containerPort: number; protocol: 'TCP' | 'UDP' }>) => ({
@@ -37,7 +37,8 @@ export function workloadObjects(backends: number, clientNode: string): object[] 
     deployment(UDP_APP, 'talaria/echo', backends, [{ name: 'udp', containerPort: UDP_PORT, protocol: 'UDP' }]),
     service(HTTP_SERVICE, SERVER_APP, 80, 'TCP', 'http'),
     service(UDP_SERVICE, UDP_APP, UDP_PORT, 'UDP', 'udp'),
-    service(BULK_SERVICE, SERVER_APP, BULK_PORT, 'TCP', BULK_PORT),
+    // iperf3's control and data connections must reach the same server: ClientIP affinity.
+    service(BULK_SERVICE, SERVER_APP, BULK_PORT, 'TCP', BULK_PORT, { sessionAffinity: 'ClientIP' }),
     {
       apiVersion: 'v1',
       kind: 'Pod',

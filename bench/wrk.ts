@@ -65,3 +65,29 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * wrk against several URLs at once, the connections split evenly: the direct
+ * path (no Service) spreads over the same backend pods the Services use, so
+ * that the ceiling is not one pod's capacity. Requests and errors add up;
+ * each latency percentile is the request-weighted mean of the per-URL ones
+ * (an approximation, stated in the report).
+ */
+export async function runWrkSpread(o: Omit<WrkOptions, 'url'> & { urls: string[] }): Promise<WrkResult> {
+  const n = Math.max(1, Math.min(o.urls.length, o.connections));
+  const parts = await Promise.all(
+    o.urls.slice(0, n).map((url, i) =>
+      runWrk({ ...o, url, connections: Math.floor(o.connections / n) + (i < o.connections % n ? 1 : 0) }),
+    ),
+  );
+  const requests = parts.reduce((s, p) => s + p.requests, 0);
+  const durationSeconds = Math.max(...parts.map((p) => p.durationSeconds));
+  const weighted = (k: keyof LatencyMs) => (requests ? parts.reduce((s, p) => s + p.latencyMs[k] * p.requests, 0) / requests : NaN);
+  return {
+    requests,
+    errors: parts.reduce((s, p) => s + p.errors, 0),
+    durationSeconds,
+    rps: parts.reduce((s, p) => s + p.rps, 0),
+    latencyMs: { p50: weighted('p50'), p90: weighted('p90'), p99: weighted('p99'), p999: weighted('p999') },
+  };
+}
