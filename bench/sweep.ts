@@ -18,7 +18,7 @@ import {
   BULK_PORT, BULK_SERVICE, CLIENT_POD, FILLER_PREFIX, HTTP_SERVICE, SERVER_APP, UDP_APP, UDP_PORT, UDP_SERVICE,
   fillerServices, workloadObjects,
 } from './workload-objects.js';
-import { runWrkSpread } from './wrk.js';
+import { runWrk } from './wrk.js';
 
 export interface SweepOptions {
   modes: Array<Exclude<Mode, 'direct'>>;
@@ -96,7 +96,10 @@ async function measure(tb: TestbedSummary, workload: Workload, concurrency: numb
   switch (workload) {
     case 'http-keepalive':
     case 'http-close': {
-      const r = await runWrkSpread({ netns: client, urls: target.http.map((t) => `http://${t}/`), connections: concurrency, durationSeconds, closeEachRequest: workload === 'http-close' });
+      const r = await runWrk({
+        netns: client, url: `http://${target.http[0]}/`, spreadOver: target.http.length > 1 ? target.http : undefined,
+        connections: concurrency, durationSeconds, closeEachRequest: workload === 'http-close',
+      });
       return { rps: r.rps, bitsPerSecond: null, latencyMs: r.latencyMs, requests: r.requests, errors: r.errors, durationSeconds: r.durationSeconds };
     }
     case 'udp-rr': {
@@ -198,7 +201,8 @@ export async function runSweep(o: SweepOptions, results: Results, progress: Prog
       }
       if (o.ceiling && mode === 'talaria') {
         // The ceiling: the same client straight to the same backend pods over
-        // the eBPF fast path, no Service (load split evenly over the pods).
+        // the eBPF fast path, no Service (wrk's threads and the UDP flows are
+        // spread over the pods, as a Service would spread them).
         const nginx = tb.pods.filter((p) => p.name.startsWith(`${SERVER_APP}-`));
         const echo = tb.pods.filter((p) => p.name.startsWith(`${UDP_APP}-`));
         const direct: Targets = { http: nginx.map((p) => `${p.ip}:80`), udp: echo.map((p) => `${p.ip}:${UDP_PORT}`), bulk: `${nginx[0].ip}:${BULK_PORT}` };

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWrkOutput, runWrk, runWrkSpread } from './wrk.js';
+import { parseWrkOutput, runWrk } from './wrk.js';
 
 test('parses the result line of the done hook', () => {
   const r = parseWrkOutput(
@@ -53,7 +53,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const spread = await runWrkSpread({ netns: '', urls: [`http://127.0.0.1:${port}/`, `http://127.0.0.1:${port}/x`], connections: 3, durationSeconds: 1, closeEachRequest: false });
+  const spread = await runWrk({ netns: '', url: `http://127.0.0.1:${port}/`, spreadOver: [`127.0.0.1:${port}`, `localhost:${port}`], connections: 3, durationSeconds: 1, closeEachRequest: false });
   assert.ok(spread.requests > 50 && spread.errors === 0, `spread: ${JSON.stringify(spread)}`);
   assert.ok(spread.latencyMs.p50 > 0 && spread.latencyMs.p50 <= spread.latencyMs.p99);
   for (const closeEachRequest of [false, true]) {

@@ -22,6 +22,11 @@ export interface WrkOptions {
   netns: string;
   url: string;
   connections: number;
+  /**
+   * host:port of each backend for the direct path (no Service): wrk's threads
+   * are spread over them, so the ceiling uses the same pods as the Services.
+   */
+  spreadOver?: string[];
   durationSeconds: number;
   /** New TCP connection per request (http-close) instead of keep-alive. */
   closeEachRequest: boolean;
@@ -33,6 +38,28 @@ export interface WrkResult {
   durationSeconds: number;
   rps: number;
   latencyMs: LatencyMs;
+}
+
+/** Two threads (one per core of the reference machine), the same in every mode. */
+export function threadsFor(connections: number): number {
+  return Math.max(1, Math.min(2, connections));
+}
+
+/** A Lua setup hook that points each wrk thread at the next backend in turn. */
+function spreadHook(targets: readonly string[]): string {
+  const list = targets.map((t) => {
+    const [host, port] = t.split(':');
+    return `{"${host}","${port}"}`;
+  });
+  return `
+local targets = { ${list.join(', ')} }
+local next_target = 0
+setup = function(thread)
+  local t = targets[(next_target % #targets) + 1]
+  thread.addr = wrk.lookup(t[1], t[2])[1]
+  next_target = next_target + 1
+end
+`;
 }
 
 export function parseWrkOutput(stdout: string): WrkResult {
@@ -54,8 +81,8 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const dir = mkdtempSync(join(tmpdir(), 'talaria-wrk-'));
   try {
     const script = join(dir, 'done.lua');
-    writeFileSync(script, DONE_HOOK);
-    const argv = ['wrk', '-t1', `-c${o.connections}`, `-d${o.durationSeconds}s`, '--timeout', '2s', '-s', script];
+    writeFileSync(script, (o.spreadOver?.length ? spreadHook(o.spreadOver) : '') + DONE_HOOK);
+    const argv = ['wrk', `-t${threadsFor(o.connections)}`, `-c${o.connections}`, `-d${o.durationSeconds}s`, '--timeout', '2s', '-s', script];
     if (o.closeEachRequest) argv.push('-H', 'Connection: close');
     argv.push(o.url);
     const res = await runInNetns(o.netns, argv, (o.durationSeconds + 30) * 1000);
@@ -64,30 +91,4 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * wrk against several URLs at once, the connections split evenly: the direct
- * path (no Service) spreads over the same backend pods the Services use, so
- * that the ceiling is not one pod's capacity. Requests and errors add up;
- * each latency percentile is the request-weighted mean of the per-URL ones
- * (an approximation, stated in the report).
- */
-export async function runWrkSpread(o: Omit<WrkOptions, 'url'> & { urls: string[] }): Promise<WrkResult> {
-  const n = Math.max(1, Math.min(o.urls.length, o.connections));
-  const parts = await Promise.all(
-    o.urls.slice(0, n).map((url, i) =>
-      runWrk({ ...o, url, connections: Math.floor(o.connections / n) + (i < o.connections % n ? 1 : 0) }),
-    ),
-  );
-  const requests = parts.reduce((s, p) => s + p.requests, 0);
-  const durationSeconds = Math.max(...parts.map((p) => p.durationSeconds));
-  const weighted = (k: keyof LatencyMs) => (requests ? parts.reduce((s, p) => s + p.latencyMs[k] * p.requests, 0) / requests : NaN);
-  return {
-    requests,
-    errors: parts.reduce((s, p) => s + p.errors, 0),
-    durationSeconds,
-    rps: parts.reduce((s, p) => s + p.rps, 0),
-    latencyMs: { p50: weighted('p50'), p90: weighted('p90'), p99: weighted('p99'), p999: weighted('p999') },
-  };
 }
