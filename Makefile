@@ -15,9 +15,11 @@ lint:
 demo: setup
 	./scripts/demo.sh
 
-# Everything CI runs.
+# Everything CI runs: the unit and kernel tests, then the end-to-end suite on
+# the testbed in every mode (talaria, iptables, nftables).
 test: setup lint
 	npm test
+	node --enable-source-maps dist/cli/main.js e2e
 
 clean:
 	rm -rf dist build
