@@ -19,6 +19,9 @@ export const e2eCommand = new Command('e2e')
   .action(async (o: { mode?: string; filter?: string; nodes: number; json?: string }) => {
     if (o.mode && !MODES.includes(o.mode as Mode)) throw new UserError(`--mode: unknown mode "${o.mode}" (${MODES.join(', ')})`);
     if (!Number.isInteger(o.nodes) || o.nodes < 2) throw new UserError('--nodes: the suite needs at least 2 nodes');
+    // The suite builds its own testbed; a user's testbed (the default prefix) is never touched.
+    process.env.TALARIA_TESTBED_PREFIX ??= 'tl-e2e-';
+    process.env.TALARIA_TESTBED_STATE_DIR ??= '/run/talaria-e2e';
     const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, filter: o.filter, nodes: o.nodes });
     if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + '\n');
     if (results.some((r) => !r.passed)) process.exitCode = 1;
