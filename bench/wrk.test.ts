@@ -33,12 +33,13 @@ test('measures a real nginx on loopback, keep-alive and a connection per request
   const port = await freePort();
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log; worker_processes 1;
+    `daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 256; }
 http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } } }\n`,
   );
   const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  // One process (master_process off): killing it leaves no orphaned worker behind.
   after(() => {
     nginx.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
