@@ -1,7 +1,7 @@
 // Conntrack entries on the nodes: the per-connection state kube-proxy's modes
 // create and Talaria's does not. Memory is entries x the slab object size.
 import { readFileSync } from 'node:fs';
-import { runInNetns } from './run-in-netns.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
 
 /** Size of one conntrack entry in the kernel's slab, or a typical 320 bytes when slabinfo is unreadable. */
 export function conntrackObjectSize(slabinfo?: string): number {

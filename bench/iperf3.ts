@@ -1,5 +1,5 @@
 // Bulk TCP (the tcp-bulk workload) with iperf3's JSON output.
-import { runInNetns } from './run-in-netns.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
 
 export interface BulkResult {
   bitsPerSecond: number;

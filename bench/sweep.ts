@@ -10,9 +10,9 @@ import { kernelSecondsBetween, sampleCpu } from './cpu.js';
 import { runIperfClient } from './iperf3.js';
 import type { Progress } from './progress.js';
 import type { Mode, ProgrammingSample, Results, Run, Workload } from './results.js';
-import { runInNetns } from './run-in-netns.js';
-import type { TestbedSummary } from './testbed-session.js';
-import { testbedApply, testbedDown, testbedStatus, testbedUp } from './testbed-session.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
+import type { TestbedSummary } from '../testbed/cli-session.js';
+import { testbedApply, testbedDown, testbedStatus, testbedUp } from '../testbed/cli-session.js';
 import type { UdpRrResult } from './udp-rr.js';
 import {
   BULK_PORT, BULK_SERVICE, CLIENT_POD, FILLER_PREFIX, HTTP_SERVICE, SERVER_APP, UDP_APP, UDP_PORT, UDP_SERVICE,

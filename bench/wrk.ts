@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LatencyMs } from './results.js';
-import { runInNetns } from './run-in-netns.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
 
 const MARKER = 'TALARIA_WRK ';
 

@@ -8,7 +8,7 @@ import { AssertionError } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInNetns } from '../bench/run-in-netns.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
 import { talariaArgv } from '../cli/self.js';
 import type { E2eContext } from './context.js';
 import { CLIENT, CLIENT_2, answeredBy, echoDeployment, service } from './context.js';

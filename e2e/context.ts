@@ -3,9 +3,9 @@
 // or the external namespace.
 import { AssertionError } from 'node:assert';
 import { talariaArgv } from '../cli/self.js';
-import { runInNetns } from '../bench/run-in-netns.js';
-import type { TestbedSummary } from '../bench/testbed-session.js';
-import { testbedApply, testbedDelete, testbedScale, testbedStatus } from '../bench/testbed-session.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
+import type { TestbedSummary } from '../testbed/cli-session.js';
+import { testbedApply, testbedDelete, testbedScale, testbedStatus } from '../testbed/cli-session.js';
 import type { Attempt, HeldConnection, ProbeSpec } from './probe.js';
 
 export type Mode = 'talaria' | 'iptables' | 'nftables';

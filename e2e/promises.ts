@@ -1,7 +1,7 @@
 // What the design promises in talaria mode, checked after the suite has run:
 // no host conntrack entry for service traffic on any node.
 import { AssertionError } from 'node:assert';
-import { runInNetns } from '../bench/run-in-netns.js';
+import { runInNetns } from '../testbed/run-in-netns.js';
 import type { E2eContext } from './context.js';
 
 const SERVICE_CIDR_PREFIX = /^10\.(9[6-9]|10[0-9]|11[01])\./; // 10.96.0.0/12

@@ -2,7 +2,7 @@
 // the churn, and (talaria) the design's promises; one line per case and mode,
 // then `N passed, N failed`.
 import { performance } from 'node:perf_hooks';
-import { testbedDown, testbedUp } from '../bench/testbed-session.js';
+import { testbedDown, testbedUp } from '../testbed/cli-session.js';
 import type { E2eCase } from './cases.js';
 import { CASES } from './cases.js';
 import { churn } from './churn.js';

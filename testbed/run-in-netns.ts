@@ -1,5 +1,6 @@
-// Runs a load generator inside a pod's network namespace and collects its
-// output. Bounded: every run has a deadline, after which it is killed.
+// Runs a command (a load generator, a probe, conntrack) inside one of the
+// testbed's network namespaces and collects its output. Bounded: every run
+// has a deadline, after which it is killed.
 import { spawn } from 'node:child_process';
 
 export interface CommandResult {

@@ -1,5 +1,6 @@
-// The benchmark drives the testbed only through its command-line contract
-// (`talaria testbed up|apply|status|down --json`), as a user's script would.
+// The benchmark and the end-to-end suite drive the testbed only through its
+// command-line contract (`talaria testbed up|apply|status|down --json`), as a
+// user's script would.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { talariaArgv } from '../cli/self.js';
 
-/** The part of `talaria testbed status --json` the benchmark reads. */
+/** The part of `talaria testbed status --json` the scripts read. */
 export interface TestbedSummary {
   mode: string;
   nodes: Array<{ name: string; netns: string; ip: string; podCIDR: string }>;
