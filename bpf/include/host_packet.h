@@ -22,6 +22,7 @@
 #include "host_consts.h"
 #include "host_structs.h"
 #include "host_maps.h"
+#include "answer.h"
 
 /* Not ours: hand the packet to the normal stack (TC_ACT_OK). */
 #define HOST_PASS 1
@@ -29,7 +30,6 @@
 #define HOST_IP_OFF ETH_HLEN
 #define HOST_IP_MF 0x2000
 #define HOST_IP_OFFSET 0x1fff
-#define HOST_IP_DF 0x4000
 /* Headers we may read before deciding: Ethernet, IPv4 with options, TCP. */
 #define HOST_PULL_LEN (ETH_HLEN + 60 + 20)
 
@@ -98,25 +98,6 @@ static __always_inline bool host_fin_or_rst(const struct host_pkt *p)
 	return p->flow.proto == IPPROTO_TCP && (p->tcp_flags & (HOST_TCP_FIN | HOST_TCP_RST));
 }
 
-static __always_inline __u16 host_csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* Sum of n 16-bit words at p (caller checked the bounds). */
-static __always_inline __u32 host_csum_words(const void *p, int n)
-{
-	const __u16 *w = p;
-	__u32 sum = 0;
-
-#pragma unroll
-	for (int i = 0; i < n; i++)
-		sum += w[i];
-	return sum;
-}
-
 /* Recomputes the IPv4 header checksum over hlen bytes (20 or 32). */
 static __always_inline int host_ip_csum(struct __sk_buff *skb, int hlen)
 {
@@ -128,12 +109,12 @@ static __always_inline int host_ip_csum(struct __sk_buff *skb, int hlen)
 		if ((void *)iph + 32 > data_end)
 			return -HOST_DROP_MALFORMED;
 		iph->check = 0;
-		iph->check = host_csum_fold(host_csum_words(iph, 16));
+		iph->check = talaria_csum_fold(talaria_csum_words(iph, 16));
 	} else {
 		if ((void *)iph + 20 > data_end)
 			return -HOST_DROP_MALFORMED;
 		iph->check = 0;
-		iph->check = host_csum_fold(host_csum_words(iph, 10));
+		iph->check = talaria_csum_fold(talaria_csum_words(iph, 10));
 	}
 	return 0;
 }

@@ -8,27 +8,10 @@
 
 #include "host_packet.h"
 
-#define HOST_REJECT_TTL 64
-
 static __always_inline __u32 host_pseudo_sum(__be32 saddr, __be32 daddr, __u8 proto, __u16 len)
 {
-	return host_csum_words(&saddr, 2) + host_csum_words(&daddr, 2) +
+	return talaria_csum_words(&saddr, 2) + talaria_csum_words(&daddr, 2) +
 	       bpf_htons(proto) + bpf_htons(len);
-}
-
-static __always_inline void host_reject_ip(struct iphdr *ip, __be32 saddr, __be32 daddr, __u8 proto,
-					   __u16 tot_len)
-{
-	__builtin_memset(ip, 0, sizeof(*ip));
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = bpf_htons(tot_len);
-	ip->frag_off = bpf_htons(HOST_IP_DF);
-	ip->ttl = HOST_REJECT_TTL;
-	ip->protocol = proto;
-	ip->saddr = saddr;
-	ip->daddr = daddr;
-	ip->check = host_csum_fold(host_csum_words(ip, 10));
 }
 
 /* Swaps the MACs so the answer looks like it came from the pod's gateway. */
@@ -81,7 +64,7 @@ static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct h
 
 	if (host_reject_eth(skb, &out.eth))
 		return -HOST_DROP_MALFORMED;
-	host_reject_ip(&out.ip, p->flow.daddr, p->flow.saddr, IPPROTO_TCP, 40);
+	talaria_answer_iphdr(&out.ip, p->flow.daddr, p->flow.saddr, IPPROTO_TCP, 40);
 	__builtin_memset(&out.tcp, 0, sizeof(out.tcp));
 	out.tcp.source = p->flow.dport;
 	out.tcp.dest = p->flow.sport;
@@ -93,8 +76,8 @@ static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct h
 		out.tcp.ack = 1;
 		out.tcp.ack_seq = bpf_htonl(seq + seglen);
 	}
-	out.tcp.check = host_csum_fold(host_pseudo_sum(out.ip.saddr, out.ip.daddr, IPPROTO_TCP, 20) +
-				       host_csum_words(&out.tcp, 10));
+	out.tcp.check = talaria_csum_fold(host_pseudo_sum(out.ip.saddr, out.ip.daddr, IPPROTO_TCP, 20) +
+				       talaria_csum_words(&out.tcp, 10));
 
 	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
 		return -HOST_DROP_REJECT_FAILED;
@@ -127,11 +110,11 @@ static __always_inline int host_reject_icmp(struct __sk_buff *skb, const struct 
 	__builtin_memcpy(out.orig_l4, orig + 20, 8);
 	if (host_reject_eth(skb, &out.eth))
 		return -HOST_DROP_MALFORMED;
-	host_reject_ip(&out.ip, p->flow.daddr, p->flow.saddr, IPPROTO_ICMP, 20 + 8 + 28);
+	talaria_answer_iphdr(&out.ip, p->flow.daddr, p->flow.saddr, IPPROTO_ICMP, 20 + 8 + 28);
 	__builtin_memset(&out.icmp, 0, sizeof(out.icmp));
 	out.icmp.type = ICMP_DEST_UNREACH;
 	out.icmp.code = ICMP_PORT_UNREACH;
-	out.icmp.checksum = host_csum_fold(host_csum_words(&out.icmp, 18));
+	out.icmp.checksum = talaria_csum_fold(talaria_csum_words(&out.icmp, 18));
 
 	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
 		return -HOST_DROP_REJECT_FAILED;

@@ -18,41 +18,7 @@
 #include <bpf/bpf_helpers.h>
 #include "switch_consts.h"
 #include "switch_parsing.h"
-
-/* TTL of the answers the switch makes. */
-#define SW_REJECT_TTL 64
-/* IPv4 don't-fragment bit (frag_off, host order). */
-#define SW_IP_DF 0x4000
-
-static __always_inline __u32 sw_csum_add(__u32 sum, const void *data, int words)
-{
-	const __u16 *w = data;
-
-	for (int i = 0; i < words; i++)
-		sum += w[i];
-	return sum;
-}
-
-static __always_inline __u16 sw_csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-static __always_inline void sw_reject_ip(struct iphdr *ip, __be32 saddr, __be32 daddr, __u8 proto, __u16 tot_len)
-{
-	__builtin_memset(ip, 0, sizeof(*ip));
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = bpf_htons(tot_len);
-	ip->frag_off = bpf_htons(SW_IP_DF);
-	ip->ttl = SW_REJECT_TTL;
-	ip->protocol = proto;
-	ip->saddr = saddr;
-	ip->daddr = daddr;
-	ip->check = sw_csum_fold(sw_csum_add(0, ip, 10));
-}
+#include "answer.h"
 
 /* TCP: RFC 793 reset. An ACK is answered with seq = its ack; anything else
  * with RST|ACK acknowledging what it occupied. A RST is never answered. */
@@ -81,7 +47,7 @@ static __always_inline int sw_reject_tcp(struct __sk_buff *skb, struct sw_pkt *p
 	__builtin_memcpy(out.eth.h_dest, dst_mac, ETH_ALEN);
 	__builtin_memcpy(out.eth.h_source, src_mac, ETH_ALEN);
 	out.eth.h_proto = bpf_htons(ETH_P_IP);
-	sw_reject_ip(&out.ip, p->daddr, p->saddr, IPPROTO_TCP, 40);
+	talaria_answer_iphdr(&out.ip, p->daddr, p->saddr, IPPROTO_TCP, 40);
 	__builtin_memset(&out.tcp, 0, sizeof(out.tcp));
 	out.tcp.source = p->dport;
 	out.tcp.dest = p->sport;
@@ -93,9 +59,9 @@ static __always_inline int sw_reject_tcp(struct __sk_buff *skb, struct sw_pkt *p
 		out.tcp.ack = 1;
 		out.tcp.ack_seq = bpf_htonl(bpf_ntohl(th->seq) + seglen);
 	}
-	__u32 sum = sw_csum_add(0, &out.ip.saddr, 4) + bpf_htons(IPPROTO_TCP) + bpf_htons(20);
+	__u32 sum = talaria_csum_words(&out.ip.saddr, 4) + bpf_htons(IPPROTO_TCP) + bpf_htons(20);
 
-	out.tcp.check = sw_csum_fold(sw_csum_add(sum, &out.tcp, 10));
+	out.tcp.check = talaria_csum_fold(sum + talaria_csum_words(&out.tcp, 10));
 	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
 		return -SW_DROP_REJECT_FAILED;
 	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
@@ -127,15 +93,15 @@ static __always_inline int sw_reject_icmp(struct __sk_buff *skb, struct sw_pkt *
 	out.orig_ip.ihl = 5;
 	out.orig_ip.tot_len = bpf_htons(p->tot_len - (p->has_shim ? TALARIA_OPT_LEN : 0));
 	out.orig_ip.check = 0;
-	out.orig_ip.check = sw_csum_fold(sw_csum_add(0, &out.orig_ip, 10));
+	out.orig_ip.check = talaria_csum_fold(talaria_csum_words(&out.orig_ip, 10));
 	__builtin_memcpy(out.eth.h_dest, dst_mac, ETH_ALEN);
 	__builtin_memcpy(out.eth.h_source, src_mac, ETH_ALEN);
 	out.eth.h_proto = bpf_htons(ETH_P_IP);
-	sw_reject_ip(&out.ip, p->daddr, p->saddr, IPPROTO_ICMP, 20 + 8 + 28);
+	talaria_answer_iphdr(&out.ip, p->daddr, p->saddr, IPPROTO_ICMP, 20 + 8 + 28);
 	__builtin_memset(&out.icmp, 0, sizeof(out.icmp));
 	out.icmp.type = ICMP_DEST_UNREACH;
 	out.icmp.code = ICMP_PORT_UNREACH;
-	out.icmp.checksum = sw_csum_fold(sw_csum_add(0, &out.icmp, 18));
+	out.icmp.checksum = talaria_csum_fold(talaria_csum_words(&out.icmp, 18));
 	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
 		return -SW_DROP_REJECT_FAILED;
 	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
