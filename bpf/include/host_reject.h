@@ -8,12 +8,6 @@
 
 #include "host_packet.h"
 
-static __always_inline __u32 host_pseudo_sum(__be32 saddr, __be32 daddr, __u8 proto, __u16 len)
-{
-	return talaria_csum_words(&saddr, 2) + talaria_csum_words(&daddr, 2) +
-	       bpf_htons(proto) + bpf_htons(len);
-}
-
 /* Swaps the MACs so the answer looks like it came from the pod's gateway. */
 static __always_inline int host_reject_eth(struct __sk_buff *skb, struct ethhdr *eth)
 {
@@ -35,15 +29,9 @@ static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct h
 {
 	void *data = host_data(skb);
 	void *data_end = host_data_end(skb);
-	/* pad: keeps the IP header 4-byte aligned on the stack */
-	struct {
-		__u16 pad;
-		struct ethhdr eth;
-		struct iphdr ip;
-		struct tcphdr tcp;
-	} out;
+	struct talaria_rst_answer out;
 	struct tcphdr *th;
-	__u32 seq, ack, seglen;
+	__u32 seq, seglen;
 	__u16 doff;
 
 	if (p->tcp_flags & HOST_TCP_RST)
@@ -54,7 +42,6 @@ static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct h
 	if ((void *)(th + 1) > data_end)
 		return -HOST_DROP_MALFORMED;
 	seq = bpf_ntohl(th->seq);
-	ack = bpf_ntohl(th->ack_seq);
 	doff = th->doff * 4;
 	seglen = p->l4_len - doff;
 	if (p->tcp_flags & HOST_TCP_SYN)
@@ -64,24 +51,9 @@ static __always_inline int host_reject_tcp(struct __sk_buff *skb, const struct h
 
 	if (host_reject_eth(skb, &out.eth))
 		return -HOST_DROP_MALFORMED;
-	talaria_answer_iphdr(&out.ip, p->flow.daddr, p->flow.saddr, IPPROTO_TCP, 40);
-	__builtin_memset(&out.tcp, 0, sizeof(out.tcp));
-	out.tcp.source = p->flow.dport;
-	out.tcp.dest = p->flow.sport;
-	out.tcp.doff = 5;
-	out.tcp.rst = 1;
-	if (p->tcp_flags & HOST_TCP_ACK) {
-		out.tcp.seq = bpf_htonl(ack);
-	} else {
-		out.tcp.ack = 1;
-		out.tcp.ack_seq = bpf_htonl(seq + seglen);
-	}
-	out.tcp.check = talaria_csum_fold(host_pseudo_sum(out.ip.saddr, out.ip.daddr, IPPROTO_TCP, 20) +
-				       talaria_csum_words(&out.tcp, 10));
-
-	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
-		return -HOST_DROP_REJECT_FAILED;
-	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
+	talaria_fill_rst(&out, p->flow.daddr, p->flow.saddr, p->flow.dport, p->flow.sport,
+			 p->tcp_flags & HOST_TCP_ACK, th->ack_seq, seq + seglen);
+	if (talaria_store_answer(skb, &out.eth, sizeof(out) - sizeof(out.pad)))
 		return -HOST_DROP_REJECT_FAILED;
 	return 0;
 }
@@ -92,14 +64,7 @@ static __always_inline int host_reject_icmp(struct __sk_buff *skb, const struct 
 {
 	void *data = host_data(skb);
 	void *data_end = host_data_end(skb);
-	struct {
-		__u16 pad;
-		struct ethhdr eth;
-		struct iphdr ip;
-		struct icmphdr icmp;
-		struct iphdr orig_ip;
-		__u8 orig_l4[8];
-	} out;
+	struct talaria_icmp_answer out;
 	void *orig = data + ETH_HLEN;
 
 	if (p->l4_off != ETH_HLEN + 20)
@@ -110,15 +75,8 @@ static __always_inline int host_reject_icmp(struct __sk_buff *skb, const struct 
 	__builtin_memcpy(out.orig_l4, orig + 20, 8);
 	if (host_reject_eth(skb, &out.eth))
 		return -HOST_DROP_MALFORMED;
-	talaria_answer_iphdr(&out.ip, p->flow.daddr, p->flow.saddr, IPPROTO_ICMP, 20 + 8 + 28);
-	__builtin_memset(&out.icmp, 0, sizeof(out.icmp));
-	out.icmp.type = ICMP_DEST_UNREACH;
-	out.icmp.code = ICMP_PORT_UNREACH;
-	out.icmp.checksum = talaria_csum_fold(talaria_csum_words(&out.icmp, 18));
-
-	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
-		return -HOST_DROP_REJECT_FAILED;
-	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
+	talaria_fill_icmp_unreach(&out, p->flow.daddr, p->flow.saddr);
+	if (talaria_store_answer(skb, &out.eth, sizeof(out) - sizeof(out.pad)))
 		return -HOST_DROP_REJECT_FAILED;
 	return 0;
 }

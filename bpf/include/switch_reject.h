@@ -26,12 +26,7 @@ static __always_inline int sw_reject_tcp(struct __sk_buff *skb, struct sw_pkt *p
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct {
-		__u16 pad; /* keeps the IP header 4-byte aligned */
-		struct ethhdr eth;
-		struct iphdr ip;
-		struct tcphdr tcp;
-	} out;
+	struct talaria_rst_answer out;
 	struct tcphdr *th = data + p->l4_off;
 
 	if ((void *)(th + 1) > data_end)
@@ -47,24 +42,9 @@ static __always_inline int sw_reject_tcp(struct __sk_buff *skb, struct sw_pkt *p
 	__builtin_memcpy(out.eth.h_dest, dst_mac, ETH_ALEN);
 	__builtin_memcpy(out.eth.h_source, src_mac, ETH_ALEN);
 	out.eth.h_proto = bpf_htons(ETH_P_IP);
-	talaria_answer_iphdr(&out.ip, p->daddr, p->saddr, IPPROTO_TCP, 40);
-	__builtin_memset(&out.tcp, 0, sizeof(out.tcp));
-	out.tcp.source = p->dport;
-	out.tcp.dest = p->sport;
-	out.tcp.doff = 5;
-	out.tcp.rst = 1;
-	if (th->ack) {
-		out.tcp.seq = th->ack_seq;
-	} else {
-		out.tcp.ack = 1;
-		out.tcp.ack_seq = bpf_htonl(bpf_ntohl(th->seq) + seglen);
-	}
-	__u32 sum = talaria_csum_words(&out.ip.saddr, 4) + bpf_htons(IPPROTO_TCP) + bpf_htons(20);
-
-	out.tcp.check = talaria_csum_fold(sum + talaria_csum_words(&out.tcp, 10));
-	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
-		return -SW_DROP_REJECT_FAILED;
-	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
+	talaria_fill_rst(&out, p->daddr, p->saddr, p->dport, p->sport, th->ack, th->ack_seq,
+			 bpf_ntohl(th->seq) + seglen);
+	if (talaria_store_answer(skb, &out.eth, sizeof(out) - sizeof(out.pad)))
 		return -SW_DROP_REJECT_FAILED;
 	return 0;
 }
@@ -75,14 +55,7 @@ static __always_inline int sw_reject_icmp(struct __sk_buff *skb, struct sw_pkt *
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct {
-		__u16 pad;
-		struct ethhdr eth;
-		struct iphdr ip;
-		struct icmphdr icmp;
-		struct iphdr orig_ip;
-		__u8 orig_l4[8];
-	} out;
+	struct talaria_icmp_answer out;
 	void *orig = data + SW_L3_OFF;
 	void *l4 = data + p->l4_off;
 
@@ -97,14 +70,8 @@ static __always_inline int sw_reject_icmp(struct __sk_buff *skb, struct sw_pkt *
 	__builtin_memcpy(out.eth.h_dest, dst_mac, ETH_ALEN);
 	__builtin_memcpy(out.eth.h_source, src_mac, ETH_ALEN);
 	out.eth.h_proto = bpf_htons(ETH_P_IP);
-	talaria_answer_iphdr(&out.ip, p->daddr, p->saddr, IPPROTO_ICMP, 20 + 8 + 28);
-	__builtin_memset(&out.icmp, 0, sizeof(out.icmp));
-	out.icmp.type = ICMP_DEST_UNREACH;
-	out.icmp.code = ICMP_PORT_UNREACH;
-	out.icmp.checksum = talaria_csum_fold(talaria_csum_words(&out.icmp, 18));
-	if (bpf_skb_change_tail(skb, sizeof(out) - 2, 0))
-		return -SW_DROP_REJECT_FAILED;
-	if (bpf_skb_store_bytes(skb, 0, &out.eth, sizeof(out) - 2, 0))
+	talaria_fill_icmp_unreach(&out, p->daddr, p->saddr);
+	if (talaria_store_answer(skb, &out.eth, sizeof(out) - sizeof(out.pad)))
 		return -SW_DROP_REJECT_FAILED;
 	return 0;
 }
