@@ -57,9 +57,10 @@ export const benchCommand = new Command('bench')
     const results: Results = {
       machine: describeMachine(),
       parameters: {
-        quick: Boolean(opts.quick), modes: [...sweep.modes, ...(sweep.ceiling ? (['direct'] as Mode[]) : [])], workloads: sweep.workloads,
-        services: sweep.services, concurrency: sweep.concurrency, repeats: sweep.repeats, durationSeconds: sweep.durationSeconds,
-        nodes: sweep.nodes, podsPerNode: sweep.podsPerNode, startedAt: new Date().toISOString(),
+        ...sweep,
+        quick: Boolean(opts.quick),
+        modes: [...sweep.modes, ...(sweep.ceiling ? (['direct'] as Mode[]) : [])],
+        startedAt: new Date().toISOString(),
       },
       runs: [],
       programming: [],

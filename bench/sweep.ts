@@ -9,7 +9,7 @@ import { conntrackCount, conntrackObjectSize } from './conntrack.js';
 import { kernelSecondsBetween, sampleCpu } from './cpu.js';
 import { runIperfClient } from './iperf3.js';
 import type { Progress } from './progress.js';
-import type { Mode, ProgrammingSample, Results, Run, Workload } from './results.js';
+import type { Mode, Parameters, ProgrammingSample, Results, Run, Workload } from './results.js';
 import { runInNetns } from '../testbed/run-in-netns.js';
 import type { TestbedSummary } from '../testbed/cli-session.js';
 import { testbedApply, testbedDown, testbedStatus, testbedUp } from '../testbed/cli-session.js';
@@ -20,15 +20,9 @@ import {
 } from './workload-objects.js';
 import { runWrk } from './wrk.js';
 
-export interface SweepOptions {
+/** What one sweep measures: the run's Parameters, less the bookkeeping. */
+export interface SweepOptions extends Pick<Parameters, 'workloads' | 'services' | 'concurrency' | 'repeats' | 'durationSeconds' | 'nodes' | 'podsPerNode'> {
   modes: Array<Exclude<Mode, 'direct'>>;
-  workloads: Workload[];
-  services: number[];
-  concurrency: number[];
-  repeats: number;
-  durationSeconds: number;
-  nodes: number;
-  podsPerNode: number;
   /** Measure the direct pod-to-pod path (needs the talaria mode). */
   ceiling: boolean;
 }
