@@ -1,6 +1,8 @@
 // The Kubernetes objects every mode is measured with: the same Deployments,
 // Services and client pod, applied through the testbed like a user would.
 
+import { deployment, service } from '../testbed/objects.js';
+
 export const CLIENT_POD = 'bench-client';
 export const HTTP_SERVICE = 'bench-http';
 export const UDP_SERVICE = 'bench-udp';
@@ -12,33 +14,18 @@ export const UDP_PORT = 9000;
 export const BULK_PORT = 5201;
 export const FILLER_PREFIX = 'bench-fill-';
 
-const service = (name: string, app: string, port: number, protocol: 'TCP' | 'UDP', targetPort: number | string, extra: object = {}) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: 'default' },
-  spec: { selector: { app }, ports: [{ name: 'p', port, protocol, targetPort }], ...extra },
-});
-
-const deployment = (name: string, image: string, replicas: number, ports: Array<{ name: string; containerPort: number; protocol: 'TCP' | 'UDP' }>) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'server', image, ports }] } },
-  },
-});
+const serviceOver = (name: string, app: string, port: number, protocol: 'TCP' | 'UDP', targetPort: number | string, extra: object = {}) =>
+  service(name, { selector: { app }, ports: [{ name: 'p', port, protocol, targetPort }], ...extra });
 
 /** Backends, Services and the client pod (pinned to the first node). */
 export function workloadObjects(backends: number, clientNode: string): object[] {
   return [
-    deployment(SERVER_APP, 'nginx', backends, [{ name: 'http', containerPort: 80, protocol: 'TCP' }]),
-    deployment(UDP_APP, 'talaria/echo', backends, [{ name: 'udp', containerPort: UDP_PORT, protocol: 'UDP' }]),
-    service(HTTP_SERVICE, SERVER_APP, 80, 'TCP', 'http'),
-    service(UDP_SERVICE, UDP_APP, UDP_PORT, 'UDP', 'udp'),
+    deployment({ name: SERVER_APP, image: 'nginx', replicas: backends, ports: [{ name: 'http', containerPort: 80 }] }),
+    deployment({ name: UDP_APP, image: 'talaria/echo', replicas: backends, ports: [{ name: 'udp', containerPort: UDP_PORT, protocol: 'UDP' }] }),
+    serviceOver(HTTP_SERVICE, SERVER_APP, 80, 'TCP', 'http'),
+    serviceOver(UDP_SERVICE, UDP_APP, UDP_PORT, 'UDP', 'udp'),
     // iperf3's control and data connections must reach the same server: ClientIP affinity.
-    service(BULK_SERVICE, SERVER_APP, BULK_PORT, 'TCP', BULK_PORT, { sessionAffinity: 'ClientIP' }),
+    serviceOver(BULK_SERVICE, SERVER_APP, BULK_PORT, 'TCP', BULK_PORT, { sessionAffinity: 'ClientIP' }),
     {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -55,6 +42,6 @@ export function workloadObjects(backends: number, clientNode: string): object[] 
  */
 export function fillerServices(from: number, to: number): object[] {
   const out: object[] = [];
-  for (let i = from; i < to; i++) out.push(service(`${FILLER_PREFIX}${i}`, SERVER_APP, 80, 'TCP', 'http'));
+  for (let i = from; i < to; i++) out.push(serviceOver(`${FILLER_PREFIX}${i}`, SERVER_APP, 80, 'TCP', 'http'));
   return out;
 }

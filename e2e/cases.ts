@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { AssertionError } from 'node:assert';
 import type { E2eContext, Mode } from './context.js';
-import { CLIENT, CLIENT_2, answeredBy, echoDeployment, service } from './context.js';
+import { CLIENT, CLIENT_2, answeredBy, echoDeployment } from './context.js';
+import { service } from '../testbed/objects.js';
 import type { Attempt } from './probe.js';
 
 export interface E2eCase {

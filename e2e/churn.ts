@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { runInNetns } from '../testbed/run-in-netns.js';
 import { talariaArgv } from '../cli/self.js';
 import type { E2eContext } from './context.js';
-import { CLIENT, CLIENT_2, answeredBy, echoDeployment, service } from './context.js';
+import { CLIENT, CLIENT_2, answeredBy, echoDeployment } from './context.js';
+import { service } from '../testbed/objects.js';
 import type { HeldConnection } from './probe.js';
 
 const NAME = 'e2e-churn';

@@ -6,6 +6,8 @@ import { talariaArgv } from '../cli/self.js';
 import { runInNetns } from '../testbed/run-in-netns.js';
 import type { TestbedSummary } from '../testbed/cli-session.js';
 import { testbedApply, testbedDelete, testbedScale, testbedStatus } from '../testbed/cli-session.js';
+import { deployment } from '../testbed/objects.js';
+import type { ContainerPort } from '../testbed/objects.js';
 import type { Attempt, HeldConnection, ProbeSpec } from './probe.js';
 
 export type Mode = 'talaria' | 'iptables' | 'nftables';
@@ -16,35 +18,9 @@ export const CLIENT_2 = 'e2e-client-2';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface PortSpec {
-  name?: string;
-  containerPort: number;
-  protocol?: 'TCP' | 'UDP';
-}
-
 /** A Deployment of the built-in echo server (answers {"pod","node","client"} on every port). */
-export function echoDeployment(name: string, replicas: number, ports: PortSpec[], extra: { labels?: Record<string, string>; grace?: number } = {}) {
-  const labels = { app: name, ...extra.labels };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: extra.grace ?? 2,
-          containers: [{ name: 'echo', image: 'talaria/echo', ports: ports.map((p) => ({ protocol: 'TCP', ...p })) }],
-        },
-      },
-    },
-  };
-}
-
-export function service(name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', ...metadata }, spec };
+export function echoDeployment(name: string, replicas: number, ports: ContainerPort[], extra: { labels?: Record<string, string>; grace?: number } = {}) {
+  return deployment({ name, image: 'talaria/echo', replicas, ports, labels: extra.labels, terminationGracePeriodSeconds: extra.grace ?? 2 });
 }
 
 export function clientPod(name: string, node: string) {

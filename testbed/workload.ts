@@ -4,45 +4,29 @@
 // pods for scale runs.
 import type { KubeObject } from './apiserver/types.js';
 import { ECHO_IMAGE } from './images/images.js';
+import { deployment, service } from './objects.js';
 
 export const ECHO_APP = 'echo';
 export const ECHO_PORT = 8080;
 export const EXTRA_SERVICE_PREFIX = 'svc-';
 
 export function echoDeployment(replicas: number): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: ECHO_APP, namespace: 'default', labels: { app: ECHO_APP } },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: ECHO_APP } },
-      template: {
-        metadata: { labels: { app: ECHO_APP } },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          containers: [
-            {
-              name: 'echo',
-              image: ECHO_IMAGE,
-              ports: [
-                { name: 'http', containerPort: ECHO_PORT, protocol: 'TCP' },
-                { name: 'udp', containerPort: ECHO_PORT, protocol: 'UDP' },
-              ],
-            },
-          ],
-        },
-      },
-    },
-  };
+  return deployment({
+    name: ECHO_APP,
+    image: ECHO_IMAGE,
+    replicas,
+    terminationGracePeriodSeconds: 5,
+    ports: [
+      { name: 'http', containerPort: ECHO_PORT, protocol: 'TCP' },
+      { name: 'udp', containerPort: ECHO_PORT, protocol: 'UDP' },
+    ],
+  });
 }
 
 export function echoService(): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: ECHO_APP, namespace: 'default', labels: { app: ECHO_APP } },
-    spec: {
+  return service(
+    ECHO_APP,
+    {
       type: 'NodePort',
       selector: { app: ECHO_APP },
       ports: [
@@ -50,15 +34,15 @@ export function echoService(): KubeObject {
         { name: 'udp', port: 80, targetPort: 'udp', protocol: 'UDP' },
       ],
     },
-  };
+    { labels: { app: ECHO_APP } },
+  );
 }
 
 /** Extra Service number i (1-based): svc-00001 ... */
 export function extraService(i: number): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: `${EXTRA_SERVICE_PREFIX}${String(i).padStart(5, '0')}`, namespace: 'default', labels: { 'talaria.io/extra': 'true' } },
-    spec: { type: 'ClusterIP', selector: { app: ECHO_APP }, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
-  };
+  return service(
+    `${EXTRA_SERVICE_PREFIX}${String(i).padStart(5, '0')}`,
+    { type: 'ClusterIP', selector: { app: ECHO_APP }, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
+    { labels: { 'talaria.io/extra': 'true' } },
+  );
 }
