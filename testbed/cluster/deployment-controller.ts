@@ -9,6 +9,7 @@ import type { ObjectStore } from '../apiserver/store.js';
 import type { KubeObject, StoredObject, WatchEvent } from '../apiserver/types.js';
 import { podReady } from './endpointslice-controller.js';
 import type { Scheduler } from './scheduler.js';
+import { QueueController } from './queue-controller.js';
 import { WorkQueue } from './work-queue.js';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -43,15 +44,15 @@ function deletionRank(a: StoredObject, b: StoredObject): number {
   return a1 - b1 || a2 - b2 || (a3 > b3 ? -1 : a3 < b3 ? 1 : a.metadata.name < b.metadata.name ? 1 : -1);
 }
 
-export class DeploymentController {
-  private readonly queue: WorkQueue;
-  private readonly offs: Array<() => void> = [];
+export class DeploymentController extends QueueController {
+  protected override readonly queue: WorkQueue;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly scheduler: Scheduler | undefined,
     onError?: (key: string, err: unknown) => void,
   ) {
+    super();
     this.queue = new WorkQueue((k) => this.sync(k), onError ?? ((k, e) => process.stderr.write(`deployment-controller: sync of deployment ${k} failed: ${String(e)}\n`)));
   }
 
@@ -64,20 +65,6 @@ export class DeploymentController {
       const owner = ownerOf(e.object);
       if (owner) this.queue.add(owner);
     }));
-  }
-
-  stop(): void {
-    for (const off of this.offs.splice(0)) off();
-    this.queue.stop();
-  }
-
-  settled(): Promise<void> {
-    return this.queue.settled();
-  }
-
-  /** True when no sync is queued or pending a retry. */
-  get idle(): boolean {
-    return this.queue.idle;
   }
 
   private sync(key: string): void {

@@ -11,6 +11,7 @@
 import { deepEqual } from '../apiserver/deep-equal.js';
 import type { ObjectStore } from '../apiserver/store.js';
 import type { KubeObject, StoredObject, WatchEvent } from '../apiserver/types.js';
+import { QueueController } from './queue-controller.js';
 import { WorkQueue } from './work-queue.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -110,10 +111,9 @@ interface DesiredGroup {
   endpoints: Map<string, Endpoint>; // pod name -> endpoint
 }
 
-export class EndpointSliceController {
+export class EndpointSliceController extends QueueController {
   private readonly max: number;
-  private readonly queue: WorkQueue;
-  private readonly offs: Array<() => void> = [];
+  protected override readonly queue: WorkQueue;
   /** namespace -> "key=value" -> Service names whose selector has that pair. */
   private readonly bySelectorPair = new Map<string, Map<string, Set<string>>>();
   private readonly pairsOf = new Map<string, string[]>();
@@ -125,6 +125,7 @@ export class EndpointSliceController {
     private readonly store: ObjectStore,
     opts: EndpointSliceControllerOptions = {},
   ) {
+    super();
     this.max = opts.maxEndpointsPerSlice ?? DEFAULT_MAX_ENDPOINTS_PER_SLICE;
     this.queue = new WorkQueue((k) => this.sync(k), opts.onError ?? ((k, e) => process.stderr.write(`endpointslice-controller: sync of service ${k} failed: ${String(e)}\n`)), opts.podBatchPeriodMs ?? 0);
   }
@@ -141,21 +142,6 @@ export class EndpointSliceController {
     this.offs.push(this.store.subscribe('services', (e) => this.onService(e)));
     this.offs.push(this.store.subscribe('pods', (e) => this.onPod(e)));
     this.offs.push(this.store.subscribe('endpointslices', (e) => this.onSlice(e)));
-  }
-
-  stop(): void {
-    for (const off of this.offs.splice(0)) off();
-    this.queue.stop();
-  }
-
-  /** Resolves when every queued Service has been synced. */
-  settled(): Promise<void> {
-    return this.queue.settled();
-  }
-
-  /** True when no sync is queued or pending a retry. */
-  get idle(): boolean {
-    return this.queue.idle;
   }
 
   // ---- event handlers: index, then queue the affected Services ----------------

@@ -3,6 +3,7 @@
 // binds waiting pods as soon as a Node becomes Ready.
 import type { ObjectStore } from '../apiserver/store.js';
 import type { KubeObject, StoredObject, WatchEvent } from '../apiserver/types.js';
+import { QueueController } from './queue-controller.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Is the Node Ready (condition Ready=True) and not cordoned? */
@@ -17,16 +18,16 @@ function counts(pod: StoredObject | undefined): string | undefined {
   return phase === 'Succeeded' || phase === 'Failed' ? undefined : pod.spec.nodeName;
 }
 
-export class Scheduler {
+export class Scheduler extends QueueController {
   private readonly load = new Map<string, number>(); // node -> pods bound to it
-  private readonly queue: WorkQueue;
-  private readonly offs: Array<() => void> = [];
+  protected override readonly queue: WorkQueue;
   private lastPicked = '';
 
   constructor(
     private readonly store: ObjectStore,
     onError?: (key: string, err: unknown) => void,
   ) {
+    super();
     this.queue = new WorkQueue((k) => this.bind(k), onError ?? ((k, e) => process.stderr.write(`scheduler: binding pod ${k} failed: ${String(e)}\n`)));
   }
 
@@ -37,20 +38,6 @@ export class Scheduler {
     }
     this.offs.push(this.store.subscribe('pods', (e) => this.onPod(e)));
     this.offs.push(this.store.subscribe('nodes', (e) => this.onNode(e)));
-  }
-
-  stop(): void {
-    for (const off of this.offs.splice(0)) off();
-    this.queue.stop();
-  }
-
-  settled(): Promise<void> {
-    return this.queue.settled();
-  }
-
-  /** True when no sync is queued or pending a retry. */
-  get idle(): boolean {
-    return this.queue.idle;
   }
 
   /** The node a new pod should go to, or undefined when no node is Ready. */
