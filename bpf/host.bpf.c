@@ -283,20 +283,28 @@ static __always_inline int host_pod_reply(struct __sk_buff *skb, const struct ho
 			      HOST_EV_POD_REPLY);
 }
 
+/* Every program's first step: the agent's config and the parsed headers, or
+ * the verdict for a packet that goes no further (no config yet: pass). */
+static __always_inline int host_begin(struct __sk_buff *skb, const struct host_config **cfg, struct host_pkt *p)
+{
+	*cfg = host_cfg();
+	if (!*cfg) {
+		host_event(HOST_EV_PASS_NO_CONFIG);
+		return HOST_PASS;
+	}
+	return host_parse(skb, p);
+}
+
 static __always_inline int host_from_pod(struct __sk_buff *skb)
 {
-	const struct host_config *cfg = host_cfg();
+	const struct host_config *cfg;
 	struct host_frontend_key fk = {};
 	const struct host_frontend *fe;
 	const struct host_pod *pod;
 	struct host_pkt p;
 	int ret;
 
-	if (!cfg) {
-		host_event(HOST_EV_PASS_NO_CONFIG);
-		return HOST_PASS;
-	}
-	ret = host_parse(skb, &p);
+	ret = host_begin(skb, &cfg, &p);
 	if (ret)
 		return ret;
 	if (p.has_shim)
@@ -445,16 +453,12 @@ static __always_inline int host_to_client(struct __sk_buff *skb, const struct ho
 
 static __always_inline int host_from_uplink(struct __sk_buff *skb)
 {
-	const struct host_config *cfg = host_cfg();
+	const struct host_config *cfg;
 	const struct host_pod *pod;
 	struct host_pkt p;
 	int ret;
 
-	if (!cfg) {
-		host_event(HOST_EV_PASS_NO_CONFIG);
-		return HOST_PASS;
-	}
-	ret = host_parse(skb, &p);
+	ret = host_begin(skb, &cfg, &p);
 	if (ret)
 		return ret;
 	pod = bpf_map_lookup_elem(&tl_host_pods, &p.flow.daddr);
