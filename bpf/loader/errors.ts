@@ -8,8 +8,11 @@ const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {
   if (!errnoNames.has(value)) errnoNames.set(value, name);
 }
-// Kernel-internal codes that leak out of bpf() and have no libc name.
-errnoNames.set(524, 'ENOTSUPP');
+/** Kernel-internal "not supported" that leaks out of bpf() and has no libc name. */
+export const ENOTSUPP = 524;
+errnoNames.set(ENOTSUPP, 'ENOTSUPP');
+/** The errno values the loader branches on. */
+export const { ENOENT, EEXIST, ENODEV, EINVAL, EOPNOTSUPP } = constants.errno;
 
 /** "ENOENT (No such file or directory)"; libbpf's own codes (4000+) included. */
 export function errnoText(errno: number): string {

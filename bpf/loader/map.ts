@@ -3,7 +3,7 @@
 // per-map scratch buffers: no allocation per call on the hot paths.
 import type { Codec } from './codec.js';
 import { perCpuCodec } from './codec.js';
-import { BpfError, WrongSizeError, mapCallError } from './errors.js';
+import { BpfError, EINVAL, ENOENT, ENOTSUPP, EOPNOTSUPP, WrongSizeError, mapCallError } from './errors.js';
 import { lib } from './libbpf.js';
 import { openPinnedFd, pinFd, unpin } from './pin.js';
 import { closeSync } from 'node:fs';
@@ -48,10 +48,6 @@ export interface MapInfo {
   readonly flags: number;
 }
 
-const ENOENT = 2;
-const EINVAL = 22;
-const ENOTSUPP = 524;
-const EOPNOTSUPP = 95;
 const BATCH_CHUNK = 8192;
 
 let cpuCount: number | undefined;

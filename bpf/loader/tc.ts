@@ -2,7 +2,7 @@
 // namespace. Idempotent: a filter is identified by a fixed handle and
 // priority and attached with BPF_TC_F_REPLACE, so attaching twice leaves one
 // filter running the latest program, and detaching what is not there is fine.
-import { BpfError } from './errors.js';
+import { BpfError, EEXIST, EINVAL, ENODEV, ENOENT } from './errors.js';
 import { lib } from './libbpf.js';
 import { ifIndex, withNetns } from './netns.js';
 import type { ProgramRef } from './program.js';
@@ -33,10 +33,6 @@ export interface TcAttachment {
 const BPF_TC_INGRESS = 1;
 const BPF_TC_EGRESS = 2;
 const BPF_TC_F_REPLACE = 1;
-const ENOENT = 2;
-const EEXIST = 17;
-const ENODEV = 19;
-const EINVAL = 22;
 export const DEFAULT_TC_HANDLE = 1;
 export const DEFAULT_TC_PRIORITY = 1;
 
