@@ -17,6 +17,8 @@ export interface Point {
   p99: Spread;
   p999: Spread;
   cpuPerRequest: Spread;
+  bpfPerRequest: Spread;
+  reschedulingIpisPerRequest: Spread;
   conntrackEntries: Spread;
   conntrackBytes: Spread;
   errors: number;
@@ -45,6 +47,9 @@ export function aggregate(results: Results): Point[] {
       p99: pick((r) => r.latencyMs?.p99),
       p999: pick((r) => r.latencyMs?.p999),
       cpuPerRequest: pick((r) => r.cpuSecondsPerRequest),
+      bpfPerRequest: pick((r) => r.bpfSecondsPerRequest),
+      // Results written before the field existed have no value: NaN, shown as "–".
+      reschedulingIpisPerRequest: pick((r) => r.reschedulingIpisPerRequest),
       conntrackEntries: pick((r) => r.conntrackEntries),
       conntrackBytes: pick((r) => r.conntrackBytes),
       errors: runs.reduce((n, r) => n + r.errors, 0),

@@ -10,7 +10,7 @@ function run(mode: Mode, services: number, concurrency: number, repeat: number, 
   return {
     mode, workload: 'http-close', services, concurrency, repeat, rps, bitsPerSecond: null,
     latencyMs: { p50: 1000 / rps, p90: 2000 / rps, p99: 5000 / rps, p999: 9000 / rps },
-    requests: rps * 5, errors: 0, durationSeconds: 5, cpuSecondsPerRequest: cpu, bpfSecondsPerRequest: null,
+    requests: rps * 5, errors: 0, durationSeconds: 5, cpuSecondsPerRequest: cpu, bpfSecondsPerRequest: null, contextSwitchesPerRequest: null, reschedulingIpisPerRequest: null,
     conntrackEntries: mode === 'talaria' || mode === 'direct' ? 0 : 1000, conntrackBytes: mode === 'talaria' || mode === 'direct' ? 0 : 320000, switchTableEntries: null,
   };
 }
@@ -53,4 +53,11 @@ test('writes results.json, report.md, a self-contained report.html and SVG chart
   assert.doesNotMatch(html, /<script|src="http/);
   assert.equal((html.match(/<svg/g) ?? []).length, files.charts.length);
   assert.match(readFileSync(files.markdown, 'utf8'), /## Network programming latency[\s\S]*12\.5/);
+});
+
+test('the summary explains the distance to the ceiling with cross-CPU wakeups, when they were counted', () => {
+  assert.doesNotMatch(summaryTable(sample()), /wakeups/);
+  const withIpis = sample();
+  for (const r of withIpis.runs) r.reschedulingIpisPerRequest = r.mode === 'direct' ? 0.04 : 0.46;
+  assert.match(summaryTable(withIpis), /Cross-CPU wakeups \(rescheduling IPIs\) per request: Talaria 0\.46, direct 0\.04\./);
 });

@@ -56,16 +56,28 @@ export function summaryTable(results: Results, points: readonly Point[] = aggreg
   if (tal && ipt) {
     lines.push('', `Talaria against iptables at this point: p99 latency ${times(ratio(tal.p99, ipt.p99))}, CPU per request ${times(ratio(tal.cpuPerRequest, ipt.cpuPerRequest))}.`);
   }
+  const ceil = tal && ceilingFor(points, tal);
+  if (tal && ceil && Number.isFinite(tal.reschedulingIpisPerRequest.median) && Number.isFinite(ceil.reschedulingIpisPerRequest.median)) {
+    // Why a Service falls short of the ceiling even when its own data path is cheap: see bench/scheduler.ts.
+    lines.push(
+      '',
+      `Cross-CPU wakeups (rescheduling IPIs) per request: Talaria ${fmt(tal.reschedulingIpisPerRequest.median, 2)}, direct ${fmt(ceil.reschedulingIpisPerRequest.median, 2)}. ` +
+        'A Service spreads each client thread\'s connections over every backend; the direct path gives each wrk thread one pod.',
+    );
+  }
   return lines.join('\n') + '\n';
 }
 
 function allPointsTable(points: readonly Point[]): string {
   const rows = [...points].sort((a, b) => a.workload.localeCompare(b.workload) || a.services - b.services || a.concurrency - b.concurrency || a.mode.localeCompare(b.mode));
-  const out = ['| workload | services | concurrency | mode | throughput | p50 ms | p90/p99/p99.9 ms | kernel CPU µs/req | conntrack entries (bytes) | errors |', '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const out = [
+    '| workload | services | concurrency | mode | throughput | p50 ms | p90/p99/p99.9 ms | kernel CPU µs/req | BPF µs/req | cross-CPU wakeups/req | conntrack entries (bytes) | errors |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const p of rows) {
     const unit = p.workload === 'tcp-bulk' ? ' bit/s' : ' req/s';
     out.push(
-      `| ${p.workload} | ${p.services} | ${p.concurrency} | ${p.mode} | ${withSpread(p.throughput)}${unit} | ${withSpread(p.p50, 2)} | ${fmt(p.p90.median, 2)} / ${fmt(p.p99.median, 2)} / ${fmt(p.p999.median, 2)} | ${withSpread(p.cpuPerRequest, 1, 1e6)} | ${fmt(p.conntrackEntries.median)} (${fmt(p.conntrackBytes.median)}) | ${p.errors} |`,
+      `| ${p.workload} | ${p.services} | ${p.concurrency} | ${p.mode} | ${withSpread(p.throughput)}${unit} | ${withSpread(p.p50, 2)} | ${fmt(p.p90.median, 2)} / ${fmt(p.p99.median, 2)} / ${fmt(p.p999.median, 2)} | ${withSpread(p.cpuPerRequest, 1, 1e6)} | ${fmt(p.bpfPerRequest.median * 1e6, 1)} | ${fmt(p.reschedulingIpisPerRequest.median, 2)} | ${fmt(p.conntrackEntries.median)} (${fmt(p.conntrackBytes.median)}) | ${p.errors} |`,
     );
   }
   return out.join('\n') + '\n';

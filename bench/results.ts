@@ -35,6 +35,10 @@ export interface Run {
   cpuSecondsPerRequest: number | null;
   /** The Talaria BPF programs' own run time per request (kernel BPF stats), where they ran. */
   bpfSecondsPerRequest: number | null;
+  /** Context switches of the whole machine per request (/proc/stat ctxt). */
+  contextSwitchesPerRequest: number | null;
+  /** Rescheduling IPIs (cross-CPU wakeups) of the whole machine per request; null off x86. */
+  reschedulingIpisPerRequest: number | null;
   /** Conntrack entries summed over the nodes, read right after the measurement. */
   conntrackEntries: number;
   conntrackBytes: number;

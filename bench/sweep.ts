@@ -8,6 +8,7 @@ import { talariaArgv } from '../cli/self.js';
 import { conntrackCount, conntrackObjectSize } from './conntrack.js';
 import { kernelSecondsBetween, sampleCpu } from './cpu.js';
 import { runIperfClient } from './iperf3.js';
+import { sampleScheduler, schedulerPerRequest } from './scheduler.js';
 import type { Progress } from './progress.js';
 import type { Mode, Parameters, ProgrammingSample, Results, Run, Workload } from './results.js';
 import { runInNetns } from '../testbed/run-in-netns.js';
@@ -223,15 +224,18 @@ async function measurePoints(
           for (const n of tb.nodes) await runInNetns(n.netns, ['conntrack', '-F'], 10_000);
           const cpu0 = sampleCpu();
           const bpf0 = bpfRunSeconds();
+          const sched0 = sampleScheduler();
           const m = await measure(tb, workload, concurrency, o.durationSeconds, target);
           const kernel = kernelSecondsBetween(cpu0, sampleCpu());
           const bpf = bpfRunSeconds() - bpf0;
+          const sched = schedulerPerRequest(sched0, sampleScheduler(), m.requests);
           let conntrackEntries = 0;
           for (const n of tb.nodes) conntrackEntries += await conntrackCount(n.netns);
           results.runs.push({
             mode, workload, services, concurrency, repeat, ...m,
             cpuSecondsPerRequest: m.requests > 0 ? kernel / m.requests : null,
             bpfSecondsPerRequest: m.requests > 0 && Number.isFinite(bpf) && bpf > 0 ? bpf / m.requests : null,
+            ...sched,
             conntrackEntries, conntrackBytes: conntrackEntries * objectSize, switchTableEntries: switchEntries,
           });
         } catch (err) {
