@@ -208,12 +208,16 @@ static __always_inline int host_pod_to_frontend(struct __sk_buff *skb, const str
 	__u64 now = bpf_ktime_get_ns();
 	struct host_conn *ct = bpf_map_lookup_elem(&tl_host_conns, &p->flow);
 
-	/* A SYN reusing the 5-tuple of a closed connection starts afresh. */
+	/* A SYN reusing the 5-tuple of a closed connection starts afresh. The
+	 * entry is reset in place rather than deleted: clients reuse their ports
+	 * within seconds, and an LRU delete plus the insert at TO_CLIENT take the
+	 * LRU lock twice per connection. It stays CLOSING (short idle timeout)
+	 * until the switch answers. */
 	if (ct && (ct->flags & HOST_CONN_F_CLOSING) && host_syn_only(p)) {
-		bpf_map_delete_elem(&tl_host_conns, &p->flow);
-		ct = NULL;
+		ct->last_seen_ns = now;
+		ct->flags = HOST_CONN_F_UNPINNED | HOST_CONN_F_CLOSING;
 	}
-	if (ct) {
+	if (ct && !(ct->flags & HOST_CONN_F_UNPINNED)) {
 		host_conn_touch(ct, p, now);
 		if (ct->flags & HOST_CONN_F_LOCAL_NAT)
 			return host_local_nat(skb, cfg, p, ct->nat_addr, ct->nat_port, now);
@@ -386,7 +390,12 @@ static __always_inline int host_to_backend(struct __sk_buff *skb, const struct h
 				 (host_fin_or_rst(p) ? HOST_CONN_F_CLOSING : 0),
 		};
 
-		if (bpf_map_update_elem(&tl_host_replies, &key, &nr, BPF_ANY))
+		/* An entry left by an earlier connection on this 5-tuple is
+		 * overwritten in place: an LRU update would take the LRU lock
+		 * twice (a new node, the old one freed) for every connection. */
+		if (r)
+			*r = nr;
+		else if (bpf_map_update_elem(&tl_host_replies, &key, &nr, BPF_ANY))
 			return -HOST_DROP_MAP_FULL;
 	}
 	if (hairpin) {
@@ -422,6 +431,8 @@ static __always_inline int host_to_client(struct __sk_buff *skb, const struct ho
 		return ret;
 	ct = bpf_map_lookup_elem(&tl_host_conns, &key);
 	if (ct) {
+		if (ct->flags & HOST_CONN_F_UNPINNED)
+			ct->flags = 0; /* the reused entry's new connection is answered */
 		host_conn_touch(ct, p, now);
 		ct->frontend_id = p->frontend_id;
 		ct->backend_id = p->backend_id;

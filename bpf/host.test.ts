@@ -12,6 +12,7 @@ import {
   HOST_CONN_F_CLOSING,
   HOST_CONN_F_HAIRPIN,
   HOST_CONN_F_LOCAL_NAT,
+  HOST_CONN_F_UNPINNED,
   HOST_DROP_REASONS,
   HOST_EVENTS,
   HOST_FE_F_AFFINITY,
@@ -183,8 +184,20 @@ const cases: Case[] = [
     event: 'pod_new',
     check: (p) => {
       toSwitch(p, TalariaKind.NEW, 0, 0);
-      assert.equal(dp.conns.lookup(flow(CLIENT.ip, FE.tcp.addr, 40000, 80)), undefined);
+      // Reset in place (no LRU delete): unpinned, and closing until the switch answers.
+      const ct = dp.conns.get(flow(CLIENT.ip, FE.tcp.addr, 40000, 80));
+      assert.equal(ct.flags, HOST_CONN_F_UNPINNED | HOST_CONN_F_CLOSING);
+      assert.ok(ct.last_seen_ns > 1n);
     },
+  },
+  {
+    name: 'a retransmitted SYN before the switch answered: NEW again, not PINNED to the old backend',
+    prog: 'fromPod',
+    setup: () => dp.conns.update(flow(CLIENT.ip, FE.tcp.addr, 40000, 80), { last_seen_ns: 1n, frontend_id: 7, backend_id: 9, nat_addr: '0.0.0.0', nat_port: 0, flags: HOST_CONN_F_UNPINNED | HOST_CONN_F_CLOSING }),
+    packet: syn(FE.tcp),
+    verdict: TC_ACT.REDIRECT,
+    event: 'pod_new',
+    check: (p) => toSwitch(p, TalariaKind.NEW, 0, 0),
   },
   {
     name: 'ClientIP affinity, live entry: PINNED to the remembered backend',
@@ -473,6 +486,21 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'TO_BACKEND SYN over the reply entry of an earlier connection: overwritten with the new ids',
+    prog: 'fromUplink',
+    setup: () => dp.replies.update(flow(REMOTE_POD, BACKEND.ip, 41000, 8080), {
+      last_seen_ns: 1n, frontend_id: 3, backend_id: 4, orig_saddr: '0.0.0.0', fe_addr: '10.96.0.9', fe_port: 99, flags: HOST_CONN_F_CLOSING | HOST_CONN_F_LOCAL_NAT,
+    }),
+    packet: { eth: fromSwitch, ipv4: { src: REMOTE_POD, dst: BACKEND.ip, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 21, backendId: 22 } }, tcp: { sport: 41000, dport: 8080, flags: ['SYN'] } },
+    verdict: TC_ACT.REDIRECT,
+    event: 'up_to_backend',
+    check: () => {
+      const r = dp.replies.get(flow(REMOTE_POD, BACKEND.ip, 41000, 8080));
+      assert.deepEqual([r.frontend_id, r.backend_id, r.flags, r.fe_addr, r.fe_port], [21, 22, 0, '0.0.0.0', 0]);
+      assert.ok(r.last_seen_ns > 1n);
+    },
+  },
+  {
     name: 'TO_BACKEND from the pod itself (hairpin): source rewritten to the link-local address',
     prog: 'fromUplink',
     packet: { eth: fromSwitch, ipv4: { src: BACKEND.ip, dst: BACKEND.ip, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 5, backendId: 6 } }, tcp: { sport: 42000, dport: 8080, flags: ['SYN'] } },
@@ -498,6 +526,19 @@ const cases: Case[] = [
       assert.equal(ct.frontend_id, 7);
       assert.equal(ct.backend_id, 9);
       assert.equal(dp.affinity.lookup({ client: CLIENT.ip, fe: FE.tcp }), undefined);
+    },
+  },
+  {
+    name: 'TO_CLIENT for a reused entry: the new backend learnt, no longer unpinned or closing',
+    prog: 'fromUplink',
+    setup: () => dp.conns.update(flow(CLIENT.ip, FE.tcp.addr, 40000, 80), { last_seen_ns: 1n, frontend_id: 7, backend_id: 9, nat_addr: '0.0.0.0', nat_port: 0, flags: HOST_CONN_F_UNPINNED | HOST_CONN_F_CLOSING }),
+    packet: { eth: fromSwitch, ipv4: { src: FE.tcp.addr, dst: CLIENT.ip, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 7, backendId: 12 } }, tcp: { sport: 80, dport: 40000, flags: ['SYN', 'ACK'], seq: 1, ack: 1001 } },
+    verdict: TC_ACT.REDIRECT,
+    event: 'up_to_client',
+    check: () => {
+      const ct = dp.conns.get(flow(CLIENT.ip, FE.tcp.addr, 40000, 80));
+      assert.equal(ct.backend_id, 12);
+      assert.equal(ct.flags, 0);
     },
   },
   {

@@ -65,6 +65,7 @@
 #define HOST_CONN_F_CLOSING 0x1   /* FIN or RST seen: short idle timeout */
 #define HOST_CONN_F_LOCAL_NAT 0x2 /* ITP=Local: translated on this host */
 #define HOST_CONN_F_HAIRPIN 0x4   /* source rewritten to the hairpin address */
+#define HOST_CONN_F_UNPINNED 0x8  /* host_conn reused by a new SYN: no backend learnt yet */
 
 /* Drop reasons: index into the per-CPU tl_host_drops array. Keep in sync
  * with bpf/layouts/host-maps.ts (HOST_DROP_REASONS). */

@@ -33,6 +33,7 @@ export const HOST_FE_F_LOCAL_ONLY = 0x4;
 export const HOST_CONN_F_CLOSING = 0x1;
 export const HOST_CONN_F_LOCAL_NAT = 0x2;
 export const HOST_CONN_F_HAIRPIN = 0x4;
+export const HOST_CONN_F_UNPINNED = 0x8;
 /** The source a pod sees when it reaches itself through a Service. */
 export const HOST_HAIRPIN_ADDR = '169.254.169.1';
 
