@@ -8,7 +8,7 @@ import { summaryTable, writeReport } from './report.js';
 import type { Mode, Results, Workload } from './results.js';
 import { WORKLOADS } from './results.js';
 import type { SweepOptions } from './sweep.js';
-import { countSteps, runSweep } from './sweep.js';
+import { CLIENT_SYSCTLS, countSteps, runSweep } from './sweep.js';
 import { runUdpRr } from './udp-rr.js';
 
 const list = (what: string) => (value: string) => {
@@ -60,6 +60,7 @@ export const benchCommand = new Command('bench')
         ...sweep,
         quick: Boolean(opts.quick),
         modes: [...sweep.modes, ...(sweep.ceiling ? (['direct'] as Mode[]) : [])],
+        clientSysctls: { ...CLIENT_SYSCTLS },
         startedAt: new Date().toISOString(),
       },
       runs: [],

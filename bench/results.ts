@@ -74,6 +74,8 @@ export interface Parameters {
   durationSeconds: number;
   nodes: number;
   podsPerNode: number;
+  /** sysctls set in the client pod's namespace (the load generator), the same in every mode. */
+  clientSysctls?: Record<string, string>;
   startedAt: string;
   finishedAt?: string;
 }
