@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWrkOutput, runWrk } from './wrk.js';
+import { createServer as createHttpServer } from 'node:http';
+import { parseWrkOutput, runWrk, spreadHook } from './wrk.js';
 
 test('parses the result line of the done hook', () => {
   const r = parseWrkOutput(
@@ -63,4 +64,26 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     assert.equal(r.errors, 0);
     assert.ok(r.latencyMs.p50 > 0 && r.latencyMs.p50 <= r.latencyMs.p99 && r.latencyMs.p99 <= r.latencyMs.p999);
   }
+});
+
+test('a connection per request spreads every thread over all targets; keep-alive stays where setup put it', async () => {
+  const counts = [0, 0];
+  const servers = counts.map((_, i) => createHttpServer((_req, res) => (counts[i]++, res.end('ok\n'))));
+  after(() => servers.forEach((s) => s.close()));
+  const ports = await Promise.all(servers.map((s) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)))));
+  const targets = ports.map((p) => `127.0.0.1:${p}`);
+  // One connection, so one wrk thread: only the per-request hook can reach the second server.
+  const close = await runWrk({ netns: '', url: `http://${targets[0]}/`, spreadOver: targets, connections: 1, durationSeconds: 1, closeEachRequest: true });
+  assert.equal(close.errors, 0);
+  assert.ok(Math.min(...counts) > 0.4 * (counts[0] + counts[1]), `per connection: ${counts.join(' / ')}`);
+  counts.fill(0);
+  const keep = await runWrk({ netns: '', url: `http://${targets[0]}/`, spreadOver: targets, connections: 1, durationSeconds: 1, closeEachRequest: false });
+  assert.ok(keep.requests > 50);
+  assert.equal(counts[1], 0, `keep-alive: ${counts.join(' / ')}`);
+});
+
+test('the hooks name hosts without brackets and default the port', () => {
+  assert.match(spreadHook(['[fd00::1]:8080', 'example:81', '10.0.0.1'], false), /\{"fd00::1","8080"\}, \{"example","81"\}, \{"10\.0\.0\.1","80"\}/);
+  assert.doesNotMatch(spreadHook(['10.0.0.1:80'], false), /request = function/);
+  assert.match(spreadHook(['10.0.0.1:80'], true), /request = function/);
 });

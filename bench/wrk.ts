@@ -23,8 +23,8 @@ export interface WrkOptions {
   url: string;
   connections: number;
   /**
-   * host:port of each backend for the direct path (no Service): wrk's threads
-   * are spread over them, so the ceiling uses the same pods as the Services.
+   * host:port of each backend for the direct path (no Service): the load is
+   * spread over them (see spreadHook), so the ceiling uses the same pods as the Services.
    */
   spreadOver?: string[];
   durationSeconds: number;
@@ -45,19 +45,44 @@ export function threadsFor(connections: number): number {
   return Math.max(1, Math.min(2, connections));
 }
 
-/** A Lua setup hook that points each wrk thread at the next backend in turn. */
-function spreadHook(targets: readonly string[]): string {
+/**
+ * Lua hooks that spread the load over backends the way a Service does.
+ * setup: each thread opens its connections to the next target in turn.
+ * request (a connection per request only): every request moves the thread to
+ * the next target, so the reconnect after it goes there; each thread's
+ * connections then reach every backend, as through a Service, instead of one
+ * pod per thread. That pairing would let the scheduler keep each wrk thread
+ * and its nginx on one CPU, a locality no Service can offer (bench/scheduler.ts).
+ * Every mode runs the same hooks (with one target through a Service), so the
+ * Lua call per request costs all of them alike.
+ */
+export function spreadHook(targets: readonly string[], perConnection: boolean): string {
   const list = targets.map((t) => {
-    const [host, port] = t.split(':');
-    return `{"${host}","${port}"}`;
+    const { hostname, port } = new URL(`http://${t}`);
+    return `{"${hostname.replace(/^\[|\]$/g, '')}","${port || '80'}"}`;
   });
-  return `
+  const setup = `
 local targets = { ${list.join(', ')} }
 local next_target = 0
 setup = function(thread)
   local t = targets[(next_target % #targets) + 1]
   thread.addr = wrk.lookup(t[1], t[2])[1]
+  thread:set("turn", next_target)
   next_target = next_target + 1
+end
+`;
+  if (!perConnection) return setup;
+  return `${setup}
+local addrs, req
+init = function(args)
+  addrs = {}
+  for i, t in ipairs(targets) do addrs[i] = wrk.lookup(t[1], t[2])[1] end
+  req = wrk.format()
+end
+request = function()
+  turn = turn + 1
+  wrk.thread.addr = addrs[(turn % #addrs) + 1]
+  return req
 end
 `;
 }
@@ -81,7 +106,8 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const dir = mkdtempSync(join(tmpdir(), 'talaria-wrk-'));
   try {
     const script = join(dir, 'done.lua');
-    writeFileSync(script, (o.spreadOver?.length ? spreadHook(o.spreadOver) : '') + DONE_HOOK);
+    const targets = o.spreadOver?.length ? o.spreadOver : [new URL(o.url).host];
+    writeFileSync(script, spreadHook(targets, o.closeEachRequest) + DONE_HOOK);
     const argv = ['wrk', `-t${threadsFor(o.connections)}`, `-c${o.connections}`, `-d${o.durationSeconds}s`, '--timeout', '2s', '-s', script];
     if (o.closeEachRequest) argv.push('-H', 'Connection: close');
     argv.push(o.url);
