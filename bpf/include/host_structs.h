@@ -68,7 +68,7 @@ struct host_flow {
 
 /* tl_host_conns value (client side) and tl_host_affin value. */
 struct host_conn {
-	__u64 last_seen_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, tick resolution */
 	__u32 frontend_id;  /* learnt from TO_CLIENT */
 	__u32 backend_id;   /* learnt from TO_CLIENT; sent in PINNED */
 	__be32 nat_addr;    /* LOCAL_NAT: the chosen local endpoint */
