@@ -58,11 +58,10 @@ export function summaryTable(results: Results, points: readonly Point[] = aggreg
   }
   const ceil = tal && ceilingFor(points, tal);
   if (tal && ceil && Number.isFinite(tal.reschedulingIpisPerRequest.median) && Number.isFinite(ceil.reschedulingIpisPerRequest.median)) {
-    // Why a Service falls short of the ceiling even when its own data path is cheap: see bench/scheduler.ts.
+    // Part of why a mode falls short of the ceiling besides its own data path: see bench/scheduler.ts.
     lines.push(
       '',
-      `Cross-CPU wakeups (rescheduling IPIs) per request: Talaria ${fmt(tal.reschedulingIpisPerRequest.median, 2)}, direct ${fmt(ceil.reschedulingIpisPerRequest.median, 2)}. ` +
-        'A Service spreads each client thread\'s connections over every backend; the direct path gives each wrk thread one pod.',
+      `Cross-CPU wakeups (rescheduling IPIs) per request at this point: Talaria ${fmt(tal.reschedulingIpisPerRequest.median, 2)}, direct ${fmt(ceil.reschedulingIpisPerRequest.median, 2)}.`,
     );
   }
   return lines.join('\n') + '\n';
