@@ -447,13 +447,14 @@ static __always_inline int host_to_client(struct __sk_buff *skb, const struct ho
 	if (ret)
 		return ret;
 	ct = bpf_map_lookup_elem(&tl_host_conns, &key);
-	if (ct) {
-		if (ct->flags & HOST_CONN_F_UNPINNED)
-			ct->flags = 0; /* the reused entry's new connection is answered */
+	if (ct && !(ct->flags & HOST_CONN_F_UNPINNED)) {
 		host_conn_touch(ct, p, now);
 		ct->frontend_id = p->frontend_id;
 		ct->backend_id = p->backend_id;
 	} else {
+		/* The connection's first answer (into a new entry, or the one a
+		 * reused 5-tuple reset in place): pinned from now on, and for
+		 * ClientIP affinity the client's other connections follow. */
 		struct host_frontend_key fk = {
 			.addr = p->flow.saddr, .port = p->flow.sport, .proto = p->flow.proto,
 		};
@@ -465,7 +466,9 @@ static __always_inline int host_to_client(struct __sk_buff *skb, const struct ho
 		};
 		const struct host_frontend *fe;
 
-		if (bpf_map_update_elem(&tl_host_conns, &key, &nc, BPF_ANY))
+		if (ct)
+			*ct = nc;
+		else if (bpf_map_update_elem(&tl_host_conns, &key, &nc, BPF_ANY))
 			return -HOST_DROP_MAP_FULL;
 		fe = bpf_map_lookup_elem(&tl_host_fronts, &fk);
 		if (fe && (fe->flags & HOST_FE_F_AFFINITY)) {

@@ -542,6 +542,18 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'TO_CLIENT for a reused entry on a ClientIP-affinity frontend also remembers the client',
+    prog: 'fromUplink',
+    setup: () => dp.conns.update(flow(CLIENT.ip, FE.affinity.addr, 40000, 80), { last_seen_ns: 1n, frontend_id: 3, backend_id: 1, nat_addr: '0.0.0.0', nat_port: 0, flags: HOST_CONN_F_UNPINNED | HOST_CONN_F_CLOSING }),
+    packet: { eth: fromSwitch, ipv4: { src: FE.affinity.addr, dst: CLIENT.ip, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 3, backendId: 4 } }, tcp: { sport: 80, dport: 40000, flags: ['SYN', 'ACK'] } },
+    verdict: TC_ACT.REDIRECT,
+    event: 'up_to_client',
+    check: () => {
+      assert.equal(dp.conns.get(flow(CLIENT.ip, FE.affinity.addr, 40000, 80)).backend_id, 4);
+      assert.equal(dp.affinity.get({ client: CLIENT.ip, fe: FE.affinity }).backend_id, 4);
+    },
+  },
+  {
     name: 'TO_CLIENT on a ClientIP-affinity frontend also remembers the client',
     prog: 'fromUplink',
     packet: { eth: fromSwitch, ipv4: { src: FE.affinity.addr, dst: CLIENT.ip, shim: { kind: TalariaKind.TO_CLIENT, frontendId: 3, backendId: 4 } }, tcp: { sport: 80, dport: 40000, flags: ['SYN', 'ACK'] } },
