@@ -1,12 +1,12 @@
 // The benchmark and the end-to-end suite drive the testbed only through its
 // command-line contract (`talaria testbed up|apply|status|down --json`), as a
 // user's script would.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { talariaArgv } from '../cli/self.js';
+import { runInNetns } from './run-in-netns.js';
 
 /** The part of `talaria testbed status --json` the scripts read. */
 export interface TestbedSummary {
@@ -18,22 +18,11 @@ export interface TestbedSummary {
   external: { netns: string; ip: string };
 }
 
+/** Runs the CLI in the root namespace (as a user's shell would); its stdout, or an error with its stderr. */
 async function talaria(args: string[], timeoutMs: number): Promise<string> {
-  const [cmd, ...rest] = talariaArgv(args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`talaria ${args.join(' ')} failed (${code ?? 'killed'}): ${err.trim() || out.trim()}`));
-    });
-  });
+  const res = await runInNetns('', talariaArgv(args), timeoutMs);
+  if (res.code !== 0) throw new Error(`talaria ${args.join(' ')} failed (${res.code ?? 'killed'}): ${res.stderr.trim() || res.stdout.trim()}`);
+  return res.stdout;
 }
 
 export async function testbedUp(mode: string, nodes: number, podsPerNode: number): Promise<TestbedSummary> {
