@@ -57,6 +57,16 @@ function slice(i: number, generation: number): V1EndpointSlice {
     })),
   } as V1EndpointSlice;
 }
+/** CHANGES endpoint changes, each to a random Service's slice, with that slice's next generation. */
+function* randomChanges(): Generator<{ i: number; g: number }> {
+  const gen = new Map<number, number>();
+  for (let k = 0; k < CHANGES; k++) {
+    const i = Math.floor(Math.random() * S);
+    const g = (gen.get(i) ?? 0) + 1;
+    gen.set(i, g);
+    yield { i, g };
+  }
+}
 function node(n: number): V1Node {
   return {
     metadata: { name: `node-${n}`, annotations: { 'talaria.io/switch-port': String(n + 1), 'talaria.io/uplink-mac': `02:00:00:00:00:0${n + 1}` } },
@@ -171,11 +181,7 @@ async function viaApiServer(address: string): Promise<void> {
   const tFull = performance.now();
   console.log(`via the API server: ${S} Services + ${S} EndpointSlices stored in ${((tStore - t0) / 1000).toFixed(2)} s; controller start (list/watch) to the first full sync acknowledged: ${((tFull - tStart) / 1000).toFixed(2)} s (${controller.syncer.lastStats?.inserts} entities)`);
   const latencies: number[] = [];
-  const gen = new Map<number, number>();
-  for (let k = 0; k < CHANGES; k++) {
-    const i = Math.floor(Math.random() * S);
-    const g = (gen.get(i) ?? 0) + 1;
-    gen.set(i, g);
+  for (const { i, g } of randomChanges()) {
     const acked = new Promise<void>((r) => (synced = r));
     const cur = store.peek('endpointslices', 'bench', `svc-${i}-x`)!;
     const start = performance.now();
@@ -243,11 +249,7 @@ async function direct(address: string, nullSwitch: boolean): Promise<void> {
     },
   });
   runner.start();
-  const gen = new Map<number, number>();
-  for (let k = 0; k < CHANGES; k++) {
-    const i = Math.floor(Math.random() * S);
-    const g = (gen.get(i) ?? 0) + 1;
-    gen.set(i, g);
+  for (const { i, g } of randomChanges()) {
     const acked = new Promise<void>((r) => (done = r));
     const start = performance.now();
     if (state.onEndpointSlice(slice(i, g))) runner.run();
