@@ -4,7 +4,7 @@
 // clock (no trust in the other holder's clock); the leader steps down when it
 // cannot renew within renewDeadline; on stop it releases the lease so a
 // standby takes over at its next try instead of waiting for expiry.
-import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 
 export interface LeaderElectionOptions {
   readonly namespace: string;
@@ -87,6 +87,8 @@ export class LeaderElector {
         if (lease?.spec?.holderIdentity === this.opts.identity) {
           lease.spec.holderIdentity = '';
           lease.spec.leaseDurationSeconds = 1;
+          lease.spec.renewTime = new V1MicroTime();
+          if (lease.spec.acquireTime) lease.spec.acquireTime = new V1MicroTime(lease.spec.acquireTime);
           await this.api.replace(this.opts.namespace, this.opts.name, lease);
         }
       } catch (err) {
@@ -121,7 +123,8 @@ export class LeaderElector {
   /** One round; true when we hold the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.opts;
-    const now = new Date();
+    // Lease times are MicroTime: the API server refuses them with milliseconds.
+    const now = new V1MicroTime();
     const lease = await this.api.read(namespace, name);
     if (!lease) {
       const created = await this.api.create(namespace, {
@@ -152,7 +155,7 @@ export class LeaderElector {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.duration / 1000),
       renewTime: now,
-      acquireTime: holder === identity ? spec.acquireTime : now,
+      acquireTime: holder === identity && spec.acquireTime ? new V1MicroTime(spec.acquireTime) : now,
       leaseTransitions: transitions,
     };
     // replace carries metadata.resourceVersion: a concurrent writer makes this fail with 409.
