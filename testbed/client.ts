@@ -1,39 +1,36 @@
-// How the testbed's CLI commands talk to the running testbed's API server:
-// plain REST over loopback (the same protocol kubectl speaks), with
-// Kubernetes Status errors turned into one readable line.
+// How the testbed (its CLI, its kubelet, its supervisor) and the test
+// fixtures talk to the real API server: REST over TLS with the credentials of
+// a kubeconfig, resources found through the server's discovery documents (as
+// kubectl finds them), and Kubernetes Status errors turned into one readable
+// line that carries the server's own message.
+import { Agent, request } from 'node:https';
+import type { RequestOptions } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
 import { UserError } from '../cli/errors.js';
-import { RESOURCE_TYPES, apiVersionOf } from './apiserver/resources.js';
-import type { ResourceType } from './apiserver/resources.js';
-import type { KubeObject, StoredObject } from './apiserver/types.js';
 
-export class ApiClient {
-  constructor(readonly baseUrl: string) {}
-
-  /** Sends a request; a non-2xx answer throws ApiRequestError carrying the Status. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(this.baseUrl + path, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': contentType },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new UserError(`cannot reach the testbed API server at ${this.baseUrl} (${err instanceof Error ? err.message : String(err)}): is the testbed up?`);
-    }
-    const text = await res.text();
-    const parsed = text ? (JSON.parse(text) as T & { message?: string; reason?: string; code?: number }) : (undefined as T);
-    if (!res.ok) throw new ApiRequestError(res.status, (parsed as { reason?: string } | undefined)?.reason ?? '', (parsed as { message?: string } | undefined)?.message ?? text);
-    return parsed;
-  }
-
-  async list(resource: string, namespace?: string): Promise<StoredObject[]> {
-    const t = typeOf(resource);
-    const l = await this.request<{ items: StoredObject[] }>('GET', collectionPath(t, namespace));
-    return l.items;
-  }
+/** Any Kubernetes object, as JSON. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string; [k: string]: unknown };
+  spec?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  status?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  [k: string]: unknown;
 }
 
+/** One resource of a discovery document (/api/v1, /apis/GROUP/VERSION). */
+export interface ApiResource {
+  /** Plural name (pods, deployments). */
+  name: string;
+  singularName: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  /** /api/v1 or /apis/GROUP/VERSION */
+  prefix: string;
+}
+
+/** A non-2xx answer: the HTTP status, the Status reason and the server's message. */
 export class ApiRequestError extends UserError {
   constructor(
     readonly status: number,
@@ -44,34 +41,105 @@ export class ApiRequestError extends UserError {
   }
 }
 
-function typeOf(resource: string): ResourceType {
-  const t = RESOURCE_TYPES.find((r) => r.resource === resource);
-  if (!t) throw new Error(`unknown resource ${resource}`);
-  return t;
+/** The API groups whose resources the testbed's commands resolve by name. */
+const DISCOVERED = ['/api/v1', '/apis/apps/v1', '/apis/discovery.k8s.io/v1', '/apis/coordination.k8s.io/v1', '/apis/rbac.authorization.k8s.io/v1'];
+
+export class ApiClient {
+  private readonly discovery = new Map<string, Promise<ApiResource[]>>();
+
+  private constructor(
+    readonly server: string,
+    private readonly options: RequestOptions,
+  ) {}
+
+  static async fromKubeconfig(path: string): Promise<ApiClient> {
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    const server = kc.getCurrentCluster()?.server;
+    if (!server) throw new UserError(`${path}: no cluster server`);
+    const options: RequestOptions = {};
+    await kc.applyToHTTPSOptions(options);
+    // Many requests in flight at once (bulk creates) share a few connections.
+    options.agent = new Agent({ keepAlive: true, maxSockets: 32, ca: options.ca, cert: options.cert, key: options.key });
+    return new ApiClient(server, options);
+  }
+
+  /** Sends a request; the status code and the raw body, whatever the status. */
+  raw(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.server + path,
+        { ...this.options, method, headers: { ...this.options.headers, accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
+      req.on('error', (err) => reject(new UserError(`cannot reach the API server at ${this.server} (${err.message})`)));
+      req.end(payload);
+    });
+  }
+
+  /** Sends a request; a non-2xx answer throws ApiRequestError with the server's message. */
+  async request<T = unknown>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const res = await this.raw(method, path, body, contentType);
+    let parsed: { message?: string; reason?: string } | undefined;
+    try {
+      parsed = res.body ? (JSON.parse(res.body) as typeof parsed) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (res.status < 200 || res.status > 299) throw new ApiRequestError(res.status, parsed?.reason ?? '', parsed?.message ?? (res.body.trim() || `HTTP ${res.status}`));
+    return parsed as T;
+  }
+
+  /** Every item of a list path (/api/v1/pods, /apis/apps/v1/namespaces/x/deployments). */
+  async list<T = KubeObject>(path: string): Promise<T[]> {
+    return (await this.request<{ items: T[] }>('GET', path)).items;
+  }
+
+  /** The resources of one group version, from the server's discovery document. */
+  resources(prefix: string): Promise<ApiResource[]> {
+    let r = this.discovery.get(prefix);
+    if (!r) {
+      r = this.request<{ resources: Omit<ApiResource, 'prefix'>[] }>('GET', prefix).then((d) => d.resources.filter((x) => !x.name.includes('/')).map((x) => ({ ...x, prefix })));
+      this.discovery.set(prefix, r);
+      r.catch(() => this.discovery.delete(prefix));
+    }
+    return r;
+  }
+
+  /** The resource of an object (by apiVersion and kind). */
+  async resourceOf(o: KubeObject): Promise<ApiResource> {
+    const prefix = o.apiVersion?.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion ?? 'v1'}`;
+    const found = (await this.resources(prefix).catch(() => [])).find((r) => r.kind === o.kind);
+    if (!found) throw new UserError(`${o.apiVersion ?? '?'}/${o.kind ?? '?'} ${o.metadata?.name ?? ''}: the API server does not serve this kind`);
+    return found;
+  }
+
+  /** A resource by any of kubectl's names for it (pod, pods, po, Deployment, deploy...). */
+  async resolveKind(kind: string): Promise<ApiResource> {
+    const k = kind.toLowerCase();
+    for (const prefix of DISCOVERED) {
+      const r = (await this.resources(prefix)).find((x) => x.kind.toLowerCase() === k || x.name === k || x.singularName === k || x.shortNames?.includes(k));
+      if (r) return r;
+    }
+    throw new UserError(`unknown kind "${kind}"`);
+  }
+
+  close(): void {
+    (this.options.agent as Agent | undefined)?.destroy();
+  }
 }
 
-/** Resource type by kind or any of kubectl's names for it (pod, pods, po, Deployment, deploy...). */
-export function resolveKind(kind: string): ResourceType {
-  const k = kind.toLowerCase();
-  const t = RESOURCE_TYPES.find((r) => r.kind.toLowerCase() === k || r.resource === k || r.singular === k || r.shortNames?.includes(k));
-  if (!t) throw new UserError(`unknown kind "${kind}": known are ${RESOURCE_TYPES.map((r) => r.singular).join(', ')}`);
-  return t;
+export function collectionPath(r: ApiResource, namespace?: string): string {
+  return r.namespaced && namespace ? `${r.prefix}/namespaces/${namespace}/${r.name}` : `${r.prefix}/${r.name}`;
 }
 
-export function typeForObject(obj: KubeObject): ResourceType {
-  const t = RESOURCE_TYPES.find((r) => r.kind === obj.kind && apiVersionOf(r) === obj.apiVersion);
-  if (!t) throw new UserError(`${obj.apiVersion ?? '?'}/${obj.kind ?? '?'} ${obj.metadata?.name ?? ''}: the testbed does not serve this kind`);
-  return t;
-}
-
-function prefix(t: ResourceType): string {
-  return t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`;
-}
-
-export function collectionPath(t: ResourceType, namespace?: string): string {
-  return t.namespaced && namespace ? `${prefix(t)}/namespaces/${namespace}/${t.resource}` : `${prefix(t)}/${t.resource}`;
-}
-
-export function objectPath(t: ResourceType, namespace: string, name: string): string {
-  return `${collectionPath(t, t.namespaced ? namespace : undefined)}/${encodeURIComponent(name)}`;
+export function objectPath(r: ApiResource, namespace: string, name: string): string {
+  return `${collectionPath(r, r.namespaced ? namespace : undefined)}/${encodeURIComponent(name)}`;
 }

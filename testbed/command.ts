@@ -10,8 +10,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { UserError } from '../cli/errors.js';
 import { talariaArgv } from '../cli/self.js';
-import type { KubeObject } from './apiserver/types.js';
-import { ApiClient, ApiRequestError, collectionPath, objectPath, resolveKind, typeForObject } from './client.js';
+import { ApiClient, ApiRequestError, collectionPath, objectPath } from './client.js';
+import type { KubeObject } from './client.js';
 import { removePins, runDaemon } from './daemon.js';
 import { validateContainers } from './images/images.js';
 import type { ContainerSpec } from './images/images.js';
@@ -149,15 +149,19 @@ async function requireState(): Promise<TestbedState> {
 
 async function client(): Promise<ApiClient> {
   const s = await requireState();
-  if (!s.apiServer) throw new UserError(`the testbed is ${s.phase} and has no API server yet`);
-  return new ApiClient(s.apiServer);
+  if (!s.kubeconfig) throw new UserError(`the testbed is ${s.phase} and has no API server yet`);
+  return ApiClient.fromKubeconfig(s.kubeconfig);
 }
 
 async function currentSummary(s: TestbedState): Promise<TestbedSummary> {
-  if (!s.apiServer) return buildSummary(s, { nodes: [], pods: [], services: [] });
-  const c = new ApiClient(s.apiServer);
-  const [nodes, pods, services] = await Promise.all([c.list('nodes'), c.list('pods'), c.list('services')]);
-  return buildSummary(s, { nodes, pods, services });
+  if (!s.kubeconfig) return buildSummary(s, { nodes: [], pods: [], services: [] });
+  const c = await ApiClient.fromKubeconfig(s.kubeconfig);
+  try {
+    const [nodes, pods, services] = await Promise.all([c.list('/api/v1/nodes'), c.list('/api/v1/pods'), c.list('/api/v1/services')]);
+    return buildSummary(s, { nodes, pods, services });
+  } finally {
+    c.close();
+  }
 }
 
 // ---- apply ----------------------------------------------------------------------
@@ -183,9 +187,10 @@ function imageProblems(o: KubeObject): string[] {
 }
 
 async function applyOne(c: ApiClient, o: KubeObject): Promise<string> {
-  const t = typeForObject(o);
+  const t = await c.resourceOf(o);
   const ns = o.metadata.namespace ?? 'default';
-  const label = `${t.singular}${t.group ? `.${t.group}` : ''}/${o.metadata.name}`;
+  const group = t.prefix.startsWith('/apis/') ? `.${t.prefix.split('/')[2]}` : '';
+  const label = `${t.singularName}${group}/${o.metadata.name}`;
   try {
     await c.request('POST', collectionPath(t, ns), o);
     return `${label} created`;
@@ -194,7 +199,7 @@ async function applyOne(c: ApiClient, o: KubeObject): Promise<string> {
   }
   const cur = await c.request<KubeObject>('GET', objectPath(t, ns, o.metadata.name!));
   const next: KubeObject = { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } };
-  if (t.resource === 'services' && !next.spec?.clusterIP) next.spec = { ...next.spec, clusterIP: cur.spec?.clusterIP, clusterIPs: cur.spec?.clusterIPs };
+  if (t.name === 'services' && !next.spec?.clusterIP) next.spec = { ...next.spec, clusterIP: cur.spec?.clusterIP, clusterIPs: cur.spec?.clusterIPs };
   try {
     await c.request('PUT', objectPath(t, ns, o.metadata.name!), next);
   } catch (err) {
@@ -210,11 +215,11 @@ async function apply(file: string): Promise<void> {
   const docs = documentsOf(text, file);
   for (const d of docs) {
     if (!d.metadata?.name) throw new UserError(`${file}: a ${d.kind ?? 'document'} has no metadata.name`);
-    typeForObject(d);
   }
   const problems = docs.flatMap(imageProblems);
   if (problems.length > 0) throw new UserError(`nothing applied:\n${problems.join('\n')}`);
   const c = await client();
+  for (const d of docs) await c.resourceOf(d);
   // In order (a Deployment may come after the Service that selects it), a few at a time.
   const results: string[] = new Array<string>(docs.length);
   let next = 0;
@@ -224,7 +229,7 @@ async function apply(file: string): Promise<void> {
       results[i] = await applyOne(c, docs[i]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(16, docs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(16, docs.length) }, worker)).finally(() => c.close());
   process.stdout.write(results.join('\n') + (results.length ? '\n' : ''));
 }
 
@@ -238,16 +243,17 @@ async function readStdin(): Promise<string> {
 
 async function scale(name: string, o: { replicas: number; namespace: string }): Promise<void> {
   const c = await client();
-  await c.request('PATCH', objectPath(resolveKind('deployment'), o.namespace, name), { spec: { replicas: o.replicas } }, 'application/merge-patch+json');
+  await c.request('PATCH', objectPath(await c.resolveKind('deployment'), o.namespace, name), { spec: { replicas: o.replicas } }, 'application/merge-patch+json');
+  c.close();
   process.stdout.write(`deployment.apps/${name} scaled\n`);
 }
 
 async function del(kind: string, name: string, o: { namespace: string; wait: boolean }): Promise<void> {
-  const t = resolveKind(kind);
   const c = await client();
+  const t = await c.resolveKind(kind);
   const path = objectPath(t, o.namespace, name);
   await c.request('DELETE', path);
-  if (o.wait && t.graceful) {
+  if (o.wait && t.name === 'pods') {
     // Like kubectl: wait until the kubelet has finished the pod.
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -257,11 +263,12 @@ async function del(kind: string, name: string, o: { namespace: string; wait: boo
         if (err instanceof ApiRequestError && err.status === 404) break;
         throw err;
       }
-      if (Date.now() > deadline) throw new UserError(`${t.singular} "${name}" is still terminating after 120 s`);
+      if (Date.now() > deadline) throw new UserError(`${t.singularName} "${name}" is still terminating after 120 s`);
       await sleep(100);
     }
   }
-  process.stdout.write(`${t.singular} "${name}" deleted\n`);
+  c.close();
+  process.stdout.write(`${t.singularName} "${name}" deleted\n`);
 }
 
 async function targetNetns(target: string, namespace: string): Promise<string> {

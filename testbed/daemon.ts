@@ -1,23 +1,24 @@
 // The testbed's supervisor: the long-lived process `up` starts (detached) and
-// `down` stops. It builds the topology, hosts the API server with the cluster
-// controllers, the scheduler, one kubelet per node and, in the baseline
-// modes, one kube-proxy stand-in per node; in talaria mode it starts and
-// tracks the software switch, the controller and the node agents. It reports
-// progress through the state file (phase starting -> ready | failed) and, on
-// SIGTERM or a failure, takes everything down again.
+// `down` stops. It builds the topology, starts the real control plane (etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler), one kubelet per
+// node, the relay that makes the API server reachable inside the node
+// namespaces and, by mode, the real kube-proxy on every node or Talaria's
+// switch, controllers and node agents. It reports progress through the state
+// file (phase starting -> ready | failed) and, on SIGTERM or a failure, takes
+// everything down again.
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiServer } from './apiserver/api-server.js';
-import { ObjectStore } from './apiserver/store.js';
-import { BaselineProxy } from './baselines/proxy.js';
-import { startCluster } from './cluster/control-plane.js';
-import type { Cluster } from './cluster/control-plane.js';
+import { ApiClient } from './client.js';
+import type { KubeObject } from './client.js';
+import { ControlPlane } from './controlplane/control-plane.js';
 import { Kubelet } from './kubelet/kubelet.js';
+import { KUBE_PROXY_HEALTHZ, startKubeProxy } from './kube-proxy.js';
 import { netnsPrefix, podNetns } from './network/addressing.js';
 import { run } from './network/exec.js';
 import type { Mode } from './network/addressing.js';
 import { createTopology, destroyTopology } from './network/topology.js';
 import type { Topology } from './network/topology.js';
+import { NODE_API_SERVER, inNodeNetns, startNodeRelay, startRelayHub } from './node-processes.js';
 import { stopTracked } from './processes.js';
 import { stateDir, writeState } from './state.js';
 import type { TestbedState, TrackedProcess } from './state.js';
@@ -46,16 +47,36 @@ function failpoint(step: string): void {
   if (process.env.TALARIA_TESTBED_FAIL_AFTER === step) throw new Error(`injected failure after ${step}`);
 }
 
+/** Writers at once when creating many objects (the API server's limit on mutating requests is higher). */
+const CREATE_CONCURRENCY = 32;
+
+/** Creates objects with a bounded number of requests in flight; a failure names the object. */
+export async function createAll(api: ApiClient, objects: readonly KubeObject[], concurrency = CREATE_CONCURRENCY): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < objects.length) {
+      const o = objects[next++]!;
+      const r = await api.resourceOf(o);
+      const ns = o.metadata.namespace ?? 'default';
+      const path = r.namespaced ? `${r.prefix}/namespaces/${ns}/${r.name}` : `${r.prefix}/${r.name}`;
+      await api.request('POST', path, o).catch((err: unknown) => {
+        throw new Error(`${o.kind}/${o.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
+}
+
 export class TestbedDaemon {
   private state: TestbedState;
   private writes: Promise<void> = Promise.resolve();
-  private store: ObjectStore | undefined;
-  private api: ApiServer | undefined;
+  private controlPlane: ControlPlane | undefined;
+  private api: ApiClient | undefined;
   private kubelets: Kubelet[] = [];
-  private proxies: BaselineProxy[] = [];
-  private cluster: Cluster | undefined;
   private topology: Topology | undefined;
   private stopping: Promise<void> | undefined;
+  /** Health endpoints to poll until the data path is programmed (netns '' = the root namespace). */
+  private health: { name: string; netns: string; url: string }[] = [];
 
   constructor(private readonly o: DaemonOptions) {
     this.state = {
@@ -79,6 +100,11 @@ export class TestbedDaemon {
     this.writes = this.writes.then(() => writeState(snapshot));
     return this.writes;
   }
+
+  private readonly track = async (p: TrackedProcess): Promise<void> => {
+    this.state.processes.push(p);
+    await this.save();
+  };
 
   /** Builds everything and waits until it serves; throws (after cleaning up) on failure. */
   async start(): Promise<void> {
@@ -108,151 +134,133 @@ export class TestbedDaemon {
     this.topology = await createTopology({ mode, nodes });
     log(`topology (${mode}, ${nodes} nodes) in ${Date.now() - t0} ms`);
 
-    const store = (this.store = new ObjectStore());
-    this.cluster = startCluster(store, { kubernetesService: true, onError: (c, k, e) => log(`${c}: ${k}: ${e instanceof Error ? e.message : String(e)}`) });
-    const kubeconfig = join(stateDir(), 'kubeconfig');
-    this.api = await ApiServer.start({ store, kubeconfigPath: kubeconfig });
-    this.state.apiServer = this.api.url;
-    this.state.kubeconfig = kubeconfig;
+    const dir = join(stateDir(), 'controlplane');
+    const cp = (this.controlPlane = await ControlPlane.start({ dir, cluster: true, onStarted: this.track, log }));
+    const api = (this.api = await ApiClient.fromKubeconfig(cp.adminKubeconfig));
+    this.state.apiServer = cp.url;
+    this.state.kubeconfig = cp.adminKubeconfig;
     await this.save();
-    log(`API server ${this.api.url}`);
     failpoint('api-server');
+
+    // The API server inside every node namespace, for the processes that run there.
+    const socket = join(stateDir(), 'apiserver.sock');
+    await this.track(startRelayHub(cp.url, socket, stateDir()));
+    for (const n of this.topology.nodes) await this.track(startNodeRelay(n.name, n.netns, socket, stateDir()));
 
     const podsDir = join(stateDir(), 'pods');
     for (const n of this.topology.nodes) {
-      const k = new Kubelet({ store, node: n, podsDir, log });
+      const kubeconfig = await cp.kubeconfigFor(`kubelet-${n.name}`, { user: `system:node:${n.name}`, groups: ['system:nodes'] });
+      const k = new Kubelet({ kubeconfig, node: n, podsDir, log });
       this.kubelets.push(k);
-      k.start();
+      await k.start();
     }
+    log(`${nodes} kubelets registered their Nodes`);
 
     if (mode === 'talaria') {
-      const t = await startTalaria({
-        nodes: this.topology.nodes,
-        switchPorts: this.topology.switchPorts,
-        kubeconfig,
-        logDir: stateDir(),
-        onStarted: async (p: TrackedProcess) => {
-          this.state.processes.push(p);
-          await this.save();
-        },
-      });
+      const t = await startTalaria({ controlPlane: cp, api, nodes: this.topology.nodes, switchPorts: this.topology.switchPorts, logDir: stateDir(), onStarted: this.track });
       this.state.p4runtime = t.p4runtime;
       this.state.pinDirs = t.pinDirs;
       await this.save();
-      this.talariaHealth = t.healthz;
+      this.health.push(...t.healthz);
+    } else {
+      // One identity for every node's kube-proxy, bound to system:node-proxier, as kubeadm does.
+      await api.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'testbed:kube-proxy' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node-proxier' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:kube-proxy' }],
+      });
+      const nodeKubeconfig = await cp.kubeconfigFor('kube-proxy', { user: 'system:kube-proxy' }, NODE_API_SERVER);
+      for (const n of this.topology.nodes) {
+        await this.track(await startKubeProxy({ mode, node: n.name, netns: n.netns, kubeconfig: nodeKubeconfig, dir: stateDir() }));
+        this.health.push({ name: `kube-proxy-${n.name}`, netns: n.netns, url: `http://${KUBE_PROXY_HEALTHZ}/healthz` });
+      }
     }
 
+    // Pods need their namespace's ServiceAccount, which kube-controller-manager creates.
+    await this.waitFor('the default ServiceAccount', async () => (await api.raw('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
     const replicas = nodes * podsPerNode;
-    store.create('deployments', echoDeployment(replicas));
-    store.create('services', echoService());
+    await createAll(api, [echoDeployment(replicas), echoService()]);
     const t1 = Date.now();
-    for (let i = 1; i <= this.o.services; i++) store.create('services', extraService(i));
+    await createAll(api, Array.from({ length: this.o.services }, (_, i) => extraService(i + 1)));
     if (this.o.services > 0) log(`${this.o.services} extra Services created in ${Date.now() - t1} ms`);
 
     await this.waitReady(replicas);
     failpoint('ready');
   }
 
-  private talariaHealth: { name: string; url: string }[] = [];
+  private deadline = 0;
 
-  private readyEchoPods(): number {
-    let n = 0;
-    for (const p of this.store!.scan('pods')) {
-      if (p.metadata.labels?.app !== ECHO_APP || p.metadata.deletionTimestamp) continue;
-      if (((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')) n++;
+  /** Polls `ok` until it holds; fails when a process died or the deadline passed. */
+  private async waitFor(what: string, ok: () => Promise<boolean>, everyMs = 200): Promise<void> {
+    if (this.deadline === 0) this.deadline = Date.now() + (this.o.readyTimeoutMs ?? 10 * 60_000);
+    for (;;) {
+      if (await ok().catch(() => false)) return;
+      if (Date.now() > this.deadline) throw new Error(`timed out waiting for ${what}`);
+      this.checkProcesses();
+      await sleep(everyMs);
     }
-    return n;
+  }
+
+  private async readyEchoPods(): Promise<number> {
+    const pods = await this.api!.list('/api/v1/namespaces/default/pods?labelSelector=app%3D' + ECHO_APP);
+    return pods.filter((p) => !p.metadata.deletionTimestamp && ((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')).length;
   }
 
   /** Services (of the workload) whose slices list every replica as ready. */
-  private servicesWithEndpoints(replicas: number): number {
+  private async servicesWithEndpoints(replicas: number): Promise<number> {
     const ready = new Map<string, number>();
-    for (const s of this.store!.scan('endpointslices')) {
+    for (const s of await this.api!.list('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices')) {
       const svc = s.metadata.labels?.['kubernetes.io/service-name'];
       if (!svc) continue;
       const n = ((s.endpoints ?? []) as { conditions?: { ready?: boolean } }[]).filter((e) => e.conditions?.ready !== false).length;
       ready.set(svc, (ready.get(svc) ?? 0) + n);
     }
     let ok = 0;
-    for (const s of this.store!.scan('services')) if ((ready.get(s.metadata.name) ?? 0) >= replicas && (s.spec?.selector?.app === ECHO_APP)) ok++;
+    for (const s of await this.api!.list('/api/v1/namespaces/default/services')) if ((ready.get(s.metadata.name!) ?? 0) >= replicas && s.spec?.selector?.app === ECHO_APP) ok++;
     return ok;
   }
 
   private async waitReady(replicas: number): Promise<void> {
-    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 10 * 60_000);
-    const check = (what: string): void => {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      this.checkProcesses();
-    };
-    while (this.readyEchoPods() < replicas) {
-      check(`${replicas} ready echo pods (have ${this.readyEchoPods()})`);
-      await sleep(100);
-    }
+    await this.waitFor(`${replicas} ready echo pods`, async () => (await this.readyEchoPods()) >= replicas);
     log(`${replicas} pods ready`);
     const wantServices = 1 + this.o.services;
-    await this.cluster!.settled();
-    while (this.servicesWithEndpoints(replicas) < wantServices) {
-      check(`endpoints of ${wantServices} Services (have ${this.servicesWithEndpoints(replicas)})`);
-      await sleep(500);
-      await this.cluster!.settled();
-    }
+    await this.waitFor(`endpoints of ${wantServices} Services`, async () => (await this.servicesWithEndpoints(replicas)) >= wantServices, 500);
     log(`endpoints of ${wantServices} Services ready`);
-    if (this.o.mode !== 'talaria') {
-      // Like a kube-proxy starting on a cluster that already has its
-      // Services: one full sync per node, not one per intermediate state.
-      for (const n of this.topology!.nodes) {
-        const p = new BaselineProxy({ store: this.store!, node: n, mode: this.o.mode, log });
-        this.proxies.push(p);
-        p.start();
-      }
-      const rv = this.store!.resourceVersion;
-      const t = Date.now();
-      await Promise.race([
-        Promise.all(this.proxies.map((p) => p.waitSynced(rv))),
-        (async () => {
-          for (;;) {
-            check('the kube-proxy rules');
-            await sleep(200);
-          }
-        })(),
-      ]);
-      log(`rules synced on ${this.proxies.length} nodes in ${Date.now() - t} ms (last sync ${Math.max(...this.proxies.map((p) => p.stats.lastDurationMs))} ms)`);
+    for (const h of this.health) {
+      await this.waitFor(`${h.name} to report healthy at ${h.url}`, async () => {
+        if (!h.netns) return (await fetch(h.url)).ok;
+        return (await run(inNodeNetns(h.netns, ['curl', '-sf', '-o', '/dev/null', '--max-time', '1', h.url]), { allowFailure: true })).code === 0;
+      });
     }
-    for (const h of this.talariaHealth) {
-      for (;;) {
-        check(`${h.name} to report healthy at ${h.url}`);
-        const ok = await fetch(h.url).then((r) => r.ok, () => false);
-        if (ok) break;
-        await sleep(200);
-      }
-    }
-    if (this.o.mode === 'talaria') await this.waitServing(check);
+    await this.waitServing();
   }
 
   /**
-   * Healthy processes are not yet a programmed switch: wait until a pod on
+   * Healthy processes are not yet a programmed data path: wait until a pod on
    * every node gets answers from the echo Service and from the last extra
-   * Service (the controller writes in order, so that one comes last).
+   * Service (both the controller and kube-proxy write in order, so that one
+   * comes last).
    */
-  private async waitServing(check: (what: string) => void): Promise<void> {
-    const store = this.store!;
+  private async waitServing(): Promise<void> {
     const names = ['echo', ...(this.o.services > 0 ? [extraService(this.o.services).metadata.name!] : [])];
-    const ips = names.map((n) => store.peek('services', 'default', n)?.spec?.clusterIP as string);
+    const ips: string[] = [];
+    for (const n of names) ips.push((await this.api!.request<KubeObject>('GET', `/api/v1/namespaces/default/services/${n}`)).spec!.clusterIP as string);
+    const pods = await this.api!.list('/api/v1/namespaces/default/pods');
     const t = Date.now();
     for (const node of this.topology!.nodes) {
-      const pod = [...store.scan('pods')].find((p) => p.spec?.nodeName === node.name && p.status?.podIP && !p.metadata.deletionTimestamp);
+      const pod = pods.find((p) => p.spec?.nodeName === node.name && p.status?.podIP && !p.metadata.deletionTimestamp);
       if (!pod) continue;
-      const netns = podNetns(pod.metadata.namespace ?? 'default', pod.metadata.name);
+      const netns = podNetns(pod.metadata.namespace ?? 'default', pod.metadata.name!);
       for (const ip of ips) {
-        for (;;) {
-          check(`Service ${ip}:80 to answer from ${node.name}`);
+        await this.waitFor(`Service ${ip}:80 to answer from ${node.name}`, async () => {
           const r = await run(['ip', 'netns', 'exec', netns, 'curl', '-s', '-o', '/dev/null', '--max-time', '1', `http://${ip}/`], { allowFailure: true });
-          if (r.code === 0) break;
-          await sleep(200);
-        }
+          return r.code === 0;
+        });
       }
     }
-    log(`Services answer through the switch from every node (${Date.now() - t} ms)`);
+    log(`Services answer from every node (${Date.now() - t} ms)`);
   }
 
   /** A talaria process that died is a failed `up`, not a hang. */
@@ -284,11 +292,12 @@ export class TestbedDaemon {
       }
       log(`stop: ${what} in ${Date.now() - t} ms`);
     };
-    await step('proxies', () => Promise.allSettled(this.proxies.map((p) => p.stop())));
+    // Talaria and kube-proxy first (while the API server still answers), the control plane last.
+    const controlPlane = new Set(this.controlPlane?.processes.map((p) => p.pid));
+    await step('processes', () => stopTracked(this.state.processes.filter((p) => !controlPlane.has(p.pid))));
     await step('kubelets', () => Promise.allSettled(this.kubelets.map((k) => k.stop())));
-    await step('processes', () => stopTracked(this.state.processes));
-    await step('controllers', () => this.cluster?.stop());
-    await step('API server', () => this.api?.stop());
+    await step('control plane', () => this.controlPlane?.stop());
+    this.api?.close();
     await step('namespaces', () => destroyTopology());
     await step('pins', () => removePins(this.state.pinDirs));
   }

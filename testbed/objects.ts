@@ -1,7 +1,7 @@
 // Builders for the Kubernetes objects the testbed's users apply: the default
 // workload, the benchmark's and the end-to-end suite's. One shape each, so a
 // Deployment means the same thing wherever it is made.
-import type { KubeObject } from './apiserver/types.js';
+import type { KubeObject } from './client.js';
 
 export interface ContainerPort {
   name?: string;

@@ -1,6 +1,6 @@
 // The `--json` summary of `up` and `status`: a stable contract that scripts
 // (the benchmark, the end-to-end suite) read. Fields are only ever added.
-import type { KubeObject } from './apiserver/types.js';
+import type { KubeObject } from './client.js';
 import { externalAddressing, podNetns, switchNetns } from './network/addressing.js';
 import type { Mode } from './network/addressing.js';
 import type { Phase, TestbedState, TrackedProcess } from './state.js';

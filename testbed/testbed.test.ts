@@ -108,8 +108,9 @@ for (const mode of ['iptables', 'nftables'] as const) {
     });
 
     it('a pod reaches the ClusterIP, spread over the endpoints, over TCP and UDP', async () => {
+      // kube-proxy programs the endpoints within its sync period after they turn ready.
       const seen = new Set<string>();
-      for (let i = 0; i < 24 && seen.size < 2; i++) {
+      for (const end = Date.now() + 30_000; Date.now() < end && seen.size < 2; ) {
         const r = await get(client().netns, `http://${echo().clusterIP}/`);
         assert.ok(r, `no answer from ClusterIP ${echo().clusterIP}`);
         seen.add(r.pod);
@@ -153,11 +154,17 @@ for (const mode of ['iptables', 'nftables'] as const) {
         mode === 'iptables'
           ? (await run(['ip', 'netns', 'exec', node.netns, 'iptables-legacy-save', '-t', 'nat'])).stdout
           : (await run(['ip', 'netns', 'exec', node.netns, 'nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout;
+      // The DNAT targets: iptables has a rule per endpoint; nftables a `dnat to` with
+      // one endpoint, or one `dnat ip to numgen ... map { ... }` naming them all.
+      const targets = (text: string): string[] =>
+        text
+          .split('\n')
+          .filter((l) => (mode === 'iptables' ? /DNAT.*--to-destination/ : /dnat /).test(l))
+          .flatMap((l) => [...l.matchAll(/(10\.244\.\d+\.\d+)(?::| \. )8080/g)].map((m) => m[1]!));
       await eventually('rules with one endpoint', async () => {
-        const text = await rules();
-        const dnat = text.split('\n').filter((l) => (mode === 'iptables' ? /DNAT.*--to-destination 10\.244\./ : /dnat to 10\.244\./).test(l));
         // One endpoint for each of the two service ports (http, udp).
-        return dnat.length === 2 && dnat.every((l) => l.includes(`${only.ip}:8080`));
+        const t = targets(await rules());
+        return t.length === 2 && t.every((ip) => ip === only.ip);
       });
       for (let i = 0; i < 5; i++) assert.equal((await get(tb.external.netns, `http://${node.ip}:${echo().ports[0]!.nodePort}/`))?.pod, only.name);
 
@@ -167,8 +174,7 @@ for (const mode of ['iptables', 'nftables'] as const) {
         return s.pods.length === 3 && s.pods.every((p) => p.ready) ? s : undefined;
       });
       await eventually('rules with three endpoints', async () => {
-        const text = await rules();
-        return text.split('\n').filter((l) => (mode === 'iptables' ? /DNAT.*--to-destination 10\.244\./ : /dnat to 10\.244\./).test(l)).length === 6;
+        return targets(await rules()).length === 6;
       });
     });
 
@@ -224,7 +230,10 @@ describe('testbed in talaria mode', () => {
 
   it('runs the switch, the controller and the agents, and serves Services through them', async () => {
     assert.match(tb.switch.p4runtime ?? '', /^127\.0\.0\.1:\d+$/);
-    assert.deepEqual(tb.processes.map((p) => p.name).sort(), ['controller', 'daemon', 'nodeagent-node-1', 'nodeagent-node-2', 'softswitch']);
+    assert.deepEqual(tb.processes.map((p) => p.name).sort(), [
+      'api-relay', 'api-relay-node-1', 'api-relay-node-2', 'controller-0', 'controller-1', 'daemon',
+      'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'nodeagent-node-1', 'nodeagent-node-2', 'softswitch',
+    ]);
     const echo = tb.services.find((s) => s.name === 'echo')!;
     const client = tb.pods.find((p) => p.node === 'node-1')!;
     assert.ok(await eventually('ClusterIP answers', () => get(client.netns, `http://${echo.clusterIP}/`)));

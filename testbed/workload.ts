@@ -2,7 +2,7 @@
 // (pods-per-node x nodes replicas), a NodePort Service `echo` over it (HTTP
 // and UDP on port 80), and --services N extra ClusterIP Services over the same
 // pods for scale runs.
-import type { KubeObject } from './apiserver/types.js';
+import type { KubeObject } from './client.js';
 import { ECHO_IMAGE } from './images/images.js';
 import { deployment, service } from './objects.js';
 

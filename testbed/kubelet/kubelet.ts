@@ -1,17 +1,22 @@
-// The testbed's kubelet: one per node, in the supervisor daemon, reading and
-// writing the in-process object store. It registers its Node, and for every
-// Pod bound to it: wires a namespace the way the bridge CNI plugin does,
-// starts the containers (built-in images) inside it, reports the pod IP and
-// Ready once every declared port listens, and on deletion terminates
-// gracefully (SIGTERM, the grace period, SIGKILL), removes the namespace and
-// deletes the Pod object for good.
+// The testbed's kubelet: one per node, in the supervisor daemon, talking to
+// the real API server as a kubelet does, with its node's own credentials
+// (system:node:<name>, so the Node authorizer and NodeRestriction apply). It
+// registers its Node with addresses, capacity and conditions, renews its
+// Lease in kube-node-lease, and for every Pod bound to it: wires a namespace
+// the way the bridge CNI plugin does, starts the containers (built-in images)
+// inside it, reports the pod IP and Ready through pods/status once every
+// declared port listens, and on deletion terminates gracefully (SIGTERM, the
+// grace period, SIGKILL), removes the namespace and finishes the delete.
+// It is the one part of the testbed with no real counterpart here: there is
+// no container runtime, a container is a process in the pod's namespace.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../apiserver/store.js';
-import type { StoredObject, WatchEvent } from '../apiserver/types.js';
+import { KubeConfig, ListWatch, V1MicroTime, Watch } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApiClient, ApiRequestError } from '../client.js';
 import { CNI_BRIDGE, podHostVeth, podIP, podNetns } from '../network/addressing.js';
 import type { NodeAddressing } from '../network/addressing.js';
 import { inNetns, ipBatch, run } from '../network/exec.js';
@@ -20,7 +25,8 @@ import { containerArgv, expectedListeners, validateContainers } from '../images/
 import type { ContainerSpec } from '../images/images.js';
 
 export interface KubeletOptions {
-  store: ObjectStore;
+  /** kubeconfig with this node's credentials (system:node:<name>). */
+  kubeconfig: string;
   node: NodeAddressing;
   /** Where pod files (configs, logs) go. */
   podsDir: string;
@@ -53,6 +59,10 @@ interface LocalPod {
   restarts: number;
 }
 
+const ARCH = process.arch === 'x64' ? 'amd64' : process.arch;
+/** Renew the node Lease this often (the kubelet's default: a quarter of its 40 s duration). */
+const LEASE_RENEW_MS = 10_000;
+
 function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -63,7 +73,9 @@ export class Kubelet {
   private lastSlot = 1;
   /** Per-pod serialized work, so that events for one pod never race. */
   private readonly queues = new Map<string, Promise<void>>();
-  private unsubscribe: (() => void) | undefined;
+  private api: ApiClient | undefined;
+  private pods$: ListWatch<V1Pod> | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly log: (msg: string) => void;
 
@@ -75,21 +87,38 @@ export class Kubelet {
     return this.opts.node.name;
   }
 
-  /** Registers the Node and starts handling its pods. */
-  start(): void {
-    this.registerNode();
-    this.unsubscribe = this.opts.store.subscribe('pods', (ev) => this.onPodEvent(ev));
-    for (const pod of this.opts.store.scan('pods')) {
-      if (pod.spec?.nodeName === this.nodeName) this.enqueue(pod.metadata.namespace ?? 'default', pod.metadata.name);
-    }
+  /** Registers the Node, starts renewing its Lease and handling its pods. */
+  async start(): Promise<void> {
+    this.api = await ApiClient.fromKubeconfig(this.opts.kubeconfig);
+    await this.registerNode();
+    await this.renewLease();
+    this.leaseTimer = setInterval(() => void this.renewLease(), LEASE_RENEW_MS);
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.opts.kubeconfig);
+    const selector = `spec.nodeName=${this.nodeName}`;
+    const path = '/api/v1/pods';
+    const list = async () => {
+      const l = await this.api!.request<{ items: V1Pod[]; metadata: { resourceVersion?: string } }>('GET', `${path}?fieldSelector=${encodeURIComponent(selector)}`);
+      return { apiVersion: 'v1', kind: 'PodList', items: l.items, metadata: l.metadata };
+    };
+    this.pods$ = new ListWatch<V1Pod>(path, new Watch(kc), list, false, undefined, selector);
+    for (const verb of ['add', 'update', 'delete'] as const) this.pods$.on(verb, (pod: V1Pod) => this.onPodEvent(pod));
+    this.pods$.on('error', (err: unknown) => {
+      if (this.stopped) return;
+      this.log(`kubelet ${this.nodeName}: pod watch: ${err instanceof Error ? err.message : String(err)}; listing again in 1 s`);
+      setTimeout(() => void this.pods$?.start().catch(() => undefined), 1000).unref();
+    });
+    await this.pods$.start();
   }
 
   /** Stops handling pods and kills every local container (the namespaces go with the topology). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe?.();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    await this.pods$?.stop();
     await Promise.allSettled([...this.queues.values()]);
     await Promise.allSettled([...this.pods.values()].map((p) => this.killContainers(p, 0)));
+    this.api?.close();
   }
 
   /** Resolves when every pod queue is idle (tests, `up`). */
@@ -97,38 +126,73 @@ export class Kubelet {
     while (this.queues.size > 0) await Promise.allSettled([...this.queues.values()]);
   }
 
-  private registerNode(): void {
+  /** The Pod as the watch last saw it. */
+  private pod(namespace: string, name: string): V1Pod | undefined {
+    return this.pods$?.get(name, namespace);
+  }
+
+  private async registerNode(): Promise<void> {
     const n = this.opts.node;
     const node = {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: {
         name: n.name,
-        labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'testbed' },
+        labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': ARCH, 'node.kubernetes.io/instance-type': 'testbed' },
         annotations: { 'talaria.io/switch-port': String(n.switchPortNumber), 'talaria.io/uplink-mac': n.uplinkMac, 'talaria.io/netns': n.netns },
       },
       spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },
-      status: {
-        addresses: [
-          { type: 'InternalIP', address: n.ip },
-          { type: 'Hostname', address: n.name },
-        ],
-        conditions: [
-          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'testbed kubelet is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: now() },
-        ],
-        nodeInfo: { kubeletVersion: 'v1.31.0-talaria-testbed', kubeProxyVersion: '', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch, containerRuntimeVersion: 'testbed://1', kernelVersion: '', osImage: 'talaria testbed', machineID: '', systemUUID: '', bootID: '' },
-      },
     };
-    const store = this.opts.store;
-    if (store.peek('nodes', '', n.name)) store.delete('nodes', '', n.name);
-    store.create('nodes', node);
-    // Status is a subresource: write it explicitly in case create dropped it.
-    store.patch('nodes', '', n.name, { status: node.status }, 'merge', { subresource: 'status' });
+    await this.api!.request('POST', '/api/v1/nodes', node).catch((err: unknown) => {
+      // Registered before (a restarted kubelet): keep the object, refresh its status.
+      if (!(err instanceof ApiRequestError && err.status === 409)) throw err;
+    });
+    // Status is a subresource: create drops it.
+    await this.api!.request('PATCH', `/api/v1/nodes/${n.name}/status`, { status: this.nodeStatus() }, 'application/merge-patch+json');
   }
 
-  private onPodEvent(ev: WatchEvent): void {
-    if (this.stopped) return;
-    const o = ev.object;
+  private nodeStatus(): Record<string, unknown> {
+    const n = this.opts.node;
+    const t = now();
+    const resources = { cpu: '2', memory: '24Gi', pods: '250', 'ephemeral-storage': '100Gi' };
+    return {
+      addresses: [
+        { type: 'InternalIP', address: n.ip },
+        { type: 'Hostname', address: n.name },
+      ],
+      capacity: resources,
+      allocatable: resources,
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'testbed kubelet is posting ready status', lastHeartbeatTime: t, lastTransitionTime: t },
+        ...(['MemoryPressure', 'DiskPressure', 'PIDPressure'] as const).map((type) => ({ type, status: 'False', reason: `KubeletHasNo${type}`, message: '', lastHeartbeatTime: t, lastTransitionTime: t })),
+      ],
+      nodeInfo: { kubeletVersion: 'v1.37.2-talaria-testbed', kubeProxyVersion: '', operatingSystem: 'linux', architecture: ARCH, containerRuntimeVersion: 'testbed://1', kernelVersion: '', osImage: 'talaria testbed', machineID: '', systemUUID: '', bootID: '' },
+    };
+  }
+
+  /** The node's heartbeat: its Lease in kube-node-lease, as a kubelet renews it. */
+  private async renewLease(): Promise<void> {
+    const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.nodeName}`;
+    const spec = { holderIdentity: this.nodeName, leaseDurationSeconds: 40, renewTime: new V1MicroTime() };
+    try {
+      try {
+        await this.api!.request('PATCH', path, { spec }, 'application/merge-patch+json');
+      } catch (err) {
+        if (!(err instanceof ApiRequestError && err.status === 404)) throw err;
+        await this.api!.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.nodeName, namespace: 'kube-node-lease' },
+          spec,
+        });
+      }
+    } catch (err) {
+      if (!this.stopped) this.log(`kubelet ${this.nodeName}: lease: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private onPodEvent(o: V1Pod): void {
+    if (this.stopped || !o.metadata?.name) return;
     const ns = o.metadata.namespace ?? 'default';
     const key = `${ns}/${o.metadata.name}`;
     if (o.spec?.nodeName === this.nodeName || this.pods.has(key)) this.enqueue(ns, o.metadata.name);
@@ -140,7 +204,7 @@ export class Kubelet {
 
   private enqueueTask(key: string, task: () => Promise<void>): void {
     const prev = this.queues.get(key) ?? Promise.resolve();
-    // Never work synchronously inside a store callback: the store is mid-commit.
+    // Never work synchronously inside a watch callback.
     const next = prev
       .then(() => new Promise<void>((r) => setImmediate(r)))
       .then(task)
@@ -154,17 +218,17 @@ export class Kubelet {
   private async reconcile(namespace: string, name: string): Promise<void> {
     if (this.stopped) return;
     const key = `${namespace}/${name}`;
-    const pod = this.opts.store.peek('pods', namespace, name);
+    const pod = this.pod(namespace, name);
     const local = this.pods.get(key);
-    if (!pod || pod.spec?.nodeName !== this.nodeName || (local && local.uid !== pod.metadata.uid)) {
+    if (!pod || pod.spec?.nodeName !== this.nodeName || (local && local.uid !== pod.metadata!.uid!)) {
       // Gone (or replaced by a new pod of the same name): tear down what we run.
       if (local) await this.teardown(local, 0);
       if (pod && pod.spec?.nodeName === this.nodeName) await this.reconcile(namespace, name);
       return;
     }
-    if (pod.metadata.deletionTimestamp) {
+    if (pod.metadata?.deletionTimestamp) {
       if (local) await this.teardown(local, pod.metadata.deletionGracePeriodSeconds ?? 30);
-      this.finalizeDeletion(pod);
+      await this.finalizeDeletion(pod);
       return;
     }
     if (!local) await this.startPod(pod);
@@ -188,9 +252,9 @@ export class Kubelet {
     throw new Error(`node ${this.nodeName}: no free pod address in ${this.opts.node.podCIDR}`);
   }
 
-  private async startPod(pod: StoredObject): Promise<void> {
-    const namespace = pod.metadata.namespace ?? 'default';
-    const name = pod.metadata.name;
+  private async startPod(pod: V1Pod): Promise<void> {
+    const namespace = pod.metadata!.namespace ?? 'default';
+    const name = pod.metadata!.name!;
     const key = `${namespace}/${name}`;
     const containers = (pod.spec?.containers ?? []) as ContainerSpec[];
     const problems = validateContainers(containers, 'spec.containers');
@@ -201,13 +265,13 @@ export class Kubelet {
     const slot = this.allocateSlot();
     const local: LocalPod = {
       key,
-      uid: pod.metadata.uid,
+      uid: pod.metadata!.uid!,
       namespace,
       name,
       netns: podNetns(namespace, name),
       ip: podIP(this.opts.node, slot),
       slot,
-      dir: join(this.opts.podsDir, `${namespace}_${name}_${pod.metadata.uid.slice(0, 8)}`),
+      dir: join(this.opts.podsDir, `${namespace}_${name}_${pod.metadata!.uid!.slice(0, 8)}`),
       containers: [],
       ready: false,
       terminating: false,
@@ -217,7 +281,7 @@ export class Kubelet {
     };
     this.pods.set(key, local);
     try {
-      await addPodNetwork({ node: this.opts.node, netns: local.netns, hostVeth: podHostVeth(namespace, name, pod.metadata.uid), ip: local.ip });
+      await addPodNetwork({ node: this.opts.node, netns: local.netns, hostVeth: podHostVeth(namespace, name, pod.metadata!.uid!), ip: local.ip });
       for (const c of containers) await this.startContainer(local, c);
     } catch (err) {
       await this.teardown(local, 0);
@@ -236,8 +300,8 @@ export class Kubelet {
       containerStatuses: this.containerStatuses(containers, false, startTime),
     });
     await this.waitListening(local, containers);
-    const cur = this.opts.store.peek('pods', namespace, name);
-    if (!cur || cur.metadata.uid !== local.uid || cur.metadata.deletionTimestamp || local.terminating) return;
+    const cur = this.pod(namespace, name);
+    if (!cur || cur.metadata!.uid !== local.uid || cur.metadata!.deletionTimestamp || local.terminating) return;
     local.ready = true;
     this.patchStatus(cur, { conditions: this.conditions(true), containerStatuses: this.containerStatuses(containers, true, startTime) });
     this.log(`kubelet ${this.nodeName}: pod ${key} ready at ${local.ip}`);
@@ -277,7 +341,7 @@ export class Kubelet {
       if (local.terminating || this.stopped || this.pods.get(local.key) !== local) return;
       if (local.ready) {
         local.ready = false;
-        const cur = this.opts.store.peek('pods', local.namespace, local.name);
+        const cur = this.pod(local.namespace, local.name);
         if (cur) this.patchStatus(cur, { conditions: this.conditions(false), containerStatuses: this.containerStatuses(local.specs, false, local.startTime, local.restarts) });
       }
       await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** local.restarts)));
@@ -293,8 +357,8 @@ export class Kubelet {
       } catch {
         return; // exited again: its exit queued the next attempt
       }
-      const cur = this.opts.store.peek('pods', local.namespace, local.name);
-      if (!cur || cur.metadata.uid !== local.uid || cur.metadata.deletionTimestamp || local.terminating) return;
+      const cur = this.pod(local.namespace, local.name);
+      if (!cur || cur.metadata!.uid !== local.uid || cur.metadata!.deletionTimestamp || local.terminating) return;
       local.ready = true;
       this.patchStatus(cur, { conditions: this.conditions(true), containerStatuses: this.containerStatuses(local.specs, true, local.startTime, local.restarts) });
     });
@@ -306,8 +370,8 @@ export class Kubelet {
     const poll = this.opts.readinessPollMs ?? 100;
     for (;;) {
       if (local.terminating || this.stopped) return;
-      const cur = this.opts.store.peek('pods', local.namespace, local.name);
-      if (!cur || cur.metadata.uid !== local.uid || cur.metadata.deletionTimestamp) return;
+      const cur = this.pod(local.namespace, local.name);
+      if (!cur || cur.metadata!.uid !== local.uid || cur.metadata!.deletionTimestamp) return;
       if (local.containers.some((c) => c.exitCode !== undefined)) {
         throw new Error(`container exited before listening (see ${local.dir})`);
       }
@@ -348,12 +412,12 @@ export class Kubelet {
     }));
   }
 
-  private patchStatus(pod: StoredObject, status: Record<string, unknown>): void {
-    try {
-      this.opts.store.patch('pods', pod.metadata.namespace ?? 'default', pod.metadata.name, { status }, 'merge', { subresource: 'status' });
-    } catch (err) {
-      this.log(`kubelet ${this.nodeName}: status of ${pod.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  /** Writes pod status through the status subresource, as a kubelet must. */
+  private patchStatus(pod: V1Pod, status: Record<string, unknown>): void {
+    const path = `/api/v1/namespaces/${pod.metadata!.namespace ?? 'default'}/pods/${pod.metadata!.name!}/status`;
+    void this.api!.request('PATCH', path, { status }, 'application/merge-patch+json').catch((err: unknown) => {
+      this.log(`kubelet ${this.nodeName}: status of ${pod.metadata!.name!}: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 
   private async killContainers(local: LocalPod, graceSeconds: number): Promise<void> {
@@ -385,8 +449,8 @@ export class Kubelet {
     await this.killContainers(local, graceSeconds);
     if (local.ready) {
       local.ready = false;
-      const cur = this.opts.store.peek('pods', local.namespace, local.name);
-      if (cur && cur.metadata.uid === local.uid) this.patchStatus(cur, { conditions: this.conditions(false) });
+      const cur = this.pod(local.namespace, local.name);
+      if (cur && cur.metadata!.uid === local.uid) this.patchStatus(cur, { conditions: this.conditions(false) });
     }
     await removePodNetwork(local.netns);
     // Forget the old pod's MAC for its address (it may be reused later).
@@ -396,15 +460,16 @@ export class Kubelet {
     if (this.pods.get(local.key) === local) this.pods.delete(local.key);
   }
 
-  private finalizeDeletion(pod: StoredObject): void {
+  /** The last step of a graceful delete: the object goes once the containers have. */
+  private async finalizeDeletion(pod: V1Pod): Promise<void> {
+    const path = `/api/v1/namespaces/${pod.metadata!.namespace ?? 'default'}/pods/${pod.metadata!.name!}`;
     try {
-      this.opts.store.delete('pods', pod.metadata.namespace ?? 'default', pod.metadata.name, {
-        gracePeriodSeconds: 0,
-        preconditions: { uid: pod.metadata.uid },
-      });
+      await this.api!.request('DELETE', path, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } });
     } catch (err) {
       // Already gone, or replaced: nothing to finish.
-      this.log(`kubelet ${this.nodeName}: final delete of ${pod.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+      if (!(err instanceof ApiRequestError && (err.status === 404 || err.status === 409))) {
+        this.log(`kubelet ${this.nodeName}: final delete of ${pod.metadata!.name!}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }
 }
