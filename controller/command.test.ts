@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { talariaArgv } from '../cli/self.js';
-import { ApiServer } from '../testbed/apiserver/api-server.js';
+import { TestApiServer } from '../testbed/controlplane/test-api-server.js';
 import { P4RuntimeClient, talariaP4Info } from '../p4/client/index.js';
 import { MemoryTarget } from '../p4/server/memory-target.js';
 import { P4RuntimeServer } from '../p4/server/server.js';
+import { entityKey } from './desired/entities.js';
 import { EntityCodec } from './switch/codec.js';
 
 async function freePort(): Promise<number> {
@@ -21,11 +22,11 @@ async function freePort(): Promise<number> {
 }
 
 void test('talaria controller programs the switch and stops on SIGTERM', async () => {
-  const api = await ApiServer.start({ port: 0 });
+  const api = await TestApiServer.start();
   const server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget() });
   const address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
   const healthz = await freePort();
-  api.store.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
+  await api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
   const argv = talariaArgv([
     'controller',
     '--kubeconfig', api.kubeconfigPath,
@@ -46,14 +47,17 @@ void test('talaria controller programs the switch and stops on SIGTERM', async (
     let keys: string[] = [];
     while (Date.now() < end) {
       try {
-        keys = (await client.readAll(codec.readAll())).map((e) => codec.decode(e)).map((e) => (e ? `${e.type}` : '?'));
+        keys = (await client.readAll(codec.readAll())).map((e) => codec.decode(e)).map((e) => (e ? entityKey(e) : '?'));
       } catch {
         // no pipeline yet
       }
-      if (keys.includes('frontend') && keys.includes('route')) break;
+      if (keys.includes('frontend 10.96.0.10 80 TCP') && keys.includes('route 203.0.113.0/24')) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.deepEqual(keys.sort(), ['frontend', 'reverse', 'route'], stderr);
+    // Web and the API server's own `kubernetes` Service, each with its reverse-NAT entry.
+    assert.deepEqual(keys.filter((k) => k.startsWith('frontend')).sort(), ['frontend 10.96.0.1 443 TCP', 'frontend 10.96.0.10 80 TCP'], stderr);
+    assert.equal(keys.filter((k) => k.startsWith('reverse')).length, 2, stderr);
+    assert.ok(keys.includes('route 203.0.113.0/24'), stderr);
     const h = await fetch(`http://127.0.0.1:${healthz}/healthz`);
     assert.equal(h.status, 200);
     child.kill('SIGTERM');

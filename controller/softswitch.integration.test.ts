@@ -26,16 +26,18 @@ void describe('controller against the eBPF software switch target', { skip }, ()
   });
 
   void it('programs, scales and survives a controller restart without rewriting', async () => {
-    h.node('node-1', 1);
-    h.service('web', '10.96.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] });
-    h.slice('web', ['10.244.1.5', '10.244.1.6', '10.244.1.7']);
+    await h.node('node-1', 1);
+    await h.service('web', '10.96.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] });
+    await h.slice('web', ['10.244.1.5', '10.244.1.6', '10.244.1.7']);
     const a = await h.controller();
     await until('programmed', async () => (await h.switchState()).has('frontend 198.18.0.1 30080 TCP'));
-    h.slice('web', ['10.244.1.5'], ['10.244.1.6']);
-    await until('scaled down', async () => !(await h.switchState()).has('backend 1 3'));
+    // Backends are keyed by frontend id; the API server's `kubernetes` Service has one too.
+    const web = ((await h.switchState()).get('frontend 198.18.0.1 30080 TCP') as { frontendId: number }).frontendId;
+    await h.slice('web', ['10.244.1.5'], ['10.244.1.6']);
+    await until('scaled down', async () => !(await h.switchState()).has(`backend ${web} 3`));
     const s = await h.switchState();
     assert.deepEqual(s.get('group 1'), { type: 'group', groupId: 1, members: [1] });
-    assert.ok(s.has('backend 1 2'), 'terminating backend kept for pinned connections');
+    assert.ok(s.has(`backend ${web} 2`), 'terminating backend kept for pinned connections');
     await h.stopController(a);
     const b = await h.controller();
     await until('b synced', () => b.syncer.lastStats !== undefined);

@@ -1,9 +1,9 @@
-// Test fixture: the testbed API server (no admission: objects go straight
-// into the store) and a P4Runtime server on a pluggable target, plus
-// controllers started against them, all in-process.
+// Test fixture: a real kube-apiserver (with etcd; the objects go through its
+// validation and admission as in production) and a P4Runtime server on a
+// pluggable target, plus controllers started in-process against them.
 import { Registry } from 'prom-client';
-import { ApiServer } from '../testbed/apiserver/api-server.js';
-import { ObjectStore } from '../testbed/apiserver/store.js';
+import { TestApiServer } from '../testbed/controlplane/test-api-server.js';
+import type { KubeObject } from '../testbed/client.js';
 import type { P4InfoIndex } from '../p4/client/index.js';
 import { P4RuntimeClient, talariaP4Info } from '../p4/client/index.js';
 import { MemoryTarget } from '../p4/server/memory-target.js';
@@ -28,8 +28,7 @@ export class Harness {
   /** Makes the switch's target (a new, empty one per switch (re)start). */
   constructor(private readonly newTarget: () => P4Target = () => new MemoryTarget()) {}
 
-  api!: ApiServer;
-  store = new ObjectStore();
+  api!: TestApiServer;
   switchServer!: P4RuntimeServer;
   address = '';
   controllers: Controller[] = [];
@@ -37,17 +36,14 @@ export class Harness {
 
   async start(info: P4InfoIndex = p4info): Promise<void> {
     this.info = info;
-    this.api = await ApiServer.start({ store: this.store, port: 0 });
+    this.api = await TestApiServer.start();
     this.switchServer = new P4RuntimeServer({ deviceId: 1, target: this.newTarget(), p4info: info });
     this.address = `127.0.0.1:${await this.switchServer.start('127.0.0.1:0')}`;
   }
 
-  /** Stops the API server (watches break), waits, and starts it again on the same port with the same store. */
+  /** Stops kube-apiserver (watches break, etcd keeps the objects), waits, and starts it again on the same port. */
   async restartApiServer(downMs: number): Promise<void> {
-    const port = Number(new URL(this.api.url).port);
-    await this.api.stop();
-    await new Promise((r) => setTimeout(r, downMs));
-    this.api = await ApiServer.start({ store: this.store, port });
+    await this.api.restart(downMs);
   }
 
   async restartSwitch(): Promise<void> {
@@ -107,12 +103,12 @@ export class Harness {
     await this.api?.stop();
   }
 
-  service(name: string, clusterIP: string, extra: Record<string, unknown> = {}): void {
-    this.store.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...extra } });
+  service(name: string, clusterIP: string, extra: Record<string, unknown> = {}): Promise<KubeObject> {
+    return this.api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...extra } });
   }
 
-  slice(service: string, ready: string[], terminating: string[] = []): void {
-    const obj = {
+  async slice(service: string, ready: string[], terminating: string[] = []): Promise<void> {
+    await this.api.apply({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: { name: `${service}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
@@ -122,20 +118,21 @@ export class Harness {
         ...ready.map((a) => ({ addresses: [a], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-1' })),
         ...terminating.map((a) => ({ addresses: [a], conditions: { ready: false, serving: false, terminating: true }, nodeName: 'node-1' })),
       ],
-    };
-    const have = this.store.peek('endpointslices', 'default', `${service}-abc`);
-    if (have) this.store.update('endpointslices', { ...obj, metadata: { ...obj.metadata, resourceVersion: have.metadata.resourceVersion } });
-    else this.store.create('endpointslices', obj);
+    });
   }
 
-  node(name: string, n: number): void {
-    this.store.create('nodes', {
+  async node(name: string, n: number): Promise<void> {
+    const node = await this.api.apply({
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name, annotations: { 'talaria.io/switch-port': String(n), 'talaria.io/uplink-mac': `02:00:00:00:00:0${n}` } },
       spec: { podCIDR: `10.244.${n}.0/24` },
-      status: { addresses: [{ type: 'InternalIP', address: `198.18.0.${n}` }] },
     });
+    await this.api.patchStatus(node, { addresses: [{ type: 'InternalIP', address: `198.18.0.${n}` }] });
+  }
+
+  /** The Events the controller wrote in the default namespace. */
+  events(): Promise<{ involvedObject: { name: string }; reason: string; message: string }[]> {
+    return this.api.list('/api/v1/namespaces/default/events');
   }
 }
-

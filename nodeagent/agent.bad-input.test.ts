@@ -17,12 +17,9 @@ describe('node agent with bad input', { skip: process.getuid?.() !== 0 && 'needs
     await cluster.addPod('a', 1, 2);
     await cluster.addPod('b', 1, 3);
     await h.startApi();
-    const s = h.api.store;
     // Running without an IP; and one with an IP no veth leads to.
-    s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'noip', namespace: 'default' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'echo' }] } });
-    s.patch('pods', 'default', 'noip', { status: { phase: 'Running' } }, 'merge', { subresource: 'status' });
-    s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ghost', namespace: 'default' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'echo' }] } });
-    s.patch('pods', 'default', 'ghost', { status: { phase: 'Running', podIP: '10.244.1.77' } }, 'merge', { subresource: 'status' });
+    await h.pod('noip', 'node-1');
+    await h.pod('ghost', 'node-1', '10.244.1.77');
   });
   after(() => h.stop());
 
@@ -41,7 +38,7 @@ describe('node agent with bad input', { skip: process.getuid?.() !== 0 && 'needs
     const placed = [...agent.datapath.pods.keys()];
     assert.equal(placed.length, 1);
     const before = agent.syncCount;
-    h.api.store.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: [{ port: 80 }] } });
+    await h.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: [{ port: 80 }] } });
     await until('the Service to be programmed', () => agent.syncCount > before && agent.datapath.frontends.lookup({ addr: '10.96.0.10', port: 80, proto: 6 }) !== undefined);
   });
 });

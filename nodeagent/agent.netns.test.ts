@@ -26,10 +26,9 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     pods.b = await cluster.addPod('b', 1, 3);
     pods.c = await cluster.addPod('c', 2, 2);
     await h.startApi();
-    const s = h.api.store;
-    s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'empty', namespace: 'default' }, spec: { clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ports: [{ name: 'tcp', port: 80, protocol: 'TCP' }, { name: 'udp', port: 53, protocol: 'UDP' }] } });
-    s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'local', namespace: 'default' }, spec: { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40'], internalTrafficPolicy: 'Local', ports: [{ name: 'echo', port: 8080, protocol: 'TCP', targetPort: 9090 }] } });
-    s.create('endpointslices', {
+    await h.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'empty', namespace: 'default' }, spec: { clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ports: [{ name: 'tcp', port: 80, protocol: 'TCP' }, { name: 'udp', port: 53, protocol: 'UDP' }] } });
+    await h.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'local', namespace: 'default' }, spec: { clusterIP: '10.96.0.40', clusterIPs: ['10.96.0.40'], internalTrafficPolicy: 'Local', ports: [{ name: 'echo', port: 8080, protocol: 'TCP', targetPort: 9090 }] } });
+    await h.api.create({
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'local-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'local' } },
       addressType: 'IPv4', ports: [{ name: 'echo', port: 9090, protocol: 'TCP' }],
       endpoints: [{ addresses: [pods.b.ip], nodeName: 'node-1', conditions: { ready: true } }, { addresses: [pods.c.ip], nodeName: 'node-2', conditions: { ready: true } }],
@@ -141,29 +140,26 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
   });
 
   it('a ClientIP-affinity Service losing an endpoint forgets its affinity entries', async () => {
-    const s = h.api.store;
-    s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'sticky', namespace: 'default' }, spec: { clusterIP: '10.96.0.50', clusterIPs: ['10.96.0.50'], sessionAffinity: 'ClientIP', ports: [{ name: 'p', port: 80, protocol: 'TCP' }] } });
+    await h.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'sticky', namespace: 'default' }, spec: { clusterIP: '10.96.0.50', clusterIPs: ['10.96.0.50'], sessionAffinity: 'ClientIP', ports: [{ name: 'p', port: 80, protocol: 'TCP' }] } });
     const slice = {
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'sticky-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'sticky' } },
       addressType: 'IPv4', ports: [{ name: 'p', port: 80, protocol: 'TCP' }],
       endpoints: [{ addresses: [pods.b!.ip], conditions: { ready: true } }, { addresses: [pods.c!.ip], conditions: { ready: true } }],
     };
-    s.create('endpointslices', slice);
+    await h.api.create(slice);
     const dp = h.agent('node-1').datapath;
     const fe = { addr: '10.96.0.50', port: 80, proto: 6 };
     await until('the sticky frontend', () => dp.frontends.lookup(fe) !== undefined);
     const key = { client: pods.a!.ip, fe };
     dp.affinity.update(key, { last_seen_ns: process.hrtime.bigint(), frontend_id: 9, backend_id: 3, nat_addr: '0.0.0.0', nat_port: 0, flags: 0 });
-    s.update('endpointslices', { ...slice, endpoints: [slice.endpoints[0]] });
+    await h.api.apply({ ...slice, endpoints: [slice.endpoints[0]] });
     await until('the affinity entry to go', () => dp.affinity.lookup(key) === undefined);
   });
 
   it('a pod that comes later is attached and served; when it goes, its entry and filter go too', async () => {
     const dp = h.agent('node-2').datapath;
     const d = await cluster.addPod('d', 2, 9);
-    const s = h.api.store;
-    s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd', namespace: 'default' }, spec: { nodeName: 'node-2', containers: [{ name: 'c', image: 'echo' }] } });
-    s.patch('pods', 'default', 'd', { status: { phase: 'Running', podIP: d.ip, podIPs: [{ ip: d.ip }] } }, 'merge', { subresource: 'status' });
+    await h.pod('d', 'node-2', d.ip);
     await until('the new pod in the pod map', () => dp.pods.lookup(d.ip) !== undefined);
     assert.ok(dp.attachedProgramId(d.hostVeth));
     const server = echoServer(d, 9002);
@@ -172,7 +168,7 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     await c.lines.next(/^connected 2 0/);
     assert.deepEqual(await c.roundTrip(), [2, 0]);
     await cluster.removePod('d');
-    s.delete('pods', 'default', 'd', { gracePeriodSeconds: 0 });
+    await h.api.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd', namespace: 'default' } });
     await until('the pod entry to go', () => dp.pods.lookup(d.ip) === undefined);
   });
 });

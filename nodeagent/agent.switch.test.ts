@@ -93,11 +93,10 @@ describe('node agents with the software switch', { skip, timeout: 240_000 }, () 
     pods.b = await cluster.addPod('b', 1, 3);
     pods.c = await cluster.addPod('c', 2, 2);
     await h.startApi();
-    const s = h.api.store;
     for (const f of [CROSS, SAME, HAIRPIN, TWO, BULK]) {
-      s.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${f.id}`, namespace: 'default' }, spec: { clusterIP: f.vip, clusterIPs: [f.vip], ports: [{ name: 'echo', port: f.port, protocol: 'TCP', targetPort: 9000 }] } });
+      await h.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${f.id}`, namespace: 'default' }, spec: { clusterIP: f.vip, clusterIPs: [f.vip], ports: [{ name: 'echo', port: f.port, protocol: 'TCP', targetPort: 9000 }] } });
       const eps = { 1: [pods.c], 2: [pods.b], 3: [pods.a], 4: [pods.b, pods.c], 5: [pods.c] }[f.id]!;
-      s.create('endpointslices', {
+      await h.api.create({
         apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `svc-${f.id}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': `svc-${f.id}` } },
         addressType: 'IPv4', ports: [{ name: 'echo', port: f === BULK ? 9100 : 9000, protocol: 'TCP' }],
         endpoints: eps.map((p) => ({ addresses: [p!.ip], nodeName: `node-${p!.node}`, conditions: { ready: true } })),

@@ -5,8 +5,7 @@
 // in-process receiver, as they would to a collector.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiServer } from '../testbed/apiserver/api-server.js';
-import { ObjectStore } from '../testbed/apiserver/store.js';
+import { TestApiServer } from '../testbed/controlplane/test-api-server.js';
 import { MemoryTarget } from '../p4/server/memory-target.js';
 import { P4RuntimeServer } from '../p4/server/server.js';
 import { Controller, loadKubeconfig } from '../controller/controller.js';
@@ -19,7 +18,7 @@ void describe('a controller sync traced into the switch', () => {
   let receiver: OtlpReceiver;
   let switchTelemetry: Telemetry | undefined;
   let controllerTelemetry: Telemetry | undefined;
-  let api: ApiServer | undefined;
+  let api: TestApiServer | undefined;
   let server: P4RuntimeServer | undefined;
   let controller: Controller | undefined;
   const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -31,21 +30,21 @@ void describe('a controller sync traced into the switch', () => {
     // Telemetry starts first, so it is the global provider here.
     switchTelemetry = startTelemetry({ serviceName: 'talaria-softswitch' });
     controllerTelemetry = startTelemetry({ serviceName: 'talaria-controller' });
-    const store = new ObjectStore();
-    store.create('nodes', {
+    api = await TestApiServer.start();
+    const node = await api.create({
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name: 'node-1', annotations: { 'talaria.io/switch-port': '1', 'talaria.io/uplink-mac': '02:00:00:00:00:01' } },
       spec: { podCIDR: '10.244.1.0/24' },
-      status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] },
     });
-    store.create('services', {
+    await api.patchStatus(node, { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] });
+    await api.create({
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'web', namespace: 'default' },
       spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
     });
-    store.create('endpointslices', {
+    await api.create({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: { name: 'web-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
@@ -53,7 +52,6 @@ void describe('a controller sync traced into the switch', () => {
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: [{ addresses: ['10.244.1.5'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-1' }],
     });
-    api = await ApiServer.start({ store, port: 0 });
     server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget() });
     const address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
     controller = new Controller({

@@ -1,10 +1,10 @@
-// Node agents for a MiniCluster, in-process, fed by an in-process API server
+// Node agents for a MiniCluster, in-process, fed by a real kube-apiserver
 // holding the cluster's Nodes and Pods (and whatever Services a test adds).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
-import { KubeConfig } from '@kubernetes/client-node';
-import { ApiServer } from '../../testbed/apiserver/api-server.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { TestApiServer } from '../../testbed/controlplane/test-api-server.js';
 import { HealthTracker } from '../../observability/health.js';
 import { removePinDir } from '../../bpf/loader/pin.js';
 import { HOST_EVENTS } from '../../bpf/layouts/host-maps.js';
@@ -27,7 +27,7 @@ export async function until(what: string, fn: () => boolean | Promise<boolean>, 
 }
 
 export class AgentHarness {
-  api!: ApiServer;
+  api!: TestApiServer;
   kc!: KubeConfig;
   readonly agents = new Map<string, { agent: NodeAgent; registry: Registry }>();
   readonly logs: string[] = [];
@@ -39,15 +39,19 @@ export class AgentHarness {
 
   /** API server with the cluster's Nodes and Pods (Running, with their IPs). */
   async startApi(): Promise<void> {
-    this.api = await ApiServer.start({ bookmarkIntervalMs: 200 });
-    this.kc = new KubeConfig();
-    this.kc.loadFromFile(this.api.kubeconfigPath);
-    const s = this.api.store;
-    for (const n of this.cluster.nodes) s.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: n.name }, status: { addresses: [{ type: 'InternalIP', address: n.ip }] } });
-    for (const p of this.cluster.pods) {
-      s.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: 'default' }, spec: { nodeName: `node-${p.node}`, containers: [{ name: 'c', image: 'echo' }] } });
-      s.patch('pods', 'default', p.name, { status: { phase: 'Running', podIP: p.ip, podIPs: [{ ip: p.ip }] } }, 'merge', { subresource: 'status' });
-    }
+    this.api = await TestApiServer.start();
+    this.kc = this.api.kubeConfig();
+    await Promise.all(this.cluster.nodes.map(async (n) => {
+      const node = await this.api.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: n.name } });
+      await this.api.patchStatus(node, { addresses: [{ type: 'InternalIP', address: n.ip }] });
+    }));
+    await Promise.all(this.cluster.pods.map((p) => this.pod(p.name, `node-${p.node}`, p.ip)));
+  }
+
+  /** A Pod bound to `node`, Running with `ip` (none: Running without an address yet). */
+  async pod(name: string, node: string, ip?: string): Promise<void> {
+    const pod = await this.api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: node, containers: [{ name: 'c', image: 'echo' }] } });
+    await this.api.patchStatus(pod, { phase: 'Running', ...(ip ? { podIP: ip, podIPs: [{ ip }] } : {}) });
   }
 
   /** Starts (or restarts) the agent of node `node` and waits for its first sync. */
