@@ -140,11 +140,13 @@ export class NodeAgent {
         o.health.queued();
         this.runner?.run();
       },
-      (what, err) => o.log(`watch of ${what} failed (retrying): ${(err as Error).message ?? String(err)}`),
+      o.log,
     );
-    await Promise.all(Object.values(this.informers).map((i) => i.start()));
+    for (const i of Object.values(this.informers)) i.start();
     this.runner.start();
-    this.runner.run({ full: true });
+    // The first sync runs once every cache has listed (until then sync() returns at once).
+    const informers = this.informers;
+    void Promise.all(Object.values(informers).map((i) => i.synced)).then(() => this.informers === informers && this.runner?.run({ full: true }));
     this.gcTimer = setInterval(() => this.collectGarbage(), o.gcIntervalMs ?? 10_000);
     this.gcTimer.unref();
   }
@@ -176,7 +178,7 @@ export class NodeAgent {
   private async sync(ctx: RunContext): Promise<void> {
     const inf = this.informers;
     const dp = this.dp;
-    if (!inf || !dp || !Object.values(inf).every((i) => i.synced)) return;
+    if (!inf || !dp || !Object.values(inf).every((i) => i.hasSynced)) return;
     const started = performance.now();
     const m = this.opts.metrics;
 
