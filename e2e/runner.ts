@@ -6,6 +6,7 @@ import { testbedDown, testbedUp } from '../testbed/cli-session.js';
 import type { E2eCase } from './cases.js';
 import { CASES } from './cases.js';
 import { churn } from './churn.js';
+import { FAILOVER, failover } from './failover.js';
 import type { Mode } from './context.js';
 import { CLIENT, CLIENT_2, E2eContext, clientPod } from './context.js';
 import { assertNoServiceConntrack } from './promises.js';
@@ -64,6 +65,10 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
       for (const k of cases) {
         if (k.modes && !k.modes.includes(mode)) continue;
         record(await runOne(c, k.name, () => k.run(c)));
+      }
+      // Kills the leading controller: the cases after it run with the one that took over.
+      if (mode === 'talaria' && (!o.filter || FAILOVER.includes(o.filter))) {
+        record(await runOne(c, FAILOVER, () => failover(c)));
       }
       if (!o.filter || 'connection consistency under churn'.includes(o.filter)) {
         record(await runOne(c, 'connection consistency under churn', () => churn(c)));

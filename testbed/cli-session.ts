@@ -7,16 +7,10 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { talariaArgv } from '../cli/self.js';
 import { runInNetns } from './run-in-netns.js';
+import type { TestbedSummary } from './summary.js';
 
-/** The part of `talaria testbed status --json` the scripts read. */
-export interface TestbedSummary {
-  mode: string;
-  nodes: Array<{ name: string; netns: string; ip: string; podCIDR: string }>;
-  pods: Array<{ name: string; namespace: string; node: string; netns: string; ip: string; ready: boolean }>;
-  services: Array<{ name: string; namespace: string; clusterIP: string; ports: Array<{ name?: string; port: number; protocol: string; nodePort?: number }> }>;
-  switch: { netns: string | null; p4runtime: string | null };
-  external: { netns: string; ip: string };
-}
+/** What `talaria testbed status --json` prints; the contract lives beside the code that writes it. */
+export type { TestbedSummary };
 
 /** Runs the CLI in the root namespace (as a user's shell would); its stdout, or an error with its stderr. */
 async function talaria(args: string[], timeoutMs: number): Promise<string> {

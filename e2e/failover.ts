@@ -1,0 +1,96 @@
+// Controller failover under traffic (talaria mode): the testbed runs the
+// chart's two controller replicas with leader election against the real API
+// server. The leader is killed (SIGKILL: no Lease release, the standby waits
+// out the Lease) while connections are held through a Service; the standby
+// must take over, adopt what the switch holds without rewriting it, and no
+// held connection may break.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { ApiClient } from '../testbed/client.js';
+import { service } from '../testbed/objects.js';
+import type { E2eContext } from './context.js';
+import { CLIENT, answeredBy, echoDeployment } from './context.js';
+
+export const FAILOVER = 'controller failover under traffic: the standby takes over, rewrites nothing, no held connection breaks';
+const NAME = 'e2e-failover';
+const HELD = 20;
+const HOLD_SECONDS = 35;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ControllerProcess {
+  name: string;
+  pid: number;
+  metrics: string;
+}
+
+/** The testbed's controllers, with the metrics address each logged at start. */
+async function controllers(ctx: E2eContext): Promise<ControllerProcess[]> {
+  const out: ControllerProcess[] = [];
+  for (const p of ctx.tb.processes.filter((x) => /^controller-\d+$/.test(x.name))) {
+    const log = await readFile(p.log!, 'utf8');
+    const port = /metrics :(\d+)/.exec(log)?.[1];
+    if (!port) throw new Error(`${p.name} has not logged its metrics port (${p.log})`);
+    out.push({ name: p.name, pid: p.pid, metrics: `http://127.0.0.1:${port}/metrics` });
+  }
+  return out;
+}
+
+async function metric(c: ControllerProcess, name: string): Promise<number> {
+  const text = await (await fetch(c.metrics)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+export async function failover(ctx: E2eContext): Promise<string> {
+  const api = await ApiClient.fromKubeconfig(ctx.tb.kubeconfig!);
+  try {
+    await ctx.apply(echoDeployment(NAME, 2, [{ name: 'http', containerPort: 8080 }]), service(NAME, { selector: { app: NAME }, ports: [{ port: 80, targetPort: 8080 }] }));
+    await ctx.waitForPods(NAME, 2);
+    const ip = ctx.service(NAME).clusterIP;
+    const client = ctx.pod(CLIENT).netns;
+    await ctx.eventually('the Service answers', async () => answeredBy(await ctx.http(client, ip, 80, 4)));
+
+    const lease = await api.request<{ spec: { holderIdentity: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/talaria-controller');
+    const all = await controllers(ctx);
+    // The identity is <host>_<pid>_<random>.
+    const leader = all.find((c) => lease.spec.holderIdentity.includes(`_${c.pid}_`));
+    assert.ok(leader, `no testbed controller holds the Lease (holder ${lease.spec.holderIdentity})`);
+    const standby = all.find((c) => c !== leader)!;
+    assert.equal(await metric(standby, 'talaria_leader'), 0, `${standby.name} leads too`);
+    const updatesBefore = await metric(standby, 'talaria_switch_updates_total');
+
+    const held = ctx.hold(client, ip, 80, HELD, HOLD_SECONDS);
+    await sleep(3000);
+    const killedAt = Date.now();
+    process.kill(leader.pid, 'SIGKILL');
+    await ctx.eventually(`${standby.name} leads and is primary on the switch`, async () => {
+      assert.equal(await metric(standby, 'talaria_leader'), 1);
+      assert.equal(await metric(standby, 'talaria_switch_connected'), 1);
+    }, 60_000);
+    const takeoverMs = Date.now() - killedAt;
+    // Its first sync as leader reads the switch back and writes the difference: nothing.
+    await ctx.eventually(`${standby.name} synced`, async () => assert.ok((await metric(standby, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds')) * 1000 > killedAt), 30_000);
+    const written = (await metric(standby, 'talaria_switch_updates_total')) - updatesBefore;
+    assert.equal(written, 0, `${standby.name} rewrote ${written} entries the switch already held`);
+
+    const connections = await held;
+    const broken = connections.filter((c) => c.firstPod === null || c.errors > 0 || c.switches > 0);
+    assert.equal(broken.length, 0, `${broken.length} of ${HELD} held connections broke or changed backend: ${JSON.stringify(broken.slice(0, 3))}`);
+    const requests = connections.reduce((n, c) => n + c.requests, 0);
+
+    // The new leader programs changes.
+    await ctx.scale(NAME, 3);
+    const pods = (await ctx.waitForPods(NAME, 3)).map((p) => p.name);
+    await ctx.eventually('the third endpoint programmed', async () => {
+      const by = new Set(answeredBy(await ctx.http(client, ip, 80, 30)));
+      assert.deepEqual([...by].sort(), [...pods].sort());
+    });
+    return `${standby.name} led and was primary on the switch ${takeoverMs} ms after ${leader.name} was killed (Lease 15 s); it wrote 0 updates; ${HELD} held connections, ${requests} requests, 0 errors`;
+  } finally {
+    api.close();
+    await ctx.delete('service', NAME).catch(() => undefined);
+    await ctx.delete('deployment', NAME).catch(() => undefined);
+  }
+}
