@@ -2,7 +2,7 @@
 // the benchmark inside the client pod's namespace).
 import { Command } from 'commander';
 import { UserError } from '../cli/errors.js';
-import { describeMachine } from './machine.js';
+import { describeKubeProxy, describeMachine } from './machine.js';
 import { Progress } from './progress.js';
 import { summaryTable, writeReport } from './report.js';
 import type { Mode, Results, Workload } from './results.js';
@@ -56,6 +56,7 @@ export const benchCommand = new Command('bench')
     };
     const results: Results = {
       machine: describeMachine(),
+      kubeProxy: describeKubeProxy(sweep.modes),
       parameters: {
         ...sweep,
         quick: Boolean(opts.quick),

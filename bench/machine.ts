@@ -1,7 +1,11 @@
 // What the benchmark ran on, recorded with every result.
 import { execFileSync } from 'node:child_process';
 import { cpus, hostname, release, totalmem } from 'node:os';
-import type { Machine } from './results.js';
+import { kubernetesBinary } from '../testbed/controlplane/binaries.js';
+import { nodeAddressing } from '../testbed/network/addressing.js';
+import { stateDir } from '../testbed/state.js';
+import { iptablesVariant, kubeProxyArgv, kubeProxyConfig } from '../testbed/kube-proxy.js';
+import type { Baseline, Machine, Mode } from './results.js';
 
 function versionOf(argv: string[], pattern: RegExp): string {
   try {
@@ -30,5 +34,18 @@ export function describeMachine(): Machine {
       nft: versionOf(['nft', '--version'], /v(\S+)/),
       clang: versionOf(['clang', '--version'], /version (\S+)/),
     },
+  };
+}
+
+/** The kube-proxy the baselines run, as the testbed starts it on node-1. */
+export function describeKubeProxy(modes: readonly Mode[]): Baseline {
+  const proxyModes = modes.filter((m): m is 'iptables' | 'nftables' => m === 'iptables' || m === 'nftables');
+  const n = nodeAddressing(1);
+  const node = { node: n.name, netns: n.netns, kubeconfig: `${stateDir()}/controlplane/kube-proxy.kubeconfig`, dir: stateDir() };
+  return {
+    version: versionOf([kubernetesBinary('kube-proxy'), '--version'], /Kubernetes (\S+)/),
+    iptables: `iptables-${iptablesVariant()}`,
+    argv: Object.fromEntries(proxyModes.map((mode) => [mode, kubeProxyArgv({ ...node, mode })])),
+    config: Object.fromEntries(proxyModes.map((mode) => [mode, kubeProxyConfig({ ...node, mode })])),
   };
 }

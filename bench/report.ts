@@ -90,6 +90,9 @@ export function renderMarkdown(results: Results, points: readonly Point[], chart
     '',
     `Machine: ${m.cpus} × ${m.cpuModel}, ${fmt(m.memoryBytes / 2 ** 30, 1)} GiB, kernel ${m.kernel}, Node ${m.node}. ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
+    ...(results.kubeProxy
+      ? [`Baselines: the real kube-proxy ${results.kubeProxy.version} (${Object.keys(results.kubeProxy.config).join(' and ')} mode; ${results.kubeProxy.iptables} on its PATH), one per node in the node's namespace; its flags and configuration are in results.json.`, '']
+      : []),
     `Parameters: modes ${pr.modes.join(', ')}; workloads ${pr.workloads.join(', ')}; Services ${pr.services.join(', ')}; concurrency ${pr.concurrency.join(', ')}; ${pr.repeats} repeats of ${pr.durationSeconds} s; ${pr.nodes} nodes × ${pr.podsPerNode} pods${pr.clientSysctls ? `; client pod ${Object.entries(pr.clientSysctls).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}. Started ${pr.startedAt}${pr.finishedAt ? `, finished ${pr.finishedAt}` : ''}.`,
     '',
     '## Summary',

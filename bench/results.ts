@@ -80,8 +80,20 @@ export interface Parameters {
   finishedAt?: string;
 }
 
+/** The baselines as they ran: the real kube-proxy, its version, its iptables and its configuration. */
+export interface Baseline {
+  version: string;
+  /** iptables-legacy or iptables-nft on kube-proxy's PATH (iptables mode). */
+  iptables: string;
+  /** The command line and KubeProxyConfiguration of node-1's kube-proxy, by mode. */
+  argv: Partial<Record<Mode, string[]>>;
+  config: Partial<Record<Mode, Record<string, unknown>>>;
+}
+
 export interface Results {
   machine: Machine;
+  /** Absent in results written before the baselines were the real kube-proxy. */
+  kubeProxy?: Baseline;
   parameters: Parameters;
   runs: Run[];
   programming: ProgrammingSample[];

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { talariaArgv } from '../cli/self.js';
 import { run } from './network/exec.js';
+import { iptablesVariant } from './kube-proxy.js';
 import { isAlive } from './processes.js';
 import type { TestbedSummary } from './summary.js';
 
@@ -152,7 +153,7 @@ for (const mode of ['iptables', 'nftables'] as const) {
       const node = tb.nodes.find((n) => n.name === only.node)!;
       const rules = async (): Promise<string> =>
         mode === 'iptables'
-          ? (await run(['ip', 'netns', 'exec', node.netns, 'iptables-legacy-save', '-t', 'nat'])).stdout
+          ? (await run(['ip', 'netns', 'exec', node.netns, `iptables-${iptablesVariant()}-save`, '-t', 'nat'])).stdout
           : (await run(['ip', 'netns', 'exec', node.netns, 'nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout;
       // The DNAT targets: iptables has a rule per endpoint; nftables a `dnat to` with
       // one endpoint, or one `dnat ip to numgen ... map { ... }` naming them all.
