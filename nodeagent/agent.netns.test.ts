@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { MiniCluster } from './testing/mini-cluster.js';
 import type { MiniPod } from './testing/mini-cluster.js';
 import { AgentHarness, until } from './testing/agent-harness.js';
+import { HOST_FE_F_HAS_ENDPOINTS } from '../bpf/layouts/host-maps.js';
 
 const prefix = `tl-na-${process.pid}`;
 const cluster = new MiniCluster(prefix);
@@ -149,7 +150,8 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     await h.api.create(slice);
     const dp = h.agent('node-1').datapath;
     const fe = { addr: '10.96.0.50', port: 80, proto: 6 };
-    await until('the sticky frontend', () => dp.frontends.lookup(fe) !== undefined);
+    // With its endpoints: a frontend synced before the slice has none to lose.
+    await until('the sticky frontend with endpoints', () => ((dp.frontends.lookup(fe)?.flags ?? 0) & HOST_FE_F_HAS_ENDPOINTS) !== 0);
     const key = { client: pods.a!.ip, fe };
     dp.affinity.update(key, { last_seen_ns: process.hrtime.bigint(), frontend_id: 9, backend_id: 3, nat_addr: '0.0.0.0', nat_port: 0, flags: 0 });
     await h.api.apply({ ...slice, endpoints: [slice.endpoints[0]] });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { scrapeJobsFromArgv, scrapeJobsFromPids } from './scrape-targets.js';
+import { scrapeJobsFromArgv, scrapeJobsFromProcesses } from './scrape-targets.js';
 
 void describe('scrapeJobsFromArgv', () => {
   void it('labels controller, node agents (with node) and switch as the dashboards expect', () => {
@@ -27,6 +27,6 @@ void describe('scrapeJobsFromArgv', () => {
   });
 
   void it('reads command lines of running processes and skips gone ones', () => {
-    assert.deepEqual(scrapeJobsFromPids([process.pid, 2 ** 22 + 7]), []);
+    assert.deepEqual(scrapeJobsFromProcesses([{ pid: process.pid }, { pid: 2 ** 22 + 7, metrics: '127.0.0.1:1' }]), []);
   });
 });

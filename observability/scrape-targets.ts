@@ -1,8 +1,9 @@
 // Prometheus scrape jobs for running Talaria processes, found from their
 // command lines (`talaria controller|nodeagent|softswitch ...
 // --metrics-bind-address HOST:PORT`), with the job and node labels the
-// dashboards and alerts expect (metrics.md). The testbed lists its processes;
-// this turns them into a Prometheus config for checkQueriesAgainst.
+// dashboards and alerts expect (metrics.md). The testbed lists its processes
+// (and where each is reachable); this turns them into a Prometheus config for
+// checkQueriesAgainst.
 import { readFileSync } from 'node:fs';
 import type { ScrapeJob } from './prometheus.js';
 
@@ -21,12 +22,22 @@ function flag(argv: readonly string[], name: string): string | undefined {
   return undefined;
 }
 
+/** A process's command line, and where it can be scraped when that is not its bind address. */
+interface Component {
+  argv: readonly string[];
+  metrics?: string | null;
+}
+
 /** Jobs for the processes whose argv runs a Talaria component with a metrics address. */
 export function scrapeJobsFromArgv(argvs: readonly (readonly string[])[]): ScrapeJob[] {
+  return scrapeJobs(argvs.map((argv) => ({ argv })));
+}
+
+function scrapeJobs(components: readonly Component[]): ScrapeJob[] {
   const jobs = new Map<string, ScrapeJob>();
-  for (const argv of argvs) {
+  for (const { argv, metrics } of components) {
     const sub = argv.find((a) => a in JOBS);
-    const address = flag(argv, '--metrics-bind-address');
+    const address = metrics ?? flag(argv, '--metrics-bind-address');
     if (!sub || !address) continue;
     const job = JOBS[sub]!;
     // A wildcard bind is scraped over loopback.
@@ -39,15 +50,20 @@ export function scrapeJobsFromArgv(argvs: readonly (readonly string[])[]): Scrap
   return [...jobs.values()];
 }
 
-/** The same from running processes' /proc/PID/cmdline (processes that are gone are skipped). */
-export function scrapeJobsFromPids(pids: readonly number[]): ScrapeJob[] {
-  const argvs: string[][] = [];
-  for (const pid of pids) {
+/**
+ * The same for running processes, their command lines read from
+ * /proc/PID/cmdline (processes that are gone are skipped). `metrics`, when
+ * set, is where the process is reachable (the testbed relays a node agent's
+ * 127.0.0.1:10249 out of its node's namespace).
+ */
+export function scrapeJobsFromProcesses(processes: readonly { pid: number; metrics?: string | null }[]): ScrapeJob[] {
+  const components: Component[] = [];
+  for (const { pid, metrics } of processes) {
     try {
-      argvs.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+      components.push({ argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), metrics });
     } catch {
       // exited
     }
   }
-  return scrapeJobsFromArgv(argvs);
+  return scrapeJobs(components);
 }

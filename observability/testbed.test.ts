@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { talariaArgv } from '../cli/self.js';
+import type { TestbedSummary } from '../testbed/summary.js';
 import { checkTestbed } from './check-testbed.js';
 import { describeProblems } from './query-check.js';
 import { crossServiceTraces, startOtlpReceiver } from './otlp-receiver.js';
@@ -19,7 +20,7 @@ const root = process.getuid?.() === 0;
 void describe('observability on the testbed in talaria mode', { skip: root ? undefined : 'needs root (network namespaces, eBPF)' }, () => {
   let receiver: OtlpReceiver;
   let env: NodeJS.ProcessEnv;
-  let pids: number[] = [];
+  let processes: TestbedSummary['processes'] = [];
 
   const testbed = async (...args: string[]): Promise<string> => {
     const [cmd, ...rest] = talariaArgv(['testbed', ...args]);
@@ -36,10 +37,8 @@ void describe('observability on the testbed in talaria mode', { skip: root ? und
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: '200',
     };
-    const summary = JSON.parse(await testbed('up', '--mode', 'talaria', '--nodes', '2', '--pods-per-node', '1', '--json')) as {
-      processes: { pid: number }[];
-    };
-    pids = summary.processes.map((p) => p.pid);
+    const summary = JSON.parse(await testbed('up', '--mode', 'talaria', '--nodes', '2', '--pods-per-node', '1', '--json')) as TestbedSummary;
+    processes = summary.processes;
   });
 
   after(async () => {
@@ -48,7 +47,7 @@ void describe('observability on the testbed in talaria mode', { skip: root ? und
   });
 
   void it('every dashboard query and alert input returns data', async () => {
-    const results = await checkTestbed(pids);
+    const results = await checkTestbed(processes);
     assert.ok(results.length >= 70, `${results.length} queries checked`);
     assert.equal(describeProblems(results), '');
     for (const alert of results.filter((r) => r.kind === 'alert')) {

@@ -4,7 +4,7 @@
 # by scripts/kubernetes/go.sum and scripts/etcd/go.sum. No binary is downloaded.
 #
 # The binaries go to a machine-wide cache, keyed by version, so that another
-# clone of the repository (CI's) reuses them instead of spending ~20 minutes
+# clone of the repository (CI's) reuses them instead of spending 6-9 minutes
 # of a 2-core machine on a rebuild. Prints the cache directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +33,7 @@ done
 
 # One `go build` for all of them shares the compiled packages; -p 2 keeps the
 # peak memory of a 2-core machine near 2.5 GB.
-echo "build-kubernetes: building ${KUBE_CMDS[*]} $KUBERNETES_VERSION (about 20 minutes on 2 cores when the Go caches are cold)" >&2
+echo "build-kubernetes: building ${KUBE_CMDS[*]} $KUBERNETES_VERSION (6-9 minutes on 2 cores when the Go caches are cold)" >&2
 start=$SECONDS
 (cd "$here/kubernetes" && "$GO" build -p 2 -trimpath -ldflags "$ldflags" -o "$CACHE/bin/" \
   $(printf 'k8s.io/kubernetes/cmd/%s ' "${KUBE_CMDS[@]}"))

@@ -43,7 +43,7 @@ if ! command -v helm >/dev/null; then
 fi
 
 # The real control plane and kube-proxy, built from the Go module proxy into a
-# machine-wide cache (about 20 minutes the first time on 2 cores; a second
+# machine-wide cache (6-9 minutes the first time on 2 cores; a second
 # clone reuses it), linked as build/kubernetes.
 k8s=$(./scripts/build-kubernetes.sh)
 mkdir -p build && ln -sfn "$k8s" build/kubernetes

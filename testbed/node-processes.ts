@@ -1,6 +1,7 @@
 // What runs inside a node's network namespace, as hostNetwork pods run on a
 // real node: the relay that makes the API server reachable there, kube-proxy
-// (baseline modes) and Talaria's node agent (talaria mode).
+// (baseline modes) and Talaria's node agent (talaria mode); and the relay the
+// other way, that lets a Prometheus in the root namespace scrape an agent.
 //
 // The API server listens on the root namespace's loopback, which a node
 // namespace cannot reach, and the testbed never touches the root namespace's
@@ -38,4 +39,19 @@ export function startNodeRelay(node: string, netns: string, socket: string, logD
     inNodeNetns(netns, ['socat', 'TCP-LISTEN:6443,bind=127.0.0.1,reuseaddr,fork', `UNIX-CONNECT:${socket}`]),
     join(logDir, `api-relay-${node}.log`),
   );
+}
+
+/**
+ * A port of the node namespace's loopback (`target`, e.g. the agent's
+ * 127.0.0.1:10249) made reachable at 127.0.0.1:`rootPort` in the root
+ * namespace: socat in the node listens on a unix socket and connects to the
+ * target; socat in the root namespace listens on the port and connects to the
+ * socket.
+ */
+export function startNodePortRelay(o: { name: string; netns: string; target: string; rootPort: number; dir: string }): TrackedProcess[] {
+  const socket = join(o.dir, `${o.name}.sock`);
+  return [
+    spawnTracked(`${o.name}-node`, inNodeNetns(o.netns, ['socat', `UNIX-LISTEN:${socket},fork,unlink-early,mode=600`, `TCP:${o.target}`]), join(o.dir, `${o.name}-node.log`)),
+    spawnTracked(o.name, ['socat', `TCP-LISTEN:${o.rootPort},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socket}`], join(o.dir, `${o.name}.log`)),
+  ];
 }

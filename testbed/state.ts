@@ -20,6 +20,8 @@ export interface TrackedProcess {
   pid: number;
   argv: string[];
   log?: string;
+  /** host:port where its Prometheus metrics can be scraped from the root namespace. */
+  metrics?: string;
 }
 
 export type Phase = 'starting' | 'ready' | 'failed' | 'stopping';

@@ -21,7 +21,8 @@ export interface TestbedSummary {
     clusterIP: string;
     ports: { name: string; port: number; protocol: string; targetPort: number | string; nodePort: number | null }[];
   }[];
-  processes: { name: string; pid: number; log: string | null }[];
+  /** metrics: where a Prometheus in the root namespace scrapes it (Talaria's processes), else null. */
+  processes: { name: string; pid: number; log: string | null; metrics: string | null }[];
   upSeconds: number | null;
 }
 
@@ -75,7 +76,7 @@ export function buildSummary(state: TestbedState, objs: { nodes: KubeObject[]; p
         nodePort: p.nodePort ?? null,
       })),
     })),
-    processes: procs.map((p) => ({ name: p.name, pid: p.pid, log: p.log ?? null })),
+    processes: procs.map((p) => ({ name: p.name, pid: p.pid, log: p.log ?? null, metrics: p.metrics ?? null })),
     upSeconds: state.upSeconds ?? null,
   };
 }

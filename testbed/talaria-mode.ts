@@ -15,7 +15,7 @@ import type { ControlPlane } from './controlplane/control-plane.js';
 import { run } from './network/exec.js';
 import { UPLINK, externalAddressing, netnsPrefix, switchNetns } from './network/addressing.js';
 import type { NodeAddressing } from './network/addressing.js';
-import { NODE_API_SERVER, inNodeNetns } from './node-processes.js';
+import { NODE_API_SERVER, inNodeNetns, startNodePortRelay } from './node-processes.js';
 import { freePort, spawnTracked, waitListening } from './processes.js';
 import type { TrackedProcess } from './state.js';
 
@@ -107,7 +107,8 @@ export async function startTalaria(opts: {
 }): Promise<TalariaProcesses> {
   const processes: TrackedProcess[] = [];
   const healthz: TalariaProcesses['healthz'] = [];
-  const track = async (p: TrackedProcess): Promise<void> => {
+  const track = async (p: TrackedProcess, metrics?: string): Promise<void> => {
+    if (metrics) p.metrics = metrics;
     processes.push(p);
     await opts.onStarted(p);
   };
@@ -130,6 +131,7 @@ export async function startTalaria(opts: {
       ]),
       join(opts.logDir, 'softswitch.log'),
     ),
+    `127.0.0.1:${swMetrics}`,
   );
   // The controllers connect once; start them when the switch serves P4Runtime.
   await waitListening(p4runtime, processes[0]!);
@@ -154,6 +156,7 @@ export async function startTalaria(opts: {
         ]),
         join(opts.logDir, `${name}.log`),
       ),
+      `127.0.0.1:${ctlMetrics}`,
     );
     healthz.push({ name, netns: '', url: `http://127.0.0.1:${ctlHealth}/healthz` });
   }
@@ -162,6 +165,7 @@ export async function startTalaria(opts: {
   const agentKubeconfig = await credentials.agent(NODE_API_SERVER);
   for (const n of opts.nodes) {
     const pins = pinDir(n.name);
+    const metricsPort = await freePort();
     pinDirs.push(pins);
     await track(
       spawnTracked(
@@ -180,7 +184,10 @@ export async function startTalaria(opts: {
         ),
         join(opts.logDir, `nodeagent-${n.name}.log`),
       ),
+      `127.0.0.1:${metricsPort}`,
     );
+    // The agent's metrics live on the node namespace's loopback, as kube-proxy's do.
+    for (const relay of startNodePortRelay({ name: `metrics-relay-${n.name}`, netns: n.netns, target: AGENT_METRICS, rootPort: metricsPort, dir: opts.logDir })) await track(relay);
     healthz.push({ name: `nodeagent-${n.name}`, netns: n.netns, url: `http://${AGENT_HEALTHZ}/healthz` });
   }
   return { processes, p4runtime, pinDirs, healthz };

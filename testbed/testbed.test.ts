@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { talariaArgv } from '../cli/self.js';
 import { run } from './network/exec.js';
 import { iptablesVariant } from './kube-proxy.js';
@@ -204,7 +204,12 @@ for (const mode of ['iptables', 'nftables'] as const) {
       const refused = await cli(['apply', '-f', `${file}.bad`]);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /image: Unsupported value: "busybox"/);
-      await run(['rm', '-f', file, `${file}.bad`]);
+      // What kube-apiserver refuses is reported with its message.
+      writeFileSync(`${file}.svc`, 'apiVersion: v1\nkind: Service\nmetadata: {name: outside}\nspec: {clusterIP: 192.0.2.1, ports: [{port: 80}]}\n');
+      const invalid = await cli(['apply', '-f', `${file}.svc`]);
+      assert.equal(invalid.code, 1);
+      assert.match(invalid.stderr, /service\/outside: .*Invalid.*192\.0\.2\.1/s);
+      await run(['rm', '-f', file, `${file}.bad`, `${file}.svc`]);
     });
 
     it('refuses a second up, and down leaves nothing behind (twice is fine)', async () => {
@@ -233,8 +238,15 @@ describe('testbed in talaria mode', () => {
     assert.match(tb.switch.p4runtime ?? '', /^127\.0\.0\.1:\d+$/);
     assert.deepEqual(tb.processes.map((p) => p.name).sort(), [
       'api-relay', 'api-relay-node-1', 'api-relay-node-2', 'controller-0', 'controller-1', 'daemon',
-      'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'nodeagent-node-1', 'nodeagent-node-2', 'softswitch',
+      'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler',
+      'metrics-relay-node-1', 'metrics-relay-node-1-node', 'metrics-relay-node-2', 'metrics-relay-node-2-node',
+      'nodeagent-node-1', 'nodeagent-node-2', 'softswitch',
     ]);
+    // Every Talaria process can be scraped from the root namespace.
+    for (const p of tb.processes.filter((x) => /^(controller-|nodeagent-|softswitch)/.test(x.name))) {
+      const text = await (await fetch(`http://${p.metrics}/metrics`)).text();
+      assert.match(text, /^# HELP /m, `${p.name} at ${p.metrics}`);
+    }
     const echo = tb.services.find((s) => s.name === 'echo')!;
     const client = tb.pods.find((p) => p.node === 'node-1')!;
     assert.ok(await eventually('ClusterIP answers', () => get(client.netns, `http://${echo.clusterIP}/`)));
