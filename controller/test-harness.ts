@@ -10,6 +10,7 @@ import { MemoryTarget } from '../p4/server/memory-target.js';
 import type { P4Target } from '../p4/server/target.js';
 import { P4RuntimeServer } from '../p4/server/server.js';
 import { Controller, loadKubeconfig } from './controller.js';
+import { COMPONENT } from './events.js';
 import { entityKey, type Entity } from './desired/entities.js';
 import { EntityCodec } from './switch/codec.js';
 
@@ -131,8 +132,9 @@ export class Harness {
     await this.api.patchStatus(node, { addresses: [{ type: 'InternalIP', address: `198.18.0.${n}` }] });
   }
 
-  /** The Events the controller wrote in the default namespace. */
-  events(): Promise<{ involvedObject: { name: string }; reason: string; message: string }[]> {
-    return this.api.list('/api/v1/namespaces/default/events');
+  /** The Events the controller wrote in the default namespace (kube-apiserver writes some of its own). */
+  async events(): Promise<{ involvedObject: { name: string }; reason: string; message: string }[]> {
+    const all = await this.api.list<{ involvedObject: { name: string }; reason: string; message: string; reportingComponent?: string }>('/api/v1/namespaces/default/events');
+    return all.filter((e) => e.reportingComponent === COMPONENT);
   }
 }
