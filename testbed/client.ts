@@ -131,6 +131,47 @@ export class ApiClient {
     throw new UserError(`unknown kind "${kind}"`);
   }
 
+  /** The collection and object paths of `o` (namespaced kinds default to "default"). */
+  async pathsOf(o: KubeObject): Promise<{ resource: ApiResource; collection: string; object: string }> {
+    const resource = await this.resourceOf(o);
+    const ns = o.metadata.namespace ?? 'default';
+    return { resource, collection: collectionPath(resource, ns), object: objectPath(resource, ns, o.metadata.name!) };
+  }
+
+  async create<T extends KubeObject>(o: T): Promise<T> {
+    return this.request<T>('POST', (await this.pathsOf(o)).collection, o);
+  }
+
+  /** The object as stored, or undefined when there is none. */
+  async get<T extends KubeObject = KubeObject>(o: KubeObject): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', (await this.pathsOf(o)).object);
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates the object, or replaces the one of that name (as `kubectl apply`
+   * would, keeping a Service's allocated ClusterIP when `o` names none).
+   */
+  async apply<T extends KubeObject>(o: T): Promise<{ object: T; created: boolean }> {
+    // Look first, as kubectl does: a create of an existing Service that names
+    // its ClusterIP is refused as an IP already allocated, not as a conflict.
+    const paths = await this.pathsOf(o);
+    const cur = await this.get(o);
+    if (!cur) return { object: await this.request<T>('POST', paths.collection, o), created: true };
+    const next: KubeObject = { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } };
+    if (paths.resource.name === 'services' && !next.spec?.clusterIP) next.spec = { ...next.spec, clusterIP: cur.spec?.clusterIP, clusterIPs: cur.spec?.clusterIPs };
+    return { object: await this.request<T>('PUT', paths.object, next), created: false };
+  }
+
+  /** Merge-patches the status subresource. */
+  async patchStatus(o: KubeObject, status: Record<string, unknown>): Promise<void> {
+    await this.request('PATCH', `${(await this.pathsOf(o)).object}/status`, { status }, 'application/merge-patch+json');
+  }
+
   close(): void {
     (this.options.agent as Agent | undefined)?.destroy();
   }

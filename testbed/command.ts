@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { UserError } from '../cli/errors.js';
 import { talariaArgv } from '../cli/self.js';
-import { ApiClient, ApiRequestError, collectionPath, objectPath } from './client.js';
+import { ApiClient, ApiRequestError, objectPath } from './client.js';
 import type { KubeObject } from './client.js';
 import { removePins, runDaemon } from './daemon.js';
 import { validateContainers } from './images/images.js';
@@ -188,24 +188,13 @@ function imageProblems(o: KubeObject): string[] {
 
 async function applyOne(c: ApiClient, o: KubeObject): Promise<string> {
   const t = await c.resourceOf(o);
-  const ns = o.metadata.namespace ?? 'default';
   const group = t.prefix.startsWith('/apis/') ? `.${t.prefix.split('/')[2]}` : '';
   const label = `${t.singularName}${group}/${o.metadata.name}`;
   try {
-    await c.request('POST', collectionPath(t, ns), o);
-    return `${label} created`;
-  } catch (err) {
-    if (!(err instanceof ApiRequestError && err.status === 409)) throw new UserError(`${label}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const cur = await c.request<KubeObject>('GET', objectPath(t, ns, o.metadata.name!));
-  const next: KubeObject = { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } };
-  if (t.name === 'services' && !next.spec?.clusterIP) next.spec = { ...next.spec, clusterIP: cur.spec?.clusterIP, clusterIPs: cur.spec?.clusterIPs };
-  try {
-    await c.request('PUT', objectPath(t, ns, o.metadata.name!), next);
+    return `${label} ${(await c.apply(o)).created ? 'created' : 'configured'}`;
   } catch (err) {
     throw new UserError(`${label}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return `${label} configured`;
 }
 
 async function apply(file: string): Promise<void> {

@@ -8,7 +8,7 @@
 // everything down again.
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiClient, collectionPath } from './client.js';
+import { ApiClient } from './client.js';
 import type { KubeObject } from './client.js';
 import { ControlPlane } from './controlplane/control-plane.js';
 import { Kubelet } from './kubelet/kubelet.js';
@@ -56,8 +56,7 @@ export async function createAll(api: ApiClient, objects: readonly KubeObject[], 
   const worker = async (): Promise<void> => {
     while (next < objects.length) {
       const o = objects[next++]!;
-      const path = collectionPath(await api.resourceOf(o), o.metadata.namespace ?? 'default');
-      await api.request('POST', path, o).catch((err: unknown) => {
+      await api.create(o).catch((err: unknown) => {
         throw new Error(`${o.kind}/${o.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
       });
     }

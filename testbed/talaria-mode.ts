@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { talariaArgv } from '../cli/self.js';
 import { repoRoot } from '../bpf/testing/paths.js';
-import { ApiRequestError, collectionPath } from './client.js';
 import type { ApiClient, KubeObject } from './client.js';
 import type { ControlPlane } from './controlplane/control-plane.js';
 import { run } from './network/exec.js';
@@ -41,12 +40,7 @@ export async function chartRbac(): Promise<KubeObject[]> {
 
 /** Applies the chart's RBAC and returns kubeconfigs with bound tokens of its ServiceAccounts. */
 async function chartCredentials(cp: ControlPlane, api: ApiClient): Promise<{ controller: string; agent: (server: string) => Promise<string> }> {
-  for (const o of await chartRbac()) {
-    const r = await api.resourceOf(o);
-    await api.request('POST', collectionPath(r, o.metadata.namespace), o).catch((err: unknown) => {
-      if (!(err instanceof ApiRequestError && err.status === 409)) throw err;
-    });
-  }
+  for (const o of await chartRbac()) await api.apply(o);
   const token = async (sa: string): Promise<string> => {
     const tr = await api.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${CHART_NAMESPACE}/serviceaccounts/${sa}/token`, {
       apiVersion: 'authentication.k8s.io/v1',

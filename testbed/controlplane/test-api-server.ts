@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, ApiRequestError, collectionPath, objectPath } from '../client.js';
+import { ApiClient, ApiRequestError } from '../client.js';
 import type { KubeObject } from '../client.js';
 import { ControlPlane } from './control-plane.js';
 
@@ -61,40 +61,26 @@ export class TestApiServer {
     return kc;
   }
 
-  private async pathOf(o: KubeObject): Promise<{ collection: string; object: string }> {
-    const r = await this.api.resourceOf(o);
-    const ns = o.metadata.namespace ?? 'default';
-    return { collection: collectionPath(r, ns), object: objectPath(r, ns, o.metadata.name!) };
+  create<T extends KubeObject>(o: T): Promise<T> {
+    return this.api.create(o);
   }
 
-  async create<T extends KubeObject>(o: T): Promise<T> {
-    return this.api.request<T>('POST', (await this.pathOf(o)).collection, o);
-  }
-
-  async get<T extends KubeObject = KubeObject>(o: KubeObject): Promise<T | undefined> {
-    try {
-      return await this.api.request<T>('GET', (await this.pathOf(o)).object);
-    } catch (err) {
-      if (err instanceof ApiRequestError && err.status === 404) return undefined;
-      throw err;
-    }
+  get<T extends KubeObject = KubeObject>(o: KubeObject): Promise<T | undefined> {
+    return this.api.get<T>(o);
   }
 
   /** Creates the object, or replaces the one of that name. */
   async apply<T extends KubeObject>(o: T): Promise<T> {
-    const cur = await this.get(o);
-    if (!cur) return this.create(o);
-    return this.api.request<T>('PUT', (await this.pathOf(o)).object, { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } });
+    return (await this.api.apply(o)).object;
   }
 
-  /** Merge-patches the status subresource. */
-  async patchStatus(o: KubeObject, status: Record<string, unknown>): Promise<void> {
-    await this.api.request('PATCH', `${(await this.pathOf(o)).object}/status`, { status }, 'application/merge-patch+json');
+  patchStatus(o: KubeObject, status: Record<string, unknown>): Promise<void> {
+    return this.api.patchStatus(o, status);
   }
 
   /** Deletes at once (grace period 0); a missing object is fine. */
   async delete(o: KubeObject): Promise<void> {
-    await this.api.request('DELETE', (await this.pathOf(o)).object, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 }).catch((err: unknown) => {
+    await this.api.request('DELETE', (await this.api.pathsOf(o)).object, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 }).catch((err: unknown) => {
       if (!(err instanceof ApiRequestError && err.status === 404)) throw err;
     });
   }
