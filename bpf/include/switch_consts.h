@@ -109,7 +109,8 @@ enum sw_drop_reason {
 	SW_DROP_REWRITE_FAILED = 15,    /* a checksum or adjust_room helper failed */
 	SW_DROP_REJECT_FAILED = 16,     /* could not build the RST / ICMP answer */
 	SW_DROP_NO_REJECT = 17,         /* no backend, nothing to answer (a RST) */
-	SW_DROP_REASON_COUNT = 18,
+	SW_DROP_BAD_IP_CHECKSUM = 18,   /* IPv4 header checksum wrong (never forwarded with a fresh one) */
+	SW_DROP_REASON_COUNT = 19,
 };
 
 /* Answers sent for frontends without backends: indices of rejects. */

@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include "shim.h"
 #include "switch_consts.h"
+#include "answer.h"
 
 /* Offset of the IPv4 header (untagged Ethernet). */
 #define SW_L3_OFF ((__u32)sizeof(struct ethhdr))
@@ -125,6 +126,14 @@ static __always_inline int sw_parse(struct __sk_buff *skb, struct sw_pkt *p)
 		return SW_PARSE_PASS(SW_PASS_IP_OPTIONS);
 	}
 
+	/* A corrupted header is not ours to repair: the rewrite would hide the
+	 * damage behind a fresh checksum (the shim is covered, being an option). */
+	__u32 sum = talaria_csum_words(ip, 10);
+
+	if (p->has_shim)
+		sum += talaria_csum_words(ip + 1, TALARIA_OPT_LEN / 2);
+	if (talaria_csum_fold(sum) != 0)
+		return -SW_DROP_BAD_IP_CHECKSUM;
 	if (bpf_ntohs(ip->frag_off) & SW_IP_FRAG_MASK) {
 		if (p->has_shim)
 			return -SW_DROP_SHIM_FRAGMENT;

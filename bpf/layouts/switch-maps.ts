@@ -151,8 +151,9 @@ export const DROP_REASONS: Readonly<Record<number, string>> = {
   15: 'rewrite_failed',
   16: 'reject_failed',
   17: 'no_reject',
+  18: 'bad_ip_checksum',
 };
-export const DROP_REASON_COUNT = 18;
+export const DROP_REASON_COUNT = 19;
 
 /** enum sw_reject_kind: answers sent for frontends without backends. */
 export const REJECT_KINDS: Readonly<Record<number, string>> = { 0: 'tcp_rst', 1: 'icmp_port_unreachable' };
