@@ -41,6 +41,7 @@ typedef bit<4> talaria_kind_t;
 
 const bit<16> ETHERTYPE_IPV4 = 0x0800;
 const bit<16> ETHERTYPE_IPV6 = 0x86dd;
+const bit<8> IPPROTO_ICMP = 1;
 const bit<8> IPPROTO_TCP = 6;
 const bit<8> IPPROTO_UDP = 17;
 
@@ -59,6 +60,26 @@ const talaria_kind_t KIND_PINNED = 2;
 const talaria_kind_t KIND_TO_BACKEND = 3;
 const talaria_kind_t KIND_REPLY = 4;
 const talaria_kind_t KIND_TO_CLIENT = 5;
+
+/* set_frontend flags the switch acts on (bpf/include/switch_consts.h has the
+ * same bits): no usable endpoint, answer NEW with a reject; ClientIP affinity,
+ * hash a shimless client without its source port. */
+const frontend_flags_t FLAG_REJECT = 0x01;
+const frontend_flags_t FLAG_AFFINITY_CLIENT_IP = 0x02;
+
+/* The answers the switch builds (kube-proxy's REJECT), as bpf/include/answer.h. */
+const bit<8> ANSWER_TTL = 64;
+const bit<3> IP_FLAGS_DF = 2;
+const bit<8> TCP_FIN = 0x01;
+const bit<8> TCP_SYN = 0x02;
+const bit<8> TCP_RST = 0x04;
+const bit<8> TCP_ACK = 0x10;
+const bit<8> ICMP_DEST_UNREACH = 3;
+const bit<8> ICMP_PORT_UNREACH = 3;
+/* Frame lengths of the answers: Ethernet + IPv4 + TCP; Ethernet + IPv4 + ICMP
+ * + the quoted IPv4 header + 8 bytes of UDP. */
+const bit<32> RST_FRAME_BYTES = 54;
+const bit<32> ICMP_FRAME_BYTES = 70;
 
 /* Capacities the controller plans against (P4Info table sizes). */
 #define FRONTENDS_SIZE 65536
@@ -122,6 +143,14 @@ header ipv6_t {
     ipv6_addr_t dst_addr;
 }
 
+/* ICMP destination unreachable: type, code, checksum, 4 unused bytes. */
+header icmp_t {
+    bit<8> type;
+    bit<8> code;
+    bit<16> checksum;
+    bit<32> unused;
+}
+
 header tcp_t {
     l4_port_t src_port;
     l4_port_t dst_port;
@@ -144,6 +173,8 @@ header udp_t {
 
 struct headers_t {
     ethernet_t ethernet;
+    ipv4_t answer_ipv4;  /* the ICMP answer's own header (the packet's becomes the quote) */
+    icmp_t icmp;
     ipv4_t ipv4;
     talaria_t talaria;
     ipv6_t ipv6;
@@ -159,6 +190,9 @@ struct metadata_t {
     l4_port_t l4_src_port;        /* TCP or UDP ports, 0 otherwise (selector input) */
     l4_port_t l4_dst_port;
     bit<16> l4_len;               /* TCP/UDP length for the pseudo-header checksum */
+    l4_port_t hash_src_port;      /* the source port as the selector hashes it */
+    bit<1> ip_options;            /* IPv4 options other than the shim: not ours */
+    bit<1> reject;                /* the packet became a RST / ICMP answer */
 }
 
 /* ---- Parser --------------------------------------------------------------- */
@@ -184,15 +218,22 @@ parser TalariaParser(packet_in packet, out headers_t hdr, inout metadata_t meta,
         transition select(hdr.ipv4.ihl) {
             IPV4_IHL_PLAIN: parse_l4;
             IPV4_IHL_WITH_SHIM: parse_option;
-            default: accept;
+            default: parse_other_options;
         }
     }
 
     state parse_option {
         transition select(packet.lookahead<bit<8>>()) {
             TALARIA_OPT_TYPE: parse_talaria;
-            default: accept;
+            default: parse_other_options;
         }
+    }
+
+    /* Options that are not the shim (or a header of another length): the
+     * packet is left to the switch's own stack, never rewritten. */
+    state parse_other_options {
+        meta.ip_options = 1;
+        transition accept;
     }
 
     state parse_talaria {
@@ -328,7 +369,7 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
             hdr.ipv4.src_addr: selector;
             hdr.ipv4.dst_addr: selector;
             hdr.ipv4.protocol: selector;
-            meta.l4_src_port: selector;
+            meta.hash_src_port: selector;
             meta.l4_dst_port: selector;
         }
         actions = {
@@ -386,10 +427,81 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
         size = ROUTES_SIZE;
     }
 
+    /* A reject: the packet turns into the answer in place, from the
+     * frontend back to the client, routed like any packet for the client. */
+    @hidden action answer_tcp_rst() {
+        bit<32> seglen = (bit<32>)meta.l4_len - ((bit<32>)hdr.tcp.data_offset << 2);
+        if (hdr.tcp.ctrl & TCP_SYN != 0) { seglen = seglen + 1; }
+        if (hdr.tcp.ctrl & TCP_FIN != 0) { seglen = seglen + 1; }
+        l4_port_t client_port = hdr.tcp.src_port;
+        hdr.tcp.src_port = hdr.tcp.dst_port;
+        hdr.tcp.dst_port = client_port;
+        if (hdr.tcp.ctrl & TCP_ACK != 0) {
+            hdr.tcp.seq_no = hdr.tcp.ack_no;
+            hdr.tcp.ack_no = 0;
+            hdr.tcp.ctrl = TCP_RST;
+        } else {
+            hdr.tcp.ack_no = hdr.tcp.seq_no + seglen;
+            hdr.tcp.seq_no = 0;
+            hdr.tcp.ctrl = TCP_RST | TCP_ACK;
+        }
+        hdr.tcp.data_offset = 5;
+        hdr.tcp.res = 0;
+        hdr.tcp.window = 0;
+        hdr.tcp.urgent_ptr = 0;
+        ipv4_addr_t client = hdr.ipv4.src_addr;
+        hdr.ipv4.src_addr = hdr.ipv4.dst_addr;
+        hdr.ipv4.dst_addr = client;
+        hdr.ipv4.ihl = IPV4_IHL_PLAIN;
+        hdr.ipv4.diffserv = 0;
+        hdr.ipv4.total_len = 40;
+        hdr.ipv4.identification = 0;
+        hdr.ipv4.flags = IP_FLAGS_DF;
+        hdr.ipv4.frag_offset = 0;
+        hdr.ipv4.ttl = ANSWER_TTL;
+        hdr.talaria.setInvalid();
+        meta.l4_len = 20;
+        meta.reject = 1;
+        truncate(RST_FRAME_BYTES);
+    }
+
+    /* ICMP port unreachable quoting the client's header as it was sent (no
+     * shim, so ihl 5 and the length without it) and 8 bytes of UDP. */
+    @hidden action answer_icmp_port_unreachable() {
+        hdr.answer_ipv4.setValid();
+        hdr.answer_ipv4.version = 4;
+        hdr.answer_ipv4.ihl = IPV4_IHL_PLAIN;
+        hdr.answer_ipv4.diffserv = 0;
+        hdr.answer_ipv4.total_len = 56;
+        hdr.answer_ipv4.identification = 0;
+        hdr.answer_ipv4.flags = IP_FLAGS_DF;
+        hdr.answer_ipv4.frag_offset = 0;
+        hdr.answer_ipv4.ttl = ANSWER_TTL;
+        hdr.answer_ipv4.protocol = IPPROTO_ICMP;
+        hdr.answer_ipv4.src_addr = hdr.ipv4.dst_addr;
+        hdr.answer_ipv4.dst_addr = hdr.ipv4.src_addr;
+        hdr.icmp.setValid();
+        hdr.icmp.type = ICMP_DEST_UNREACH;
+        hdr.icmp.code = ICMP_PORT_UNREACH;
+        hdr.icmp.unused = 0;
+        if (hdr.talaria.isValid()) {
+            hdr.ipv4.total_len = hdr.ipv4.total_len - TALARIA_SHIM_BYTES;
+        }
+        hdr.ipv4.ihl = IPV4_IHL_PLAIN;
+        hdr.talaria.setInvalid();
+        meta.reject = 1;
+        truncate(ICMP_FRAME_BYTES);
+    }
+
     apply {
-        /* Malformed shims, non-IPv4 traffic and expiring TTLs never leave. */
+        /* Malformed shims, bad checksums, lengths beyond the frame, non-IPv4
+         * traffic and expiring TTLs never leave; neither do packets with other
+         * IPv4 options: they are left to the switch's own stack (the eBPF
+         * switch passes them to its kernel; BMv2 has none). */
         if (standard_metadata.parser_error != error.NoError || !hdr.ipv4.isValid()
-                || hdr.ipv4.ttl <= 1) {
+                || standard_metadata.checksum_error == 1 || meta.ip_options == 1
+                || (bit<32>)hdr.ipv4.total_len + 14 > standard_metadata.packet_length
+                || hdr.ipv4.total_len < ((bit<16>)hdr.ipv4.ihl << 2)) {
             drop();
             return;
         }
@@ -419,16 +531,39 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
 
         if (meta.kind == KIND_NEW || meta.kind == KIND_PINNED) {
             if (frontends.apply().hit) {
-                if (meta.kind == KIND_NEW) {
-                    if (!backend_select.apply().hit) {
+                bool selected = false;
+                if (meta.kind == KIND_PINNED) {
+                    if (!backends.apply().hit) {
+                        /* The pinned backend is gone: never re-hashed. */
                         drop();
                         return;
                     }
-                } else if (!backends.apply().hit) {
-                    /* The pinned backend is gone: reject, never re-hash. */
-                    drop();
-                    return;
+                    selected = true;
+                } else if (meta.flags & FLAG_REJECT == 0) {
+                    /* ClientIP affinity for clients outside the cluster (no shim,
+                     * no host to pin them): every connection of a client hashes
+                     * alike. A Talaria host keeps affinity itself and hashes the
+                     * full 5-tuple. */
+                    meta.hash_src_port = meta.l4_src_port;
+                    if (meta.flags & FLAG_AFFINITY_CLIENT_IP != 0 && !hdr.talaria.isValid()) {
+                        meta.hash_src_port = 0;
+                    }
+                    selected = backend_select.apply().hit;
                 }
+                if (!selected) {
+                    /* No endpoint to offer: answer at once, never a silent drop. */
+                    if (hdr.tcp.isValid()) {
+                        if (hdr.tcp.ctrl & TCP_RST != 0) {
+                            drop();
+                            return;
+                        }
+                        answer_tcp_rst();
+                    } else {
+                        answer_icmp_port_unreachable();
+                        /* Routed on the client's address; the quote is restored below. */
+                        hdr.ipv4.dst_addr = hdr.answer_ipv4.dst_addr;
+                    }
+                } else {
                 if (hdr.tcp.isValid()) {
                     hdr.tcp.dst_port = meta.l4_dst_port;
                 } else {
@@ -446,6 +581,7 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
                 hdr.talaria.flags = meta.flags;
                 hdr.talaria.frontend_id = meta.frontend_id;
                 hdr.talaria.backend_id = meta.backend_id;
+                }
             } else if (hdr.talaria.isValid()) {
                 /* A marked packet for a frontend the switch does not know. */
                 drop();
@@ -468,15 +604,26 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
             return;
         }
 
+        if (meta.reject == 0 && hdr.ipv4.ttl <= 1) {
+            drop();
+            return;
+        }
         if (!routes.apply().hit) {
             drop();
             return;
         }
-        hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-        /* to_external removed the shim: shrink the header back. */
-        if (!hdr.talaria.isValid() && hdr.ipv4.ihl == IPV4_IHL_WITH_SHIM) {
-            hdr.ipv4.ihl = IPV4_IHL_PLAIN;
-            hdr.ipv4.total_len = hdr.ipv4.total_len - TALARIA_SHIM_BYTES;
+        if (meta.reject == 1) {
+            if (hdr.answer_ipv4.isValid()) {
+                hdr.ipv4.dst_addr = hdr.answer_ipv4.src_addr;
+            }
+        } else {
+            hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+            /* to_external removed the shim: shrink the header back (an ihl of 8
+             * here was the shim: other options never get this far). */
+            if (hdr.ipv4.ihl == IPV4_IHL_WITH_SHIM && !hdr.talaria.isValid()) {
+                hdr.ipv4.ihl = IPV4_IHL_PLAIN;
+                hdr.ipv4.total_len = hdr.ipv4.total_len - TALARIA_SHIM_BYTES;
+            }
         }
     }
 }
@@ -494,9 +641,17 @@ control TalariaEgress(inout headers_t hdr, inout metadata_t meta,
 
 /* The IPv4 checksum covers the shim (it is part of the header); TCP/UDP
  * checksums cover the pseudo-header, whose addresses may have changed. A
- * UDP checksum of 0 means "none" and stays 0. */
+ * UDP checksum of 0 means "none" and stays 0. An answer's checksums cover
+ * only its headers (the payload is truncated away); the ICMP checksum is
+ * computed last, over the quoted header's fresh checksum. */
 control TalariaComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
     apply {
+        update_checksum(hdr.answer_ipv4.isValid(),
+            { hdr.answer_ipv4.version, hdr.answer_ipv4.ihl, hdr.answer_ipv4.diffserv,
+              hdr.answer_ipv4.total_len, hdr.answer_ipv4.identification, hdr.answer_ipv4.flags,
+              hdr.answer_ipv4.frag_offset, hdr.answer_ipv4.ttl, hdr.answer_ipv4.protocol,
+              hdr.answer_ipv4.src_addr, hdr.answer_ipv4.dst_addr },
+            hdr.answer_ipv4.hdr_checksum, HashAlgorithm.csum16);
         update_checksum(hdr.ipv4.isValid() && !hdr.talaria.isValid(),
             { hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.diffserv, hdr.ipv4.total_len,
               hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset, hdr.ipv4.ttl,
@@ -509,16 +664,30 @@ control TalariaComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
               hdr.talaria.opt_type, hdr.talaria.opt_len, hdr.talaria.version, hdr.talaria.kind,
               hdr.talaria.flags, hdr.talaria.frontend_id, hdr.talaria.backend_id },
             hdr.ipv4.hdr_checksum, HashAlgorithm.csum16);
-        update_checksum_with_payload(hdr.ipv4.isValid() && hdr.tcp.isValid(),
+        update_checksum_with_payload(meta.reject == 0 && hdr.ipv4.isValid() && hdr.tcp.isValid(),
             { hdr.ipv4.src_addr, hdr.ipv4.dst_addr, 8w0, hdr.ipv4.protocol, meta.l4_len,
               hdr.tcp.src_port, hdr.tcp.dst_port, hdr.tcp.seq_no, hdr.tcp.ack_no,
               hdr.tcp.data_offset, hdr.tcp.res, hdr.tcp.ctrl, hdr.tcp.window,
               hdr.tcp.urgent_ptr },
             hdr.tcp.checksum, HashAlgorithm.csum16);
-        update_checksum_with_payload(hdr.ipv4.isValid() && hdr.udp.isValid() && hdr.udp.checksum != 0,
+        update_checksum(meta.reject == 1 && hdr.tcp.isValid(),
+            { hdr.ipv4.src_addr, hdr.ipv4.dst_addr, 8w0, hdr.ipv4.protocol, meta.l4_len,
+              hdr.tcp.src_port, hdr.tcp.dst_port, hdr.tcp.seq_no, hdr.tcp.ack_no,
+              hdr.tcp.data_offset, hdr.tcp.res, hdr.tcp.ctrl, hdr.tcp.window,
+              hdr.tcp.urgent_ptr },
+            hdr.tcp.checksum, HashAlgorithm.csum16);
+        update_checksum_with_payload(meta.reject == 0 && hdr.ipv4.isValid() && hdr.udp.isValid()
+                && hdr.udp.checksum != 0,
             { hdr.ipv4.src_addr, hdr.ipv4.dst_addr, 8w0, hdr.ipv4.protocol, meta.l4_len,
               hdr.udp.src_port, hdr.udp.dst_port, hdr.udp.length },
             hdr.udp.checksum, HashAlgorithm.csum16);
+        update_checksum(hdr.icmp.isValid(),
+            { hdr.icmp.type, hdr.icmp.code, hdr.icmp.unused,
+              hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.diffserv, hdr.ipv4.total_len,
+              hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset, hdr.ipv4.ttl,
+              hdr.ipv4.protocol, hdr.ipv4.hdr_checksum, hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
+              hdr.udp.src_port, hdr.udp.dst_port, hdr.udp.length, hdr.udp.checksum },
+            hdr.icmp.checksum, HashAlgorithm.csum16);
     }
 }
 
@@ -527,6 +696,8 @@ control TalariaComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
 control TalariaDeparser(packet_out packet, in headers_t hdr) {
     apply {
         packet.emit(hdr.ethernet);
+        packet.emit(hdr.answer_ipv4);
+        packet.emit(hdr.icmp);
         packet.emit(hdr.ipv4);
         packet.emit(hdr.talaria);
         packet.emit(hdr.ipv6);
