@@ -1,6 +1,7 @@
 // `talaria controller`: watches Services, EndpointSlices and Nodes and keeps
 // the switch's tables equal to what they say (P4Runtime), as the leader of a
 // coordination.k8s.io Lease.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { UserError } from '../cli/errors.js';
 import { startTelemetry } from '../observability/telemetry.js';
@@ -12,6 +13,7 @@ interface Flags {
   switch: string;
   p4runtime?: string;
   deviceId: string;
+  deviceConfig?: string;
   electionId: string;
   externalRoute: ExternalRoute[];
   healthzBindAddress: string;
@@ -46,6 +48,7 @@ export const controllerCommand = new Command('controller')
   .option('--switch <host:port>', "the switch's P4Runtime server", '127.0.0.1:9559')
   .addOption(new Option('--p4runtime <host:port>', 'same as --switch').hideHelp())
   .option('--device-id <n>', 'P4Runtime device id', '1')
+  .option('--device-config <file>', "the switch target's device config, sent with the pipeline (BMv2: the JSON p4c wrote for talaria.p4); none for the software switch")
   .option('--election-id <n>', 'P4Runtime election id (high 64 bits; the low bits count Lease transitions)', '1')
   .option(
     '--external-route <cidr=port,mac>',
@@ -75,12 +78,22 @@ export const controllerCommand = new Command('controller')
     } catch (e) {
       throw new UserError(`--kubeconfig ${f.kubeconfig}: ${(e as Error).message}`);
     }
+    let deviceConfig: Buffer | undefined;
+    if (f.deviceConfig !== undefined) {
+      try {
+        deviceConfig = readFileSync(f.deviceConfig);
+      } catch (e) {
+        throw new UserError(`--device-config ${f.deviceConfig}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      }
+      if (deviceConfig.length === 0) throw new UserError(`--device-config ${f.deviceConfig}: the file is empty`);
+    }
     const leaseMs = durationMs('--leader-elect-lease-duration', f.leaderElectLeaseDuration);
     const telemetry = startTelemetry({ serviceName: 'talaria-controller' });
     const controller = new Controller({
       kubeconfig,
       switchAddress: f.p4runtime ?? f.switch,
       deviceId: positiveInt('--device-id', f.deviceId),
+      deviceConfig,
       electionId: positiveInt('--election-id', f.electionId),
       registry: telemetry.registry,
       tracer: telemetry.tracer,

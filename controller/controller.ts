@@ -26,6 +26,8 @@ export interface ControllerOptions {
   readonly kubeconfig: KubeConfig;
   readonly switchAddress: string;
   readonly deviceId: bigint;
+  /** The target's device config sent with the pipeline (BMv2: the JSON p4c wrote); empty for the eBPF switch. */
+  readonly deviceConfig?: Buffer;
   /** High 64 bits of the P4Runtime election id; the low bits are the Lease's transitions (a newer leader always wins). */
   readonly electionId: bigint;
   readonly registry: Registry;
@@ -163,6 +165,7 @@ export class Controller {
       deviceId: this.opts.deviceId,
       electionId: (this.opts.electionId << 64n) + transitions,
       p4info: this.p4info,
+      deviceConfig: this.opts.deviceConfig,
       log: this.log,
       onUp: (session) => {
         this.metrics.connected.set(1);

@@ -1,6 +1,8 @@
 // The controller's connection to the switch: connect (retrying), arbitrate,
 // make sure the switch runs talaria.p4 (the pipeline cookie is a hash of the
-// P4Info; a missing or different pipeline is pushed), then hand the syncer a
+// P4Info and the device config; a missing or different pipeline is pushed,
+// with the target's device config: BMv2 needs its JSON there, and with an
+// empty one accepts the pipeline and then refuses every write), then hand the syncer a
 // session. When the stream breaks or another controller becomes primary the
 // session is withdrawn; the client re-arbitrates by itself after a break and
 // the whole check runs again, followed by a full reconcile.
@@ -15,6 +17,8 @@ export interface SwitchConnectionOptions {
   readonly deviceId: bigint;
   readonly electionId: bigint;
   readonly p4info: P4InfoIndex;
+  /** SetForwardingPipelineConfig's p4_device_config; empty (the eBPF switch) by default. */
+  readonly deviceConfig?: Buffer;
   readonly log?: (line: string) => void;
   /** Called when this controller is primary on a switch running talaria.p4. */
   readonly onUp: (session: SwitchSession) => void;
@@ -23,10 +27,15 @@ export interface SwitchConnectionOptions {
   readonly retryMs?: number;
 }
 
-/** The pipeline cookie of a P4Info: the first 63 bits of its SHA-256 (positive in every signed reading). */
-export function pipelineCookie(p4info: P4InfoIndex): bigint {
-  const h = createHash('sha256').update(encodeP4Info(p4info.message)).digest();
-  return h.readBigUInt64BE(0) >> 1n;
+/**
+ * The pipeline cookie of a P4Info and device config: the first 63 bits of
+ * their SHA-256 (positive in every signed reading). Without a device config
+ * it is the P4Info's alone, as before device configs were sent.
+ */
+export function pipelineCookie(p4info: P4InfoIndex, deviceConfig: Buffer = Buffer.alloc(0)): bigint {
+  const hash = createHash('sha256').update(encodeP4Info(p4info.message));
+  if (deviceConfig.length > 0) hash.update(deviceConfig);
+  return hash.digest().readBigUInt64BE(0) >> 1n;
 }
 
 export class SwitchConnection {
@@ -40,7 +49,7 @@ export class SwitchConnection {
 
   constructor(private readonly opts: SwitchConnectionOptions) {
     this.log = opts.log ?? (() => {});
-    this.cookie = pipelineCookie(opts.p4info);
+    this.cookie = pipelineCookie(opts.p4info, opts.deviceConfig);
   }
 
   get connected(): boolean {
@@ -123,8 +132,9 @@ export class SwitchConnection {
       if (!(err instanceof P4RuntimeError) || err.code !== Code.FAILED_PRECONDITION) throw err;
     }
     if (cookie === this.cookie) return;
-    this.log(`switch ${this.opts.address}: pipeline ${cookie === undefined ? 'missing' : `cookie ${cookie} differs`}; pushing talaria.p4`);
-    await client.setPipeline(this.opts.p4info, { cookie: this.cookie, action: 'VERIFY_AND_COMMIT' });
+    const device = this.opts.deviceConfig?.length ? ` with a ${this.opts.deviceConfig.length}-byte device config` : '';
+    this.log(`switch ${this.opts.address}: pipeline ${cookie === undefined ? 'missing' : `cookie ${cookie} differs`}; pushing talaria.p4${device}`);
+    await client.setPipeline(this.opts.p4info, { cookie: this.cookie, action: 'VERIFY_AND_COMMIT', deviceConfig: this.opts.deviceConfig });
   }
 }
 
