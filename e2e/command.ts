@@ -1,7 +1,9 @@
 // `talaria e2e`: the end-to-end suite on the testbed, in every mode; and the
 // probe it runs inside pods' namespaces.
 import { writeFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { findP4Tools } from '../p4/bmv2/toolchain.js';
+import { SWITCH_KINDS, type SwitchKind } from '../testbed/state.js';
 import { UserError } from '../cli/errors.js';
 import type { Mode } from './context.js';
 import type { ProbeSpec } from './probe.js';
@@ -15,14 +17,19 @@ export const e2eCommand = new Command('e2e')
   .option('--mode <mode>', `one mode (${MODES.join(', ')}); all by default`)
   .option('--filter <text>', 'only the cases whose name contains this')
   .option('--nodes <n>', 'testbed nodes', (v) => Number(v), 3)
+  .addOption(new Option('--switch <kind>', 'the switch of talaria mode: the eBPF software switch, or talaria.p4 on BMv2 (needs the P4 toolchain)').choices([...SWITCH_KINDS]).default('ebpf'))
   .option('--json <file>', 'also write the results as JSON')
-  .action(async (o: { mode?: string; filter?: string; nodes: number; json?: string }) => {
+  .action(async (o: { mode?: string; filter?: string; nodes: number; switch: SwitchKind; json?: string }) => {
     if (o.mode && !MODES.includes(o.mode as Mode)) throw new UserError(`--mode: unknown mode "${o.mode}" (${MODES.join(', ')})`);
     if (!Number.isInteger(o.nodes) || o.nodes < 2) throw new UserError('--nodes: the suite needs at least 2 nodes');
     // The suite builds its own testbed; a user's testbed (the default prefix) is never touched.
     process.env.TALARIA_TESTBED_PREFIX ??= 'tl-e2e-';
     process.env.TALARIA_TESTBED_STATE_DIR ??= '/run/talaria-e2e';
-    const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, filter: o.filter, nodes: o.nodes });
+    if (o.switch === 'bmv2') {
+      const tools = findP4Tools();
+      if (typeof tools === 'string') throw new UserError(`--switch bmv2: ${tools}`);
+    }
+    const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, switchKind: o.switch, filter: o.filter, nodes: o.nodes });
     if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + '\n');
     if (results.some((r) => !r.passed)) process.exitCode = 1;
   });

@@ -38,6 +38,11 @@ export class E2eContext {
     public tb: TestbedSummary,
   ) {}
 
+  /** Marks results of talaria mode on BMv2. */
+  get switchLabel(): { switch?: 'bmv2' } {
+    return this.tb.switch.target === 'bmv2' ? { switch: 'bmv2' } : {};
+  }
+
   async refresh(): Promise<TestbedSummary> {
     this.tb = await testbedStatus();
     return this.tb;

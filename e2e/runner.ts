@@ -3,6 +3,7 @@
 // then `N passed, N failed`.
 import { performance } from 'node:perf_hooks';
 import { testbedDown, testbedUp } from '../testbed/cli-session.js';
+import type { SwitchKind } from '../testbed/state.js';
 import type { E2eCase } from './cases.js';
 import { CASES } from './cases.js';
 import { churn } from './churn.js';
@@ -13,6 +14,8 @@ import { assertNoServiceConntrack } from './promises.js';
 
 export interface CaseResult {
   mode: Mode;
+  /** talaria mode on talaria.p4 in BMv2 instead of the eBPF switch. */
+  switch?: 'bmv2';
   name: string;
   passed: boolean;
   seconds: number;
@@ -22,6 +25,8 @@ export interface CaseResult {
 
 export interface SuiteOptions {
   modes: Mode[];
+  /** The switch of talaria mode (default ebpf). */
+  switchKind?: SwitchKind;
   /** Only cases whose name contains this. */
   filter?: string;
   nodes: number;
@@ -32,15 +37,15 @@ async function runOne(ctx: E2eContext, name: string, body: () => Promise<string 
   const t0 = performance.now();
   try {
     const detail = await body();
-    return { mode: ctx.mode, name, passed: true, seconds: (performance.now() - t0) / 1000, detail: detail || undefined };
+    return { mode: ctx.mode, ...ctx.switchLabel, name, passed: true, seconds: (performance.now() - t0) / 1000, detail: detail || undefined };
   } catch (err) {
     const e = err as Error;
-    return { mode: ctx.mode, name, passed: false, seconds: (performance.now() - t0) / 1000, detail: e.message };
+    return { mode: ctx.mode, ...ctx.switchLabel, name, passed: false, seconds: (performance.now() - t0) / 1000, detail: e.message };
   }
 }
 
 export function formatResult(r: CaseResult): string {
-  const head = `${r.passed ? 'ok  ' : 'FAIL'} [${r.mode}] ${r.name} (${r.seconds.toFixed(1)}s)`;
+  const head = `${r.passed ? 'ok  ' : 'FAIL'} [${r.mode}${r.switch ? ` on ${r.switch}` : ''}] ${r.name} (${r.seconds.toFixed(1)}s)`;
   return r.detail ? `${head}\n       ${r.detail.replace(/\n/g, '\n       ')}` : head;
 }
 
@@ -55,7 +60,8 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
   for (const mode of o.modes) {
     let ctx: E2eContext | undefined;
     try {
-      ctx = new E2eContext(mode, await testbedUp(mode, o.nodes, 1));
+      const switchKind = mode === 'talaria' ? (o.switchKind ?? 'ebpf') : 'ebpf';
+      ctx = new E2eContext(mode, await testbedUp(mode, o.nodes, 1, switchKind));
       const c = ctx;
       await c.apply(clientPod(CLIENT, c.tb.nodes[0].name), clientPod(CLIENT_2, c.tb.nodes[1 % c.tb.nodes.length].name));
       await c.eventually('client pods Ready', async () => {
@@ -77,7 +83,7 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
         record(await runOne(c, 'no conntrack entry on any node for service traffic', () => assertNoServiceConntrack(c)));
       }
     } catch (err) {
-      record({ mode, name: 'testbed', passed: false, seconds: 0, detail: (err as Error).message });
+      record({ mode, ...(mode === 'talaria' && o.switchKind === 'bmv2' ? { switch: 'bmv2' as const } : {}), name: 'testbed', passed: false, seconds: 0, detail: (err as Error).message });
     } finally {
       await testbedDown().catch((err: Error) => out(`testbed down failed: ${err.message}`));
     }

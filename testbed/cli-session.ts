@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { talariaArgv } from '../cli/self.js';
 import { runInNetns } from './run-in-netns.js';
 import type { TestbedSummary } from './summary.js';
+import type { SwitchKind } from './state.js';
 
 /** What `talaria testbed status --json` prints; the contract lives beside the code that writes it. */
 export type { TestbedSummary };
@@ -19,8 +20,8 @@ async function talaria(args: string[], timeoutMs: number): Promise<string> {
   return res.stdout;
 }
 
-export async function testbedUp(mode: string, nodes: number, podsPerNode: number): Promise<TestbedSummary> {
-  return JSON.parse(await talaria(['testbed', 'up', '--mode', mode, '--nodes', String(nodes), '--pods-per-node', String(podsPerNode), '--json'], 600_000)) as TestbedSummary;
+export async function testbedUp(mode: string, nodes: number, podsPerNode: number, switchKind: SwitchKind = 'ebpf'): Promise<TestbedSummary> {
+  return JSON.parse(await talaria(['testbed', 'up', '--mode', mode, '--switch', switchKind, '--nodes', String(nodes), '--pods-per-node', String(podsPerNode), '--json'], 600_000)) as TestbedSummary;
 }
 
 export async function testbedStatus(): Promise<TestbedSummary> {

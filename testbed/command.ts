@@ -20,8 +20,9 @@ import type { Mode } from './network/addressing.js';
 import { listNetns } from './network/exec.js';
 import { destroyTopology } from './network/topology.js';
 import { isAlive, spawnTracked, stopTracked } from './processes.js';
-import { readState, removeStateDir, stateDir } from './state.js';
-import type { TestbedState } from './state.js';
+import { SWITCH_KINDS, readState, removeStateDir, stateDir } from './state.js';
+import type { SwitchKind, TestbedState } from './state.js';
+import { findP4Tools } from '../p4/bmv2/toolchain.js';
 import { buildSummary, formatSummary } from './summary.js';
 import type { TestbedSummary } from './summary.js';
 import { missingSubcommands } from './talaria-mode.js';
@@ -43,6 +44,7 @@ interface UpOptions {
   podsPerNode: number;
   services: number;
   mode: Mode;
+  switch: SwitchKind;
   json?: boolean;
   timeout?: number;
 }
@@ -72,6 +74,11 @@ async function up(o: UpOptions): Promise<void> {
   const startedAtMs = Date.now();
   const existing = await existingTestbed();
   if (existing) throw new UserError(`${existing}: run "talaria testbed down" first`);
+  if (o.switch !== 'ebpf' && o.mode !== 'talaria') throw new UserError(`--switch ${o.switch}: only talaria mode has a switch that runs talaria.p4 (the kube-proxy modes use a plain bridge)`);
+  if (o.switch === 'bmv2') {
+    const tools = findP4Tools();
+    if (typeof tools === 'string') throw new UserError(`--switch bmv2: ${tools} (nothing was created)`);
+  }
   if (o.mode === 'talaria') {
     const missing = await missingSubcommands();
     if (missing.length > 0) {
@@ -85,7 +92,7 @@ async function up(o: UpOptions): Promise<void> {
   const log = join(stateDir(), 'daemon.log');
   const daemon = spawnTracked(
     'daemon',
-    talariaArgv(['testbed', 'daemon', '--mode', o.mode, '--nodes', String(o.nodes), '--pods-per-node', String(o.podsPerNode), '--services', String(o.services), '--started-at', String(startedAtMs), '--timeout', String(o.timeout ?? defaultTimeout(o.services))]),
+    talariaArgv(['testbed', 'daemon', '--mode', o.mode, '--switch', o.switch, '--nodes', String(o.nodes), '--pods-per-node', String(o.podsPerNode), '--services', String(o.services), '--started-at', String(startedAtMs), '--timeout', String(o.timeout ?? defaultTimeout(o.services))]),
     log,
   );
   let interrupted = false;
@@ -299,6 +306,7 @@ testbedCommand
   .option('--pods-per-node <n>', 'echo pods per node', intOption('--pods-per-node', 0, 250), 2)
   .option('--services <n>', 'extra ClusterIP Services over the echo pods (scale runs)', intOption('--services', 0, 60_000), 0)
   .addOption(new Option('--mode <mode>', 'data path').choices(MODES as string[]).default('talaria'))
+  .addOption(new Option('--switch <kind>', 'talaria mode: the eBPF software switch, or talaria.p4 on BMv2 (needs the P4 toolchain: TALARIA_P4TOOLS)').choices([...SWITCH_KINDS]).default('ebpf'))
   .option('--json', 'print the summary as JSON (a stable contract)')
   .option('--timeout <seconds>', 'give up (and clean up) when not ready after this long (default: 600 + services/10)', intOption('--timeout', 1, 86_400))
   .action((o: UpOptions) => up(o));
@@ -307,13 +315,14 @@ testbedCommand
   .command('daemon', { hidden: true })
   .description('(internal) the supervisor process `up` starts')
   .addOption(new Option('--mode <mode>').choices(MODES as string[]).makeOptionMandatory())
+  .addOption(new Option('--switch <kind>').choices([...SWITCH_KINDS]).default('ebpf'))
   .requiredOption('--nodes <n>', 'nodes', intOption('--nodes', 1, MAX_NODES))
   .requiredOption('--pods-per-node <n>', 'pods per node', intOption('--pods-per-node', 0, 250))
   .option('--services <n>', 'extra services', intOption('--services', 0, 60_000), 0)
   .option('--started-at <ms>', 'when up started', (v) => Number(v), Date.now())
   .option('--timeout <seconds>', 'readiness timeout', (v) => Number(v), 600)
-  .action((o: { mode: Mode; nodes: number; podsPerNode: number; services: number; startedAt: number; timeout: number }) =>
-    runDaemon({ mode: o.mode, nodes: o.nodes, podsPerNode: o.podsPerNode, services: o.services, startedAtMs: o.startedAt, readyTimeoutMs: o.timeout * 1000 }),
+  .action((o: { mode: Mode; switch: SwitchKind; nodes: number; podsPerNode: number; services: number; startedAt: number; timeout: number }) =>
+    runDaemon({ mode: o.mode, switchKind: o.switch, nodes: o.nodes, podsPerNode: o.podsPerNode, services: o.services, startedAtMs: o.startedAt, readyTimeoutMs: o.timeout * 1000 }),
   );
 
 testbedCommand

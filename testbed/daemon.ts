@@ -21,12 +21,14 @@ import type { Topology } from './network/topology.js';
 import { NODE_API_SERVER, inNodeNetns, startNodeRelay, startRelayHub } from './node-processes.js';
 import { stopTracked } from './processes.js';
 import { stateDir, writeState } from './state.js';
-import type { TestbedState, TrackedProcess } from './state.js';
+import type { SwitchKind, TestbedState, TrackedProcess } from './state.js';
 import { startTalaria } from './talaria-mode.js';
 import { ECHO_APP, echoDeployment, echoService, extraService } from './workload.js';
 
 export interface DaemonOptions {
   mode: Mode;
+  /** talaria mode: the switch (default ebpf). */
+  switchKind?: SwitchKind;
   nodes: number;
   podsPerNode: number;
   services: number;
@@ -80,6 +82,7 @@ export class TestbedDaemon {
       version: 1,
       phase: 'starting',
       mode: o.mode,
+      ...(o.mode === 'talaria' ? { switch: o.switchKind ?? 'ebpf' } : {}),
       nodes: o.nodes,
       podsPerNode: o.podsPerNode,
       services: o.services,
@@ -154,7 +157,7 @@ export class TestbedDaemon {
     log(`${nodes} kubelets registered their Nodes`);
 
     if (mode === 'talaria') {
-      const t = await startTalaria({ controlPlane: cp, api, nodes: this.topology.nodes, switchPorts: this.topology.switchPorts, logDir: stateDir(), onStarted: this.track });
+      const t = await startTalaria({ controlPlane: cp, api, nodes: this.topology.nodes, switchPorts: this.topology.switchPorts, switchKind: this.o.switchKind ?? 'ebpf', logDir: stateDir(), onStarted: this.track });
       this.state.p4runtime = t.p4runtime;
       this.state.pinDirs = t.pinDirs;
       await this.save();

@@ -89,13 +89,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits until host:port accepts TCP connections (a server finished starting), or the process died. */
+/** Waits until host:port (or unix:PATH) accepts connections (a server finished starting), or the process died. */
 export async function waitListening(addr: string, proc: TrackedProcess, timeoutMs = 60_000): Promise<void> {
   const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, host);
+      const s = addr.startsWith('unix:') ? connect({ path: addr.slice('unix:'.length) }) : connect(port, host);
       s.once('connect', () => {
         s.destroy();
         resolve(true);

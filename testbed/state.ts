@@ -26,11 +26,17 @@ export interface TrackedProcess {
 
 export type Phase = 'starting' | 'ready' | 'failed' | 'stopping';
 
+/** The switch of talaria mode: Talaria's eBPF software switch, or talaria.p4 on BMv2 (the P4 reference target). */
+export const SWITCH_KINDS = ['ebpf', 'bmv2'] as const;
+export type SwitchKind = (typeof SWITCH_KINDS)[number];
+
 export interface TestbedState {
   version: 1;
   phase: Phase;
   error?: string;
   mode: Mode;
+  /** talaria mode: which switch runs talaria.p4's pipeline (absent: ebpf). */
+  switch?: SwitchKind;
   nodes: number;
   podsPerNode: number;
   services: number;

@@ -3,14 +3,15 @@
 import type { KubeObject } from './client.js';
 import { externalAddressing, podNetns, switchNetns } from './network/addressing.js';
 import type { Mode } from './network/addressing.js';
-import type { Phase, TestbedState, TrackedProcess } from './state.js';
+import type { Phase, SwitchKind, TestbedState, TrackedProcess } from './state.js';
 
 export interface TestbedSummary {
   mode: Mode;
   phase: Phase;
   apiServer: string | null;
   kubeconfig: string | null;
-  switch: { netns: string; p4runtime: string | null };
+  /** target: what runs the pipeline in talaria mode (null in the kube-proxy modes, where the switch is a bridge). */
+  switch: { netns: string; p4runtime: string | null; target: SwitchKind | null };
   external: { netns: string; ip: string };
   nodes: { name: string; netns: string; ip: string; podCIDR: string; ready: boolean; switchPort: number | null; uplinkMac: string | null }[];
   pods: { name: string; namespace: string; node: string | null; netns: string; ip: string | null; ready: boolean; phase: string; labels: Record<string, string> }[];
@@ -42,7 +43,7 @@ export function buildSummary(state: TestbedState, objs: { nodes: KubeObject[]; p
     phase: state.phase,
     apiServer: state.apiServer ?? null,
     kubeconfig: state.kubeconfig ?? null,
-    switch: { netns: switchNetns(), p4runtime: state.mode === 'talaria' ? (state.p4runtime ?? null) : null },
+    switch: { netns: switchNetns(), p4runtime: state.mode === 'talaria' ? (state.p4runtime ?? null) : null, target: state.mode === 'talaria' ? (state.switch ?? 'ebpf') : null },
     external: { netns: ext.netns, ip: ext.ip },
     nodes: [...objs.nodes].sort(byName).map((n) => ({
       name: n.metadata.name ?? '',
@@ -86,7 +87,7 @@ export function formatSummary(s: TestbedSummary): string {
   const lines = [
     `testbed: mode ${s.mode}, ${s.phase}${s.upSeconds !== null ? ` (up in ${s.upSeconds.toFixed(1)} s)` : ''}`,
     `API server ${s.apiServer ?? '-'}  kubeconfig ${s.kubeconfig ?? '-'}`,
-    `switch netns ${s.switch.netns}${s.switch.p4runtime ? `, P4Runtime ${s.switch.p4runtime}` : ''}; external netns ${s.external.netns} (${s.external.ip})`,
+    `switch netns ${s.switch.netns}${s.switch.target ? ` (${s.switch.target === 'bmv2' ? 'talaria.p4 on BMv2' : 'eBPF software switch'})` : ''}${s.switch.p4runtime ? `, P4Runtime ${s.switch.p4runtime}` : ''}; external netns ${s.external.netns} (${s.external.ip})`,
     'NODE        NETNS            IP             POD CIDR        READY',
     ...s.nodes.map((n) => `${n.name.padEnd(11)} ${n.netns.padEnd(16)} ${n.ip.padEnd(14)} ${n.podCIDR.padEnd(15)} ${n.ready}`),
     `pods: ${s.pods.filter((p) => p.ready).length}/${s.pods.length} ready`,

@@ -1,4 +1,6 @@
-// Talaria mode: the software switch on tb-switch's ports, two controllers
+// Talaria mode: the switch on tb-switch's ports (Talaria's eBPF software
+// switch, or with --switch bmv2 talaria.p4 compiled by p4c and run by BMv2's
+// simple_switch_grpc, the P4 reference target), two controllers
 // (the chart's default: two replicas, leader election on) and one node agent
 // per node, inside the node's namespace as the chart's hostNetwork DaemonSet
 // runs it. They are separate `talaria` processes, started and tracked by the
@@ -16,7 +18,9 @@ import { UPLINK, externalAddressing, netnsPrefix, switchNetns } from './network/
 import type { NodeAddressing } from './network/addressing.js';
 import { NODE_API_SERVER, inNodeNetns, startNodePortRelay } from './node-processes.js';
 import { freePort, spawnTracked, waitListening } from './processes.js';
-import type { TrackedProcess } from './state.js';
+import type { SwitchKind, TrackedProcess } from './state.js';
+import { bmv2Argv } from '../p4/bmv2/bmv2-process.js';
+import { compileForBmv2, findP4Tools } from '../p4/bmv2/toolchain.js';
 
 /** The chart's release as the testbed installs its RBAC. */
 export const CHART_RELEASE = 'talaria';
@@ -96,6 +100,7 @@ export async function startTalaria(opts: {
   api: ApiClient;
   nodes: readonly NodeAddressing[];
   switchPorts: readonly string[];
+  switchKind: SwitchKind;
   logDir: string;
   onStarted: (p: TrackedProcess) => Promise<void>;
 }): Promise<TalariaProcesses> {
@@ -107,28 +112,11 @@ export async function startTalaria(opts: {
     await opts.onStarted(p);
   };
   const credentials = await chartCredentials(opts.controlPlane, opts.api);
-  const grpcPort = await freePort();
-  const p4runtime = `127.0.0.1:${grpcPort}`;
-  const switchPins = pinDir('switch');
-  const swMetrics = await freePort();
-  await track(
-    spawnTracked(
-      'softswitch',
-      talariaArgv([
-        'softswitch',
-        '--ports', opts.switchPorts.join(','),
-        '--grpc-addr', p4runtime,
-        '--device-id', '1',
-        '--netns', switchNetns(),
-        '--pin-dir', switchPins,
-        '--metrics-bind-address', `127.0.0.1:${swMetrics}`,
-      ]),
-      join(opts.logDir, 'softswitch.log'),
-    ),
-    `127.0.0.1:${swMetrics}`,
-  );
+  const sw = opts.switchKind === 'bmv2' ? startBmv2(opts) : await startSoftswitch(opts);
+  await track(sw.process, sw.metrics);
   // The controllers connect once; start them when the switch serves P4Runtime.
-  await waitListening(p4runtime, processes[0]!);
+  await waitListening(sw.p4runtime, sw.process);
+  const p4runtime = sw.p4runtime;
 
   const ext = externalAddressing();
   const extPort = opts.switchPorts.indexOf(ext.switchPort) + 1;
@@ -144,6 +132,7 @@ export async function startTalaria(opts: {
           '--kubeconfig', credentials.controller,
           '--switch', p4runtime,
           '--device-id', '1',
+          ...(sw.deviceConfig ? ['--device-config', sw.deviceConfig] : []),
           '--external-route', `${ext.ip}/32=${extPort},${ext.mac}`,
           '--healthz-bind-address', `127.0.0.1:${ctlHealth}`,
           '--metrics-bind-address', `127.0.0.1:${ctlMetrics}`,
@@ -155,7 +144,7 @@ export async function startTalaria(opts: {
     healthz.push({ name, netns: '', url: `http://127.0.0.1:${ctlHealth}/healthz` });
   }
 
-  const pinDirs = [switchPins];
+  const pinDirs = sw.pinDir ? [sw.pinDir] : [];
   const agentKubeconfig = await credentials.agent(NODE_API_SERVER);
   for (const n of opts.nodes) {
     const pins = pinDir(n.name);
@@ -185,4 +174,52 @@ export async function startTalaria(opts: {
     healthz.push({ name: `nodeagent-${n.name}`, netns: n.netns, url: `http://${AGENT_HEALTHZ}/healthz` });
   }
   return { processes, p4runtime, pinDirs, healthz };
+}
+
+interface StartedSwitch {
+  process: TrackedProcess;
+  /** Its P4Runtime address: host:port, or unix:PATH. */
+  p4runtime: string;
+  metrics?: string;
+  /** BMv2: the JSON the controllers send as device config. */
+  deviceConfig?: string;
+  pinDir?: string;
+}
+
+/** Talaria's software switch: the eBPF pipeline on the switch namespace's ports. */
+async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: string }): Promise<StartedSwitch> {
+  const p4runtime = `127.0.0.1:${await freePort()}`;
+  const switchPins = pinDir('switch');
+  const metrics = `127.0.0.1:${await freePort()}`;
+  const process = spawnTracked(
+    'softswitch',
+    talariaArgv([
+      'softswitch',
+      '--ports', opts.switchPorts.join(','),
+      '--grpc-addr', p4runtime,
+      '--device-id', '1',
+      '--netns', switchNetns(),
+      '--pin-dir', switchPins,
+      '--metrics-bind-address', metrics,
+    ]),
+    join(opts.logDir, 'softswitch.log'),
+  );
+  return { process, p4runtime, metrics, pinDir: switchPins };
+}
+
+/**
+ * talaria.p4 on BMv2: compiled here by p4c, the switch started without a
+ * program on the same ports (port n = the n-th switch port, as the software
+ * switch numbers them); the controllers install it with the JSON as device
+ * config. P4Runtime is a unix socket: BMv2 runs inside the switch namespace.
+ */
+function startBmv2(opts: { switchPorts: readonly string[]; logDir: string }): StartedSwitch {
+  const tools = findP4Tools();
+  if (typeof tools === 'string') throw new Error(`--switch bmv2: ${tools}`);
+  const program = join(opts.logDir, 'p4');
+  compileForBmv2(tools, program);
+  const socket = join(opts.logDir, 'bmv2-p4runtime.sock');
+  const ports = Object.fromEntries(opts.switchPorts.map((iface, i) => [i + 1, iface]));
+  const process = spawnTracked('bmv2', bmv2Argv({ tools, netns: switchNetns(), ports, socket }), join(opts.logDir, 'bmv2.log'), tools.env);
+  return { process, p4runtime: `unix:${socket}`, deviceConfig: join(program, 'talaria.json') };
 }

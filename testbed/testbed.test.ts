@@ -101,7 +101,7 @@ for (const mode of ['iptables', 'nftables'] as const) {
       ]);
       assert.equal(tb.pods.length, 4);
       assert.ok(tb.pods.every((p) => p.ready && p.ip?.startsWith('10.244.') && p.netns.startsWith(`${prefix}pod-`)));
-      assert.deepEqual(tb.switch, { netns: `${prefix}switch`, p4runtime: null });
+      assert.deepEqual(tb.switch, { netns: `${prefix}switch`, p4runtime: null, target: null });
       assert.deepEqual(tb.external, { netns: `${prefix}external`, ip: '198.19.0.2' });
       assert.match(echo().clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\./);
       assert.ok(echo().ports.every((p) => p.nodePort !== null && p.nodePort >= 30000));
@@ -236,6 +236,7 @@ describe('testbed in talaria mode', () => {
 
   it('runs the switch, the controller and the agents, and serves Services through them', async () => {
     assert.match(tb.switch.p4runtime ?? '', /^127\.0\.0\.1:\d+$/);
+    assert.equal(tb.switch.target, 'ebpf');
     assert.deepEqual(tb.processes.map((p) => p.name).sort(), [
       'api-relay', 'api-relay-node-1', 'api-relay-node-2', 'controller-0', 'controller-1', 'daemon',
       'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler',

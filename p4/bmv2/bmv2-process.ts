@@ -19,6 +19,12 @@ export interface Bmv2Options {
   deviceId?: number;
 }
 
+/** The command line of simple_switch_grpc in `netns`, serving P4Runtime on the unix socket `socket`. */
+export function bmv2Argv(o: Bmv2Options & { socket: string }): string[] {
+  const ifaces = Object.entries(o.ports).flatMap(([port, iface]) => ['-i', `${port}@${iface}`]);
+  return ['ip', 'netns', 'exec', o.netns, o.tools.simpleSwitchGrpc, '--no-p4', '--device-id', String(o.deviceId ?? 1), ...ifaces, '--', '--grpc-server-addr', `unix:${o.socket}`];
+}
+
 export class Bmv2Process {
   private exited = false;
 
@@ -38,12 +44,8 @@ export class Bmv2Process {
     const socket = join(dir, 'p4runtime.sock');
     const deviceId = o.deviceId ?? 1;
     const log = openSync(join(dir, 'bmv2.log'), 'a');
-    const ifaces = Object.entries(o.ports).flatMap(([port, iface]) => ['-i', `${port}@${iface}`]);
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', o.netns, o.tools.simpleSwitchGrpc, '--no-p4', '--device-id', String(deviceId), ...ifaces, '--', '--grpc-server-addr', `unix:${socket}`],
-      { env: o.tools.env, stdio: ['ignore', log, log] },
-    );
+    const [cmd, ...args] = bmv2Argv({ ...o, deviceId, socket });
+    const child = spawn(cmd!, args, { env: o.tools.env, stdio: ['ignore', log, log] });
     closeSync(log);
     const sw = new Bmv2Process(child, dir, `unix:${socket}`, deviceId);
     const deadline = Date.now() + 10_000;
