@@ -114,6 +114,39 @@ void test('controller restart: ids adopted, nothing rewritten', async () => {
   assert.equal(Math.max(...ids), 11, 'the next id after the highest on the switch');
 });
 
+void test('a full switch, then a controller restart: the installed Services keep their place, nothing is evicted', async () => {
+  // Room for two frontends. ns/b and ns/c are installed; ns/a (which sorts first) comes later and waits.
+  class TwoFrontends extends EntityCodec {
+    override capacity(): ReturnType<EntityCodec['capacity']> {
+      return { ...super.capacity(), frontend: 2 };
+    }
+  }
+  const small = new TwoFrontends(talariaP4Info());
+  const sw = new FakeSwitch(small);
+  const objects = (state: ClusterState, names: string[]): void => {
+    for (const n of names) state.onService(svc(n, `10.96.0.${n.charCodeAt(0)}`));
+  };
+  const firstState = new ClusterState();
+  const first = new Syncer({ state: firstState, codec: small, metrics: new ControllerMetrics(new Registry()) });
+  first.attach(sw);
+  objects(firstState, ['b', 'c']);
+  await first.sync();
+  objects(firstState, ['a']);
+  await first.sync();
+  const frontends = (): string[] => sw.lines().filter((l) => l.startsWith('frontend'));
+  assert.deepEqual(frontends(), ['frontend 10.96.0.98 80 TCP', 'frontend 10.96.0.99 80 TCP']);
+
+  // A new leader (or this one restarted) sees all three at once.
+  const restartedState = new ClusterState();
+  const restarted = new Syncer({ state: restartedState, codec: small, metrics: new ControllerMetrics(new Registry()) });
+  restarted.attach(sw);
+  objects(restartedState, ['a', 'b', 'c']);
+  const updates = sw.updates;
+  await restarted.sync();
+  assert.deepEqual(frontends(), ['frontend 10.96.0.98 80 TCP', 'frontend 10.96.0.99 80 TCP'], 'ns/c stays; ns/a still waits');
+  assert.equal(sw.updates, updates, 'nothing written');
+});
+
 void test('switch lost its state: the next full sync restores it', async () => {
   const { sw, state, syncer } = setup();
   state.onService(svc('web', '10.96.0.10'));

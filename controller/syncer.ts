@@ -7,8 +7,8 @@
 import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { Update } from '../p4/proto/types.js';
 import type { ClusterState } from './cluster-state.js';
-import { DesiredStateComputer, type DesiredState } from './desired/desired-state.js';
-import { formatEntity, writeOrder, type Entity } from './desired/entities.js';
+import { DesiredStateComputer, type DesiredState, type OnSwitch } from './desired/desired-state.js';
+import { entityKey, formatEntity, writeOrder, type Entity } from './desired/entities.js';
 import type { ControllerMetrics } from './metrics.js';
 import { formatProblem, type Problem } from './model/problem.js';
 import type { EntityCodec } from './switch/codec.js';
@@ -57,7 +57,8 @@ export class Syncer {
   private session: SwitchSession | undefined;
   private needFull = true;
   private lastReadBack = -Infinity;
-  private lastApplied: ReadonlyMap<string, readonly Entity[]> = new Map();
+  /** The switch's entities as admission sees them (the mirror, not what this process computed last). */
+  private readonly onSwitch: OnSwitch = { has: (e) => this.installed.get(entityKey(e)) !== undefined };
   private readonly reported = new Map<string, Problem>();
   private reportedNodeProblems = new Set<string>();
   private readonly carriedTimes = new Map<string, number>();
@@ -121,7 +122,7 @@ export class Syncer {
         const readBack = this.needFull || this.now() - this.lastReadBack >= (this.opts.readBackIntervalMs ?? 600_000);
         span.setAttribute('talaria.sync.read_back', full && readBack);
         if (full && readBack) await this.readBack(session);
-        const desired = this.computer.compute(cp.input, this.lastApplied, full ? undefined : { dirty: cp.dirty, servicesChanged: cp.serviceChanges > 0, nodesChanged: cp.nodesChanged });
+        const desired = this.computer.compute(cp.input, this.onSwitch, full ? undefined : { dirty: cp.dirty, servicesChanged: cp.serviceChanges > 0, nodesChanged: cp.nodesChanged });
         const plan = full ? planUpdates(this.installed, allEntities(desired)) : this.partialPlan(desired);
         span.setAttributes({ 'talaria.sync.inserts': plan.inserts, 'talaria.sync.modifies': plan.modifies, 'talaria.sync.deletes': plan.deletes });
         let failures = await this.execute(session, plan);
@@ -134,7 +135,6 @@ export class Syncer {
           failures = await this.execute(session, retry);
           total = { inserts: total.inserts + retry.inserts, modifies: total.modifies + retry.modifies, deletes: total.deletes + retry.deletes };
         }
-        this.lastApplied = desired.byOwner;
         this.report(desired, cp.nodeProblems);
         for (const t of writeOrder) m.tableEntries.set({ table: this.opts.codec.tableOf(t) }, this.installed.count(t));
         const durationMs = performance.now() - started;

@@ -30,6 +30,16 @@ export interface DesiredInput {
   readonly externalRoutes: readonly ExternalRoute[];
 }
 
+/**
+ * What the switch holds, as admission sees it: the syncer's mirror of the
+ * switch (read back after every (re)connect), so that a restarted or new
+ * leader keeps the Services that are installed rather than those that sort first.
+ */
+export interface OnSwitch {
+  has(entity: Entity): boolean;
+}
+const NOTHING_ON_SWITCH: OnSwitch = { has: () => false };
+
 /** What changed since the previous compute (from the change trackers). */
 export interface ComputeHint {
   /** Services whose Service object or EndpointSlices changed. */
@@ -135,18 +145,13 @@ export class DesiredStateComputer {
   }
 
   /**
-   * The desired state. installedServices: Services that have entities on
-   * the switch now; when capacity runs short they keep their place and new
-   * ones are truncated (in namespace/name order).
-   */
-  /**
-   * The desired state. installedServices: Services that have entities on
-   * the switch now; when capacity runs short they keep their place and new
-   * ones are truncated (in namespace/name order). hint: what changed since
+   * The desired state. onSwitch: what the switch holds now; when capacity
+   * runs short, Services with a frontend there keep their place and the
+   * others are left out (in namespace/name order). hint: what changed since
    * the previous compute (from the change trackers); without it every
    * Service's inputs are compared (a full sync).
    */
-  compute(input: DesiredInput, installedServices: { has(name: string): boolean } = new Set<string>(), hint?: ComputeHint): DesiredState {
+  compute(input: DesiredInput, onSwitch: OnSwitch = NOTHING_ON_SWITCH, hint?: ComputeHint): DesiredState {
     const incremental = hint !== undefined && !hint.nodesChanged && this.computed && this.lastNodes === input.nodes;
     const sigChanged = this.resolveConflicts(input, incremental ? hint : undefined);
     const changedOwners = new Map<string, readonly Entity[] | undefined>();
@@ -208,7 +213,7 @@ export class DesiredStateComputer {
         else this.byOwner.delete(name);
       }
     } else {
-      rejected = this.admit(installedServices, routes.length, changedOwners);
+      rejected = this.admit(onSwitch, routes.length, changedOwners);
     }
     this.allAdmitted = rejected.length === 0;
     this.rejected = rejected;
@@ -263,7 +268,7 @@ export class DesiredStateComputer {
    * then the others, each group in namespace/name order; a Service is
    * admitted whole or not at all. Returns the rejected ones (sorted).
    */
-  private admit(installedServices: { has(name: string): boolean }, routes: number, changedOwners: Map<string, readonly Entity[] | undefined>): string[] {
+  private admit(onSwitch: OnSwitch, routes: number, changedOwners: Map<string, readonly Entity[] | undefined>): string[] {
     const cap = this.opts.capacity;
     const counts = zeroCounts();
     counts.route = routes;
@@ -276,9 +281,10 @@ export class DesiredStateComputer {
       counts.reverse + c.reverse <= cap.reverse;
     const rejected: string[] = [];
     const admitted = new Map<string, readonly Entity[]>();
+    const installed = new Set(this.order.filter((name) => this.cache.get(name)!.result.entities.some((e) => e.type === 'frontend' && onSwitch.has(e))));
     for (const pass of [true, false]) {
       for (const name of this.order) {
-        if (installedServices.has(name) !== pass) continue;
+        if (installed.has(name) !== pass) continue;
         const r = this.cache.get(name)!.result;
         if (!fits(r.counts)) {
           rejected.push(name);
