@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "shim.h"
+#include "frontend_flags.h"
 #include "switch_consts.h"
 #include "switch_structs.h"
 #include "switch_maps.h"
@@ -109,7 +110,7 @@ static __always_inline struct sw_member *sw_select(struct sw_pkt *p, __u32 front
 		 * their backend. A Talaria host keeps affinity itself, with its timeout,
 		 * and sends PINNED while it lasts; its NEW must hash the full 5-tuple
 		 * or an expired affinity would always land on the same backend. */
-		__u16 sport = (flags & SW_FLAG_AFFINITY_CLIENT_IP) && !p->has_shim ? 0 : p->sport;
+		__u16 sport = (flags & TALARIA_FLAG_AFFINITY_CLIENT_IP) && !p->has_shim ? 0 : p->sport;
 		__u32 hash = sw_jhash_3words(p->saddr, p->daddr,
 					     ((__u32)sport << 16 | p->dport) ^ p->proto, 0);
 		__u32 idx = lut->base + hash % lut->size;
@@ -147,7 +148,7 @@ static __always_inline int sw_to_backend(struct sw_pkt *p, struct sw_action *a, 
 		a->addr = be->addr;
 		a->port = be->port;
 	} else {
-		if (fe->flags & SW_FLAG_REJECT)
+		if (fe->flags & TALARIA_FLAG_REJECT)
 			return SW_REJECT;
 		struct sw_member *m = sw_select(p, fe->frontend_id, fe->flags);
 

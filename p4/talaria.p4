@@ -61,11 +61,10 @@ const talaria_kind_t KIND_TO_BACKEND = 3;
 const talaria_kind_t KIND_REPLY = 4;
 const talaria_kind_t KIND_TO_CLIENT = 5;
 
-/* set_frontend flags the switch acts on (bpf/include/switch_consts.h has the
- * same bits): no usable endpoint, answer NEW with a reject; ClientIP affinity,
- * hash a shimless client without its source port. */
-const frontend_flags_t FLAG_REJECT = 0x01;
-const frontend_flags_t FLAG_AFFINITY_CLIENT_IP = 0x02;
+/* set_frontend's flags: the one table is bpf/include/frontend_flags.h. */
+#include "../bpf/include/frontend_flags.h"
+const frontend_flags_t FLAG_REJECT = TALARIA_FLAG_REJECT;
+const frontend_flags_t FLAG_AFFINITY_CLIENT_IP = TALARIA_FLAG_AFFINITY_CLIENT_IP;
 
 /* The answers the switch builds (kube-proxy's REJECT), as bpf/include/answer.h. */
 const bit<8> ANSWER_TTL = 64;

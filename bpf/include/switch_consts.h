@@ -120,12 +120,6 @@ enum sw_reject_kind {
 	SW_REJECT_KIND_COUNT = 2,
 };
 
-/* set_frontend's flags (controller/desired/flags.ts): no usable endpoint,
- * answer NEW packets with a reject. */
-#define SW_FLAG_REJECT 0x01
-/* sessionAffinity ClientIP: for clients without a shim the selector hashes without the source port. */
-#define SW_FLAG_AFFINITY_CLIENT_IP 0x02
-
 /* Why a packet went to the switch's own kernel (TC_ACT_OK): indices of passes. */
 enum sw_pass_reason {
 	SW_PASS_NOT_IPV4 = 0,   /* ARP, IPv6 and everything else not IPv4 */

@@ -1,5 +1,5 @@
 /* Rejecting a connection to a frontend that has no backend to offer (its
- * flags carry SW_FLAG_REJECT, or its group is empty), the way kube-proxy
+ * flags carry TALARIA_FLAG_REJECT, or its group is empty), the way kube-proxy
  * does: a TCP RST, or ICMP port unreachable for UDP, from the frontend's
  * address back to the client, routed like any packet for the client (plain,
  * no shim). Never a silent drop (controller/desired/flags.ts). The packet is

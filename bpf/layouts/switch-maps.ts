@@ -158,9 +158,6 @@ export const DROP_REASON_COUNT = 19;
 /** enum sw_reject_kind: answers sent for frontends without backends. */
 export const REJECT_KINDS: Readonly<Record<number, string>> = { 0: 'tcp_rst', 1: 'icmp_port_unreachable' };
 
-/** set_frontend flags the switch acts on (controller/desired/flags.ts). */
-export const FRONTEND_FLAG_REJECT = 0x01;
-
 /** enum sw_pass_reason, index -> name. */
 export const PASS_REASONS: Readonly<Record<number, string>> = { 0: 'not_ipv4', 1: 'local', 2: 'ip_options', 3: 'no_route' };
 export const PASS_REASON_COUNT = 4;

@@ -9,7 +9,7 @@ import type { Problem, ProblemReason } from '../model/problem.js';
 import type { ServicePortInfo, ServicePortsResult } from '../model/service-port.js';
 import { zeroCounts, type Capacity, type Counts } from './capacity.js';
 import type { BackendEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
-import { FLAG_AFFINITY_CLIENT_IP, FLAG_EXTERNAL, FLAG_EXTERNAL_LOCAL, FLAG_INTERNAL_LOCAL, FLAG_REJECT } from './flags.js';
+import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
 import { AdoptionHints, frontendKey, IdAllocator } from './id-allocator.js';
 import type { ExternalRoute, NodeInfo } from './nodes.js';
 
@@ -489,11 +489,8 @@ export class DesiredStateComputer {
         frontendKeys.push(f.key);
         let flags = 0;
         if (sp.affinityTimeoutSeconds !== undefined) flags |= FLAG_AFFINITY_CLIENT_IP;
-        if (f.kind === 'cluster' && sp.internalTrafficLocal) flags |= FLAG_INTERNAL_LOCAL;
-        if (f.kind !== 'cluster') flags |= FLAG_EXTERNAL;
         let groupId: number | undefined;
         if (f.kind === 'nodeport' && sp.externalTrafficLocal) {
-          flags |= FLAG_EXTERNAL_LOCAL;
           groupId = groupFor(`${sp.key}@${f.node}`, selectableEndpoints(endpoints.filter((e) => e.nodeName === f.node)), f.key);
         } else {
           groupId = groupFor(sp.key, clusterSelected, f.key);
