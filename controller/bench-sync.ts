@@ -19,7 +19,7 @@ import { MemoryTarget } from '../p4/server/memory-target.js';
 import { P4RuntimeServer } from '../p4/server/server.js';
 import { ClusterState } from './cluster-state.js';
 import { ControllerMetrics } from './metrics.js';
-import { BoundedFrequencyRunner } from './model/bounded-frequency-runner.js';
+import { BoundedFrequencyRunner } from '../proxy/bounded-frequency-runner.js';
 import { EntityCodec } from './switch/codec.js';
 import { SwitchConnection } from './switch/connection.js';
 import { Syncer } from './syncer.js';

@@ -4,9 +4,9 @@
 // DesiredInput whose unchanged parts are the very same objects as last time,
 // so the desired-state cache recomputes only what changed.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { ChangeTracker } from './model/change-tracker.js';
-import { endpointsFromSlices, lastChangeTriggerTimeAnnotation, sliceServiceName } from './model/endpoints.js';
-import { serviceName, servicePortsFromService, type ProxyFilter, type ServicePortsResult } from './model/service-port.js';
+import { ChangeTracker } from '../proxy/change-tracker.js';
+import { endpointsFromSlices, lastChangeTriggerTimeAnnotation, sliceServiceName } from '../proxy/endpoints.js';
+import { serviceName, servicePortsFromService, type ProxyFilter, type ServicePortsResult } from '../proxy/service-port.js';
 import type { DesiredInput, EndpointsResult } from './desired/desired-state.js';
 import { nodeInfoFromNode, type ExternalRoute, type NodeInfo } from './desired/nodes.js';
 

@@ -17,7 +17,7 @@ import { EventRecorder, eventSink, type EventSink } from './events.js';
 import { startInformers, type ClusterInformers } from './informers.js';
 import { LeaderElector, leaseApi, type LeaseApi } from './leader-election.js';
 import { ControllerMetrics } from './metrics.js';
-import { BoundedFrequencyRunner } from './model/bounded-frequency-runner.js';
+import { BoundedFrequencyRunner } from '../proxy/bounded-frequency-runner.js';
 import { EntityCodec } from './switch/codec.js';
 import { SwitchConnection } from './switch/connection.js';
 import { Syncer } from './syncer.js';

@@ -2,7 +2,7 @@
 // place `kubectl describe service` shows them. Best effort: an Event that
 // cannot be written is logged, never retried forever.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { eventReasons, type Problem } from './model/problem.js';
+import { eventReasons, type Problem } from '../proxy/problem.js';
 
 export const COMPONENT = 'talaria-controller';
 

@@ -7,7 +7,7 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { talariaP4Info } from '../p4/p4info/load-p4info.js';
 import { ClusterState } from './cluster-state.js';
 import { ControllerMetrics } from './metrics.js';
-import type { Problem } from './model/problem.js';
+import type { Problem } from '../proxy/problem.js';
 import { EntityCodec } from './switch/codec.js';
 import { FakeSwitch } from './switch/fake-switch.js';
 import { Syncer } from './syncer.js';

@@ -10,7 +10,7 @@ import type { ClusterState } from './cluster-state.js';
 import { DesiredStateComputer, type DesiredState, type OnSwitch } from './desired/desired-state.js';
 import { entityKey, formatEntity, writeOrder, type Entity } from './desired/entities.js';
 import type { ControllerMetrics } from './metrics.js';
-import { formatProblem, type Problem } from './model/problem.js';
+import { formatProblem, type Problem } from '../proxy/problem.js';
 import type { EntityCodec } from './switch/codec.js';
 import { planUpdates, type Plan, type PlannedUpdate } from './switch/diff.js';
 import { InstalledState } from './switch/installed-state.js';

@@ -7,8 +7,8 @@
 // with the object's name and counted; everything else is still served.
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { HealthTracker } from '../observability/health.js';
-import { BoundedFrequencyRunner } from '../controller/model/bounded-frequency-runner.js';
-import type { RunContext } from '../controller/model/bounded-frequency-runner.js';
+import { BoundedFrequencyRunner } from '../proxy/bounded-frequency-runner.js';
+import type { RunContext } from '../proxy/bounded-frequency-runner.js';
 import { enableBpfStats } from '../bpf/loader/stats.js';
 import type { StatsHandle } from '../bpf/loader/stats.js';
 import { HOST_CFG_F_REDIRECT_PEER, HOST_FE_F_AFFINITY, HOST_MAPS } from '../bpf/layouts/host-maps.js';
@@ -28,6 +28,8 @@ import type { AgentMetrics } from './metrics.js';
 
 export interface NodeAgentOptions {
   nodeName: string;
+  /** kube-proxy's --service-proxy-name, as the controller's: serve only Services with this label value. */
+  serviceProxyName?: string;
   kubeconfig: KubeConfig;
   /** The node's link to the switch. */
   uplink: string;
@@ -182,8 +184,8 @@ export class NodeAgent {
     const started = performance.now();
     const m = this.opts.metrics;
 
-    const desired = desiredState({ nodeName: this.opts.nodeName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list() });
-    for (const p of desired.problems) this.bad('service', p.split(':')[0]!, p);
+    const desired = desiredState({ nodeName: this.opts.nodeName, serviceProxyName: this.opts.serviceProxyName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list() });
+    for (const p of desired.problems) this.bad('service', `Service ${p.service} ${p.field}`, p.message);
     this.flushStaleAffinity(this.desired, desired);
     this.desired = desired;
     const fronts = new Map<string, readonly [HostFrontendKey, HostFrontend]>();

@@ -16,6 +16,7 @@ import { AgentMetrics } from './metrics.js';
 
 interface Flags {
   node: string;
+  serviceProxyName?: string;
   kubeconfig: string;
   uplink: string;
   netns?: string;
@@ -74,6 +75,7 @@ export const nodeagentCommand = new Command('nodeagent')
   .addOption(new Option('--no-redirect-peer', 'deliver into pods with bpf_redirect instead of bpf_redirect_peer'))
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez)', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode)', '127.0.0.1:10249')
+  .option('--service-proxy-name <name>', 'handle only Services labelled service.kubernetes.io/service-proxy-name=<name> (as the controller, with the same value)')
   .option('--cleanup', 'detach the programs and remove the pins, then exit')
   .action(async (f: Flags) => {
     if (f.cleanup) {
@@ -98,6 +100,7 @@ export const nodeagentCommand = new Command('nodeagent')
     });
     const agent = new NodeAgent({
       nodeName: f.node,
+      serviceProxyName: f.serviceProxyName,
       kubeconfig: kc,
       uplink: f.uplink,
       netns: f.netns,

@@ -4,8 +4,8 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { HOST_FE_F_AFFINITY, HOST_FE_F_HAS_ENDPOINTS, HOST_FE_F_LOCAL_ONLY } from '../bpf/layouts/host-maps.js';
 import { desiredState } from './desired-state.js';
 
-const svc = (name: string, spec: V1Service['spec'], labels?: Record<string, string>, status?: V1Service['status']): V1Service => ({
-  metadata: { name, namespace: 'default', ...(labels ? { labels } : {}) },
+const svc = (name: string, spec: V1Service['spec'], labels?: Record<string, string>, status?: V1Service['status'], createdAt = '2026-01-01T00:00:00Z'): V1Service => ({
+  metadata: { name, namespace: 'default', creationTimestamp: new Date(createdAt), ...(labels ? { labels } : {}) },
   spec,
   ...(status ? { status } : {}),
 });
@@ -23,10 +23,10 @@ const slice = (service: string, port: number, eps: Ep[], opts: { name?: string; 
 const node = (name: string, ip: string): V1Node => ({ metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: ip }] } });
 const nodes = [node('node-1', '198.18.1.2'), node('node-2', '198.18.2.2')];
 
-function run(services: V1Service[], slices: V1EndpointSlice[]) {
-  const d = desiredState({ nodeName: 'node-1', services, slices, nodes });
+function run(services: V1Service[], slices: V1EndpointSlice[], serviceProxyName?: string) {
+  const d = desiredState({ nodeName: 'node-1', services, slices, nodes, serviceProxyName });
   return {
-    problems: d.problems,
+    problems: d.problems.map((p) => `${p.service} ${p.field}: ${p.message}`),
     fronts: Object.fromEntries([...d.frontends].map(([k, v]) => [k, { flags: v.value.flags, timeout: v.value.affinity_timeout_s, local: v.local.map((l) => `${l.addr}:${l.port}`) }])),
   };
 }
@@ -34,7 +34,7 @@ function run(services: V1Service[], slices: V1EndpointSlice[]) {
 const H = HOST_FE_F_HAS_ENDPOINTS;
 
 describe('desired host state', () => {
-  const cases: Array<{ name: string; services: V1Service[]; slices: V1EndpointSlice[]; fronts: Record<string, { flags: number; timeout: number; local: string[] }>; problems?: string[] }> = [
+  const cases: Array<{ name: string; services: V1Service[]; slices: V1EndpointSlice[]; serviceProxyName?: string; fronts: Record<string, { flags: number; timeout: number; local: string[] }>; problems?: string[] }> = [
     {
       name: 'ClusterIP with a ready endpoint',
       services: [svc('web', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] })],
@@ -111,16 +111,48 @@ describe('desired host state', () => {
       },
     },
     {
-      name: 'a frontend claimed twice is a problem, the first Service keeps it',
-      services: [svc('a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }), svc('b', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })],
+      name: 'a frontend claimed twice goes to the older Service, as on the switch (not to the first by name)',
+      services: [
+        svc('a', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, undefined, undefined, '2026-02-01T00:00:00Z'),
+        svc('b', { clusterIP: '10.96.0.11', externalIPs: ['10.96.0.10'], ports: [{ port: 80 }] }, undefined, undefined, '2026-01-01T00:00:00Z'),
+      ],
+      slices: [slice('b', 80, [{ ip: '10.244.2.5' }])],
+      fronts: { '10.96.0.10:80/6': { flags: H, timeout: 0, local: [] }, '10.96.0.11:80/6': { flags: H, timeout: 0, local: [] } },
+      problems: ['default/a spec.ports[0].port: 10.96.0.10:80/TCP is already served for Service default/b (spec.externalIPs (10.96.0.10), created earlier)'],
+    },
+    {
+      name: 'with --service-proxy-name, the Services labelled with that name are served (and only those)',
+      services: [
+        svc('mine', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }, { 'service.kubernetes.io/service-proxy-name': 'talaria' }),
+        svc('unlabelled', { clusterIP: '10.96.0.11', ports: [{ port: 80 }] }),
+      ],
+      slices: [],
+      serviceProxyName: 'talaria',
+      fronts: { '10.96.0.10:80/6': { flags: 0, timeout: 0, local: [] } },
+    },
+    {
+      name: 'SCTP is not served (the switch does not load-balance it): a problem naming the port',
+      services: [svc('sctp', { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'SCTP' }, { port: 81 }] })],
+      slices: [],
+      fronts: { '10.96.0.10:81/6': { flags: 0, timeout: 0, local: [] } },
+      problems: ['default/sctp spec.ports[0].protocol: SCTP is not supported by the Talaria switch pipeline; this port is not programmed'],
+    },
+    {
+      name: 'load balancer ingress IPs count only for type LoadBalancer',
+      services: [svc('web', { clusterIP: '10.96.0.10', type: 'ClusterIP', ports: [{ port: 80 }] }, undefined, { loadBalancer: { ingress: [{ ip: '203.0.113.8' }] } })],
       slices: [],
       fronts: { '10.96.0.10:80/6': { flags: 0, timeout: 0, local: [] } },
-      problems: ['service default/b:/TCP: frontend 10.96.0.10:80/6 already belongs to default/a:/TCP'],
+    },
+    {
+      name: 'the same endpoint in two slices: the readier copy counts (a slice split in progress)',
+      services: [svc('web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })],
+      slices: [slice('web', 8080, [{ ip: '10.244.2.5', ready: false, serving: false }], { name: 'web-1' }), slice('web', 8080, [{ ip: '10.244.2.5' }], { name: 'web-2' })],
+      fronts: { '10.96.0.10:80/6': { flags: H, timeout: 0, local: [] } },
     },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const got = run(c.services, c.slices);
+      const got = run(c.services, c.slices, c.serviceProxyName);
       assert.deepEqual(got.fronts, c.fronts);
       assert.deepEqual(got.problems, c.problems ?? []);
     });

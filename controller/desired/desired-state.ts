@@ -3,14 +3,15 @@
 // but results are cached per Service and reused when none of its inputs
 // changed, so a single endpoint change with 10,000 Services recomputes one
 // Service. Ids are allocated here (stable, adopted from the switch).
-import type { EndpointInfo, EndpointsByPort } from '../model/endpoints.js';
-import { selectableEndpoints } from '../model/endpoints.js';
-import type { Problem, ProblemReason } from '../model/problem.js';
-import type { ServicePortInfo, ServicePortsResult } from '../model/service-port.js';
+import type { EndpointInfo, EndpointsByPort } from '../../proxy/endpoints.js';
+import { selectableEndpoints } from '../../proxy/endpoints.js';
+import type { Problem, ProblemReason } from '../../proxy/problem.js';
+import type { ServicePortsResult } from '../../proxy/service-port.js';
 import { zeroCounts, type Capacity, type Counts } from './capacity.js';
 import type { BackendEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
 import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
-import { AdoptionHints, frontendKey, IdAllocator } from './id-allocator.js';
+import { AdoptionHints, IdAllocator } from './id-allocator.js';
+import { frontendCandidates, ownsBefore } from '../../proxy/frontends.js';
 import type { ExternalRoute, NodeInfo } from './nodes.js';
 
 /** The owner of the routes in DesiredState.byOwner (Services are "namespace/name"). */
@@ -62,17 +63,6 @@ export interface DesiredState {
   readonly unprogrammed: Readonly<Record<ProblemReason, number>>;
   /** Entities per kind in byOwner. */
   readonly counts: Counts;
-}
-
-type FrontendKind = 'cluster' | 'nodeport' | 'external' | 'loadbalancer';
-
-interface FrontendCandidate {
-  readonly key: string;
-  readonly addr: string;
-  readonly port: number;
-  readonly kind: FrontendKind;
-  readonly node?: string;
-  readonly field: string;
 }
 
 interface ServiceResult {
@@ -396,16 +386,12 @@ export class DesiredStateComputer {
 
   /** The Service that owns a frontend: the oldest claimant, then by namespace/name. */
   private winner(key: string, services: ReadonlyMap<string, ServicePortsResult>): string {
-    let best = '';
-    let bestAt = '';
+    let best: { name: string; createdAt: string } | undefined;
     for (const name of this.claimants.get(key)!.keys()) {
-      const at = services.get(name)?.ports[0]?.createdAt ?? '';
-      if (best === '' || at < bestAt || (at === bestAt && name < best)) {
-        best = name;
-        bestAt = at;
-      }
+      const claim = { name, createdAt: services.get(name)?.ports[0]?.createdAt ?? '' };
+      if (!best || ownsBefore(claim, best)) best = claim;
     }
-    return best;
+    return best!.name;
   }
 
   private evaluate(name: string, r: ServicePortsResult, nodes: readonly NodeInfo[]): { mine: Set<string>; problems: Problem[] } {
@@ -563,20 +549,6 @@ const tableName: Record<keyof Counts, string> = {
 
 
 /** Every frontend a service port asks for, in a fixed order. */
-function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeInfo[]): FrontendCandidate[] {
-  const out: FrontendCandidate[] = [];
-  const p = sp.portIndex;
-  for (const ip of sp.clusterIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'cluster', field: `spec.ports[${p}].port` });
-  if (sp.nodePort !== undefined) {
-    for (const n of nodes) {
-      for (const ip of n.internalIPs) out.push({ key: frontendKey(ip, sp.nodePort, sp.protocol), addr: ip, port: sp.nodePort, kind: 'nodeport', node: n.name, field: `spec.ports[${p}].nodePort` });
-    }
-  }
-  for (const ip of sp.externalIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'external', field: `spec.externalIPs (${ip})` });
-  for (const ip of sp.loadBalancerIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'loadbalancer', field: `status.loadBalancer.ingress (${ip})` });
-  return out;
-}
-
 /** Index of the first element >= name in a sorted array. */
 function lowerBound(sorted: readonly string[], name: string): number {
   let lo = 0;

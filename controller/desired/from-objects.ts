@@ -1,8 +1,8 @@
 // Kubernetes objects -> DesiredInput in one call, for tests, benchmarks and
 // tools (the controller builds the same input incrementally from its trackers).
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { endpointsFromSlices, sliceServiceName } from '../model/endpoints.js';
-import { serviceName, servicePortsFromService, type ProxyFilter } from '../model/service-port.js';
+import { endpointsFromSlices, sliceServiceName } from '../../proxy/endpoints.js';
+import { serviceName, servicePortsFromService, type ProxyFilter } from '../../proxy/service-port.js';
 import type { DesiredInput, EndpointsResult } from './desired-state.js';
 import { nodeInfoFromNode, type ExternalRoute } from './nodes.js';
 

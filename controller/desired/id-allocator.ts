@@ -3,6 +3,7 @@
 // again while the switch still holds an entry with it (a host may still have
 // connections pinned to a backend_id), and allocation moves forward
 // monotonically so that ids are reused as late as possible.
+import { frontendKey } from '../../proxy/frontends.js';
 import type { Entity } from './entities.js';
 
 export const MAX_ID = 0xffff_ffff;
@@ -104,8 +105,4 @@ export class AdoptionHints {
     }
     return h;
   }
-}
-
-export function frontendKey(addr: string, port: number, protocol: string): string {
-  return `${addr}|${port}|${protocol}`;
 }

@@ -2,7 +2,7 @@
 // spec.podCIDR(s) and the InternalIP route to the node's switch port, whose
 // number and MAC come from two annotations (documented in controller/README.md).
 import type { V1Node } from '@kubernetes/client-node';
-import { canonicalIp, parseCidr } from '../model/ip.js';
+import { canonicalIp, parseCidr } from '../../proxy/ip.js';
 
 export const switchPortAnnotation = 'talaria.io/switch-port';
 export const uplinkMacAnnotation = 'talaria.io/uplink-mac';

@@ -1,6 +1,8 @@
-// What the controller could not program, and why: becomes a Kubernetes Event
-// on the Service, a log line and a `talaria_services_unprogrammed{reason}`
-// gauge. Bad input never stops the other Services from being programmed.
+// What could not be programmed, and why, naming the Service and the field.
+// The controller turns it into a Kubernetes Event on the Service, a log line
+// and a `talaria_services_unprogrammed{reason}` gauge; the node agent into a
+// log line and `talaria_nodeagent_bad_input_total`. Bad input never stops
+// the other Services from being programmed.
 
 /** Why (part of) a Service is not programmed. */
 export type ProblemReason = 'invalid' | 'conflict' | 'unsupported' | 'capacity';
