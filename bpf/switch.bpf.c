@@ -291,7 +291,7 @@ static __noinline int sw_reject(struct __sk_buff *skb, struct sw_pkt *p)
 		ret = sw_reject_icmp(skb, p, dst_mac, src_mac);
 	if (ret < 0)
 		return sw_drop(skb, -ret);
-	sw_count(&rejects, p->proto == IPPROTO_TCP ? SW_REJECT_TCP_RST : SW_REJECT_ICMP_PORT, p->len);
+	sw_count(&rejects, p->proto == IPPROTO_TCP ? SW_REJECT_TCP_RST : SW_REJECT_ICMP_PORT_UNREACHABLE, p->len);
 	return bpf_redirect(ifindex, 0);
 }
 

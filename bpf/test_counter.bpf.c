@@ -33,6 +33,7 @@ struct crud_key {
 	__u8 pad;
 };
 
+#ifndef CRUD_V2
 struct crud_value {
 	__u64 hits;
 	__u8 mac[6];
@@ -40,6 +41,17 @@ struct crud_value {
 	__u32 backend_id;
 	__u32 pad;
 };
+#else
+/* The next "release" of crud_value (test_counter_v2.bpf.o): the same size,
+ * fields moved and one added, for the pinned-map migration test. */
+struct crud_value {
+	__u64 hits;
+	__u32 backend_id;
+	__u8 mac[6];
+	__u16 flags;
+	__u32 generation;
+};
+#endif
 
 /* Packets and bytes seen by count_packets, per protocol. */
 struct {

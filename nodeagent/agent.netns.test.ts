@@ -6,6 +6,7 @@
 // connections. Everything is removed in after(), also on failure.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, renameSync } from 'node:fs';
 import { MiniCluster } from './testing/mini-cluster.js';
 import type { MiniPod } from './testing/mini-cluster.js';
 import { AgentHarness, until } from './testing/agent-harness.js';
@@ -121,6 +122,30 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     assert.deepEqual(await local.roundTrip(), [50, 0]);
     const fresh = await h.startAgent(1);
     assert.equal([...fresh.datapath.conns.keys()].length, connsBefore, 'connection entries survived');
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await local.roundTrip(), [50, 0]);
+      assert.deepEqual(await remote.roundTrip(), [50, 0]);
+    }
+  });
+
+  it('an upgrade from unversioned pins (the release before layout versions) moves every entry; 100 live connections break none', async () => {
+    const local = client(pods.a!, '10.96.0.40', 8080, 50);
+    const remote = client(pods.a!, pods.c!.ip, 9000, 50);
+    await local.lines.next(/^connected 50 0/);
+    await remote.lines.next(/^connected 50 0/);
+    const old = h.agent('node-1');
+    const connsBefore = [...old.datapath.conns.keys()].length;
+    await old.stop();
+    // What the previous release left: the same maps under their bare names.
+    const dir = `${h.pinRoot}/node-1`;
+    const versioned = readdirSync(dir).filter((n) => /-v[0-9a-f]{8}$/.test(n));
+    assert.ok(versioned.some((n) => n.startsWith('tl_host_conns-v')), versioned.join(' '));
+    for (const n of versioned) renameSync(`${dir}/${n}`, `${dir}/${n.replace(/-v[0-9a-f]{8}$/, '')}`);
+    assert.deepEqual(await local.roundTrip(), [50, 0], 'served while the agent is down');
+    const fresh = await h.startAgent(1);
+    assert.ok(h.logs.some((l) => /map tl_host_conns: an older layout was pinned .* entries moved to .*tl_host_conns-v[0-9a-f]{8}, 0 dropped/.test(l)), h.logs.join('\n'));
+    assert.ok(readdirSync(dir).every((n) => !versioned.map((v) => v.replace(/-v[0-9a-f]{8}$/, '')).includes(n)), 'the bare pins are gone');
+    assert.equal([...fresh.datapath.conns.keys()].length, connsBefore, 'every connection entry moved');
     for (let i = 0; i < 3; i++) {
       assert.deepEqual(await local.roundTrip(), [50, 0]);
       assert.deepEqual(await remote.roundTrip(), [50, 0]);

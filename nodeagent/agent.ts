@@ -101,6 +101,7 @@ export class NodeAgent {
   async start(): Promise<void> {
     const o = this.opts;
     this.dp = HostDatapath.open({ objectPath: o.objectPath, pinDir: o.pinDir, netns: o.netns, maxEntries: o.maxEntries });
+    for (const m of this.dp.migrations) o.log(`map ${m.map}: an older layout was pinned (${m.from}): ${m.copied} entries moved to ${m.to}, ${m.dropped} dropped`);
     o.metrics.attachDatapath(this.dp);
     try {
       this.stats = enableBpfStats();

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BpfObject } from '../bpf/loader/object.js';
+import { BpfObject, type PinMigration } from '../bpf/loader/object.js';
 import type { BpfMap } from '../bpf/loader/map.js';
 import type { BpfProgram } from '../bpf/loader/program.js';
 import { attachTc, detachTc, queryTc } from '../bpf/loader/tc.js';
@@ -117,6 +117,11 @@ export class HostDatapath {
       object.close();
       throw e;
     }
+  }
+
+  /** Pins of an older map layout whose entries open() moved into the new maps (an upgrade). */
+  get migrations(): readonly PinMigration[] {
+    return this.object.migrations;
   }
 
   mapCapacity(name: string): number {

@@ -116,7 +116,7 @@ enum sw_drop_reason {
 /* Answers sent for frontends without backends: indices of rejects. */
 enum sw_reject_kind {
 	SW_REJECT_TCP_RST = 0,     /* TCP RST */
-	SW_REJECT_ICMP_PORT = 1,   /* ICMP port unreachable (UDP) */
+	SW_REJECT_ICMP_PORT_UNREACHABLE = 1, /* ICMP port unreachable (UDP) */
 	SW_REJECT_KIND_COUNT = 2,
 };
 

@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { layoutProblems } from '../loader/btf-layout.js';
+import * as hostMaps from './host-maps.js';
 import { HOST_DROP_REASONS, HOST_EVENTS, HOST_LAYOUTS } from './host-maps.js';
+import { cConstants, cTable } from '../testing/c-constants.js';
 import { defaultObjectPath } from '../../nodeagent/datapath.js';
 
 const object = defaultObjectPath({ rebuild: true });
@@ -32,4 +34,13 @@ test('drop reasons and events cover the C enums', async () => {
   for (const [i, ev] of HOST_EVENTS.entries()) {
     assert.match(consts, new RegExp(`HOST_EV_${ev.toUpperCase()} = ${i},`), ev);
   }
+});
+
+test('host flags and the hairpin address equal bpf/include/host_consts.h', () => {
+  const C = cConstants('host_consts.h');
+  const ts = (prefix: string, table: Record<string, unknown>): Map<string, number> =>
+    new Map(Object.entries(table).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length).toLowerCase(), v as number]));
+  for (const prefix of ['HOST_CFG_F_', 'HOST_FE_F_', 'HOST_CONN_F_']) assert.deepEqual(ts(prefix, hostMaps), cTable(C, prefix), prefix);
+  const [a, b, c, d] = hostMaps.HOST_HAIRPIN_ADDR.split('.').map(Number) as [number, number, number, number];
+  assert.equal((((a << 24) | (b << 16) | (c << 8) | d) >>> 0), C.get('HOST_HAIRPIN_ADDR'));
 });

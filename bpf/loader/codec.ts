@@ -7,6 +7,12 @@ import { WrongSizeError } from './errors.js';
 /** Encodes a value into exactly `size` bytes at an offset, and back. */
 export interface Codec<T> {
   readonly size: number;
+  /**
+   * The C types this codec reads and writes, as the BTF check spells them
+   * (btf-layout.ts: "u32", "be16", "s64", "u8[6]", "struct name"): a field
+   * or map key/value of another type is a layout mismatch. Absent: unchecked.
+   */
+  readonly ctypes?: readonly string[];
   encode(value: T, buf: Buffer, offset: number): void;
   decode(buf: Buffer, offset: number): T;
 }
@@ -20,6 +26,7 @@ function intCodec(size: 1 | 2 | 4, signed: boolean, bigEndian: boolean): Codec<n
   const be = bigEndian || !LE;
   return {
     size,
+    ctypes: [`${bigEndian ? 'be' : signed ? 's' : 'u'}${size * 8}`],
     encode(v, buf, off) {
       if (signed) buf[be ? 'writeIntBE' : 'writeIntLE'](v, off, size);
       else buf[be ? 'writeUIntBE' : 'writeUIntLE'](v, off, size);
@@ -34,6 +41,7 @@ function int64Codec(signed: boolean, bigEndian: boolean): Codec<bigint> {
   const be = bigEndian || !LE;
   return {
     size: 8,
+    ctypes: [bigEndian ? 'be64' : signed ? 's64' : 'u64'],
     encode(v, buf, off) {
       if (signed) buf[be ? 'writeBigInt64BE' : 'writeBigInt64LE'](BigInt(v), off);
       else buf[be ? 'writeBigUInt64BE' : 'writeBigUInt64LE'](BigInt(v), off);
@@ -59,6 +67,7 @@ export const be64 = int64Codec(false, true);
 /** An IPv4 address in network order ("10.244.1.2"). */
 export const ipv4: Codec<string> = {
   size: 4,
+  ctypes: ['be32', 'u8[4]'],
   encode(v, buf, off) {
     const parts = v.split('.');
     if (parts.length !== 4) throw new TypeError(`not an IPv4 address: ${v}`);
@@ -130,6 +139,7 @@ export function formatIpv6(buf: Buffer, off = 0): string {
 /** An IPv6 address in network order ("fd00::1"). */
 export const ipv6: Codec<string> = {
   size: 16,
+  ctypes: ['u8[16]', 'be32[4]', 'struct in6_addr'],
   encode(v, buf, off) {
     parseIpv6(v, buf, off);
   },
@@ -139,6 +149,7 @@ export const ipv6: Codec<string> = {
 /** A MAC address ("02:00:00:00:00:01"). */
 export const mac: Codec<string> = {
   size: 6,
+  ctypes: ['u8[6]'],
   encode(v, buf, off) {
     const parts = v.split(/[:-]/);
     if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw new TypeError(`not a MAC address: ${v}`);
@@ -149,7 +160,11 @@ export const mac: Codec<string> = {
   },
 };
 
-/** Raw bytes of a fixed length; a Buffer of any other length is a WrongSizeError. */
+/**
+ * Raw bytes of a fixed length; a Buffer of any other length is a
+ * WrongSizeError. Raw on purpose: no C type is checked (only the size), so
+ * tools can read any map.
+ */
 export function bytes(size: number): Codec<Buffer> {
   return {
     size,
@@ -176,6 +191,8 @@ export interface StructField {
   readonly name: string;
   readonly offset: number;
   readonly size: number;
+  /** The field codec's C types (Codec.ctypes). */
+  readonly ctypes?: readonly string[];
 }
 
 /** A codec for a C struct with fixed layout; knows its fields for the BTF check. */
@@ -210,7 +227,8 @@ export function structCodec<const F extends Record<string, FieldSpec>>(spec: { n
   const codec: StructCodec<StructValue<F>> = {
     name: spec.name,
     size,
-    fields: entries.map(({ name, offset, size: s }) => ({ name, offset, size: s })),
+    ctypes: [`struct ${spec.name}`],
+    fields: entries.map(({ name, offset, size: s, codec: c }) => ({ name, offset, size: s, ...(c.ctypes ? { ctypes: c.ctypes } : {}) })),
     encode(value, buf, off) {
       buf.fill(0, off, off + size);
       const v = value as Record<string, unknown>;

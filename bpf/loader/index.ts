@@ -1,5 +1,6 @@
 // The eBPF loader: libbpf from TypeScript. Named exports only; see each file.
 export { BpfObject } from './object.js';
+export type { PinMigration } from './object.js';
 export type { OpenOptions } from './object.js';
 export { BpfProgram } from './program.js';
 export type { ProgramRef } from './program.js';

@@ -64,6 +64,7 @@ export interface Libbpf {
   btf__resolve_size: Fn<[Pointer, number], number>;
   btf__name_by_offset: Fn<[Pointer, number], string | null>;
   btf__parse: Fn<[string, null], Pointer | null>;
+  btf__load_from_kernel_by_id: Fn<[number], Pointer | null>;
   btf__free: Fn<[Pointer], void>;
   // misc
   libbpf_strerror: Fn<[number, Buffer, number], number>;
@@ -140,6 +141,7 @@ export function lib(): Libbpf {
     'int64_t btf__resolve_size(void *btf, uint32_t id)',
     'const char *btf__name_by_offset(void *btf, uint32_t offset)',
     'void *btf__parse(const char *path, void *btf_ext)',
+    'void *btf__load_from_kernel_by_id(uint32_t id)',
     'void btf__free(void *btf)',
     'int libbpf_strerror(int err, char *buf, size_t size)',
     'int libbpf_num_possible_cpus()',

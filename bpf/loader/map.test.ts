@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { bpfObjectPath } from '../testing/paths.js';
 import { layoutProblems, checkLayoutAgainstBtf } from './btf-layout.js';
-import { bytes, structCodec, u32, u64 } from './codec.js';
+import { bytes, i32, structCodec, u32, u64 } from './codec.js';
 import type { CodecValue } from './codec.js';
 import { KeyExistsError, KeyNotFoundError, LayoutMismatchError, MapFullError, WrongSizeError } from './errors.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, possibleCpus } from './map.js';
@@ -106,6 +106,12 @@ describe('BpfMap', () => {
       (e: unknown) => e instanceof WrongSizeError && e.call === 'bpf_map_update_elem' && e.object === 'crud' && e.expected === 8 && e.actual === 7,
     );
     assert.throws(() => raw.update(Buffer.alloc(8), Buffer.alloc(25)), (e: unknown) => e instanceof WrongSizeError && e.expected === 24 && e.actual === 25);
+  });
+
+  it('refuses codecs of another C type, even of the right size (BTF)', () => {
+    const swapped = structCodec({ name: 'not_crud_key', size: 8, fields: { a: [0, 'u32'], b: [4, 'u32'] } });
+    assert.throws(() => obj.map('crud', swapped, CrudValue), (e: unknown) => e instanceof LayoutMismatchError && /map crud: key is struct crud_key in C, the codec reads struct not_crud_key/.test(e.message));
+    assert.throws(() => obj.map('bench', i32, u64), (e: unknown) => e instanceof LayoutMismatchError && /key is u32 in C, the codec reads s32/.test(e.message));
   });
 
   it('updates in batches, and reports how far a batch got when the map fills up', () => {

@@ -46,6 +46,10 @@ export interface MapInfo {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly flags: number;
+  /** The kernel's BTF of the map's key and value (0: created without BTF); kernel-read maps only. */
+  readonly btfId?: number;
+  readonly btfKeyTypeId?: number;
+  readonly btfValueTypeId?: number;
 }
 
 const BATCH_CHUNK = 8192;
@@ -74,6 +78,9 @@ export function mapInfoByFd(fd: number, object: string): MapInfo {
     maxEntries: info.readUInt32LE(16),
     flags: info.readUInt32LE(20),
     name: info.toString('utf8', 24, 40).replace(/\0.*$/s, ''),
+    btfId: info.readUInt32LE(64),
+    btfKeyTypeId: info.readUInt32LE(68),
+    btfValueTypeId: info.readUInt32LE(72),
   };
 }
 

@@ -2,7 +2,7 @@
 // pinned programs, shared maps; and nothing left on bpffs afterwards.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { leftovers } from '../testing/leftovers.js';
 import { bpfObjectPath } from '../testing/paths.js';
 import { structCodec, u32, u64 } from './codec.js';
@@ -15,9 +15,11 @@ import { BpfProgram } from './program.js';
 import { runProgram, TC_ACT } from './test-run.js';
 
 const OBJ = bpfObjectPath('test_counter');
+const OBJ_V2 = bpfObjectPath('test_counter_v2');
 const PIN_DIR = `${DEFAULT_PIN_DIR}/test-loader-${process.pid}`;
 const CrudKey = structCodec({ name: 'crud_key', size: 8, fields: { addr: [0, 'ipv4'], port: [4, 'be16'], proto: [6, 'u8'] } });
 const CrudValue = structCodec({ name: 'crud_value', size: 24, fields: { hits: [0, 'u64'], mac: [8, 'mac'], flags: [14, 'u16'], backend_id: [16, 'u32'] } });
+const CrudValueV2 = structCodec({ name: 'crud_value', size: 24, fields: { hits: [0, 'u64'], backend_id: [8, 'u32'], mac: [12, 'mac'], flags: [18, 'u16'], generation: [20, 'u32'] } });
 const k = { addr: '10.96.0.10', port: 53, proto: 17 };
 const v = { hits: 42n, mac: '02:00:00:00:00:09', flags: 1, backend_id: 7 };
 
@@ -64,9 +66,11 @@ describe('BpfObject', () => {
     assert.throws(() => obj.program('rejected').fd, /not loaded/);
   });
 
-  it('pins maps by name and reuses them when the object is opened again (an agent restart)', () => {
+  it('pins maps by name and layout version and reuses them when the object is opened again (an agent restart)', () => {
     const first = BpfObject.open(OBJ, { pinDir: PIN_DIR });
-    assert.deepEqual(readdirSync(PIN_DIR).sort(), ['bench', 'counters', 'crud', 'last_shim', 'percpu_drops']);
+    const pins = readdirSync(PIN_DIR).sort();
+    assert.deepEqual(pins.map((n) => n.replace(/-v[0-9a-f]{8}$/, '')), ['bench', 'counters', 'crud', 'last_shim', 'percpu_drops'], pins.join(' '));
+    assert.equal(first.pinPath('crud'), `${PIN_DIR}/${pins[2]}`);
     first.map('crud', CrudKey, CrudValue).update(k, v);
     first.close();
 
@@ -75,14 +79,12 @@ describe('BpfObject', () => {
   });
 
   it('says how a pinned map differs from the object, and replaces it only when asked', () => {
-    const other = BpfObject.open(OBJ);
-    const bench = other.map('bench', u32, u64);
-    const path = `${PIN_DIR}/other/crud`;
-    bench.pin(path);
+    const other = BpfObject.open(OBJ, { pinDir: `${PIN_DIR}/other`, maxEntries: { crud: 16 } });
+    const path = other.pinPath('crud')!;
     other.close();
     assert.throws(
       () => BpfObject.open(OBJ, { pinDir: `${PIN_DIR}/other` }),
-      (e: unknown) => e instanceof BpfError && /map crud pinned at .*keySize 4 pinned, 8 in the object.*maxEntries 65536 pinned, 8 in the object/.test(e.message),
+      (e: unknown) => e instanceof BpfError && /map crud pinned at .*maxEntries 16 pinned, 8 in the object/.test(e.message),
     );
     const replaced = BpfObject.open(OBJ, { pinDir: `${PIN_DIR}/other`, replaceIncompatiblePins: true });
     const reopened = BpfMap.openPinned(path, CrudKey, CrudValue);
@@ -92,16 +94,56 @@ describe('BpfObject', () => {
     removePinDir(`${PIN_DIR}/other`);
   });
 
+  it('moves the entries of a pin of an older layout (same size, fields moved, one added) into the new map, and removes the old pin', () => {
+    const dir = `${PIN_DIR}/upgrade`;
+    const v1 = BpfObject.open(OBJ, { pinDir: dir });
+    v1.map('crud', CrudKey, CrudValue).update(k, v);
+    v1.map('crud', CrudKey, CrudValue).update({ ...k, port: 54 }, { ...v, backend_id: 8 });
+    const oldPin = v1.pinPath('crud')!;
+    v1.close();
+    const v2 = BpfObject.open(OBJ_V2, { pinDir: dir });
+    try {
+      assert.notEqual(v2.pinPath('crud'), oldPin, 'a new layout, a new pin name');
+      assert.deepEqual(v2.migrations.filter((m) => m.map === 'crud').map((m) => [m.from, m.to, m.copied, m.dropped]), [[oldPin, v2.pinPath('crud'), 2, 0]]);
+      assert.ok(!existsSync(oldPin), 'the old pin is removed');
+      const crud = v2.map('crud', CrudKey, CrudValueV2);
+      assert.deepEqual(crud.get(k), { ...v, generation: 0 });
+      assert.deepEqual(crud.get({ ...k, port: 54 }), { ...v, backend_id: 8, generation: 0 });
+    } finally {
+      v2.close();
+      removePinDir(dir);
+    }
+  });
+
+  it('takes over the unversioned pins of earlier releases, entries included', () => {
+    const dir = `${PIN_DIR}/legacy`;
+    const before = BpfObject.open(OBJ, { pinDir: dir });
+    before.map('crud', CrudKey, CrudValue).update(k, v);
+    const versioned = before.pinPath('crud')!;
+    before.close();
+    renameSync(versioned, `${dir}/crud`);
+    const after = BpfObject.open(OBJ, { pinDir: dir });
+    try {
+      assert.deepEqual(after.migrations.find((m) => m.map === 'crud')?.copied, 1);
+      assert.ok(!existsSync(`${dir}/crud`) && existsSync(versioned));
+      assert.deepEqual(after.map('crud', CrudKey, CrudValue).get(k), v);
+    } finally {
+      after.close();
+      removePinDir(dir);
+    }
+  });
+
   it('reopens a pinned map after everything was closed, checking the codec sizes', () => {
+    const pins = Object.fromEntries(readdirSync(PIN_DIR).map((n) => [n.replace(/-v[0-9a-f]{8}$/, ''), `${PIN_DIR}/${n}`]));
     for (const o of opened.splice(0).reverse()) o.close();
-    const crud = track(BpfMap.openPinned(`${PIN_DIR}/crud`, CrudKey, CrudValue));
+    const crud = track(BpfMap.openPinned(pins.crud!, CrudKey, CrudValue));
     assert.equal(crud.name, 'crud');
     assert.equal(crud.info.maxEntries, 8);
     assert.deepEqual(crud.get(k), v);
-    assert.throws(() => BpfMap.openPinned(`${PIN_DIR}/crud`, u32, CrudValue), WrongSizeError);
-    const drops = track(BpfMap.openPinnedPerCpu(`${PIN_DIR}/percpu_drops`, u32, u64));
+    assert.throws(() => BpfMap.openPinned(pins.crud!, u32, CrudValue), WrongSizeError);
+    const drops = track(BpfMap.openPinnedPerCpu(pins.percpu_drops!, u32, u64));
     assert.equal(drops.perCpu, true);
-    assert.throws(() => BpfMap.openPinned(`${PIN_DIR}/percpu_drops`, u32, u64), /per-CPU/);
+    assert.throws(() => BpfMap.openPinned(pins.percpu_drops!, u32, u64), /per-CPU/);
     assert.throws(() => BpfMap.openPinned(`${PIN_DIR}/nope`, u32, u64), (e: unknown) => e instanceof BpfError && e.call === 'bpf_obj_get' && e.code === 'ENOENT');
   });
 

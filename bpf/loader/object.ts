@@ -1,11 +1,15 @@
 // An eBPF object file opened and loaded through libbpf, with its programs and
-// maps found by name. With a pin directory every map is pinned there by name
-// and, when a pin already exists, reused: a restarted agent keeps its maps.
+// maps found by name. With a pin directory every map is pinned there under
+// its name and layout version (pin-layout.ts) and, when that pin already
+// exists, reused: a restarted agent keeps its maps. A pin of an older layout
+// is migrated entry by entry into the new map, then removed.
 import { closeSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Codec } from './codec.js';
-import { perCpuCodec } from './codec.js';
-import { BpfError, VerifierError } from './errors.js';
+import { bytes, perCpuCodec } from './codec.js';
+import { declaredMapLayouts, kernelMapLayouts, mapTypeProblems } from './btf-layout.js';
+import { convertBytes, layoutVersion, olderPins, versionedPinName, type MapLayouts } from './pin-layout.js';
+import { BpfError, LayoutMismatchError, VerifierError } from './errors.js';
 import { addressOf, lastErrno, lib } from './libbpf.js';
 import type { Pointer } from './libbpf.js';
 import { captureLibbpfLog, libbpfLogMark, libbpfMessagesSince, trimVerifierLog } from './libbpf-log.js';
@@ -17,8 +21,9 @@ import { BpfProgram } from './program.js';
 export interface OpenOptions {
   /**
    * Pin every map of the object (except .data/.rodata/.bss) as
-   * `<pinDir>/<map name>`, reusing a pin that is already there. libbpf
-   * refuses a pinned map whose type, sizes or flags differ from the object's.
+   * `<pinDir>/<map name>.<layout version>`, reusing a pin that is already
+   * there (libbpf refuses one whose type, sizes or flags differ from the
+   * object's), and migrating the entries of a pin of an older layout.
    */
   pinDir?: string;
   /** Restricts pinDir to these maps (default: all of them). */
@@ -46,11 +51,26 @@ interface MapEntry {
   readonly info: MapInfo;
 }
 
+/** A pinned map of an older layout whose entries moved into the object's map. */
+export interface PinMigration {
+  readonly map: string;
+  /** The old and new pin files. */
+  readonly from: string;
+  readonly to: string;
+  readonly copied: number;
+  /** Entries that could not be converted (a key field the old layout lacks) or did not fit. */
+  readonly dropped: number;
+}
+
 export class BpfObject {
   private ptr: Pointer | null;
   private readonly maps = new Map<string, MapEntry>();
   private readonly progs = new Map<string, { ptr: Pointer; section: string }>();
   private readonly handed: Array<{ close(): void }> = [];
+  private readonly pendingMigrations: { name: string; from: string; to: string; layouts: MapLayouts }[] = [];
+  /** What open() migrated from pins of older layouts. */
+  readonly migrations: PinMigration[] = [];
+  private readonly pinPaths = new Map<string, string>();
 
   private constructor(
     readonly path: string,
@@ -97,6 +117,7 @@ export class BpfObject {
         throw new BpfError({ call: 'bpf_object__load', object: abs, errno: -ret, detail: messages.slice(-8).join('; ') || undefined });
       }
       obj.index();
+      obj.migrate();
       return obj;
     } catch (e) {
       obj.close();
@@ -136,8 +157,12 @@ export class BpfObject {
     }
     for (const [name, m] of byName) {
       if (!pinDir || l.bpf_map__is_internal(m) || (opts.pinMaps && !opts.pinMaps.includes(name))) continue;
-      const path = `${pinDir}/${name}`;
+      const layouts = declaredMapLayouts(this, name);
+      const file = layouts ? versionedPinName(name, layoutVersion(l.bpf_map__type(m), layouts)) : name;
+      const path = `${pinDir}/${file}`;
+      this.pinPaths.set(name, path);
       if (existsSync(path)) this.checkPinned(m, name, path, opts.replaceIncompatiblePins ?? false);
+      else if (layouts) for (const old of olderPins(pinDir, name, file)) this.pendingMigrations.push({ name, from: `${pinDir}/${old}`, to: path, layouts });
       const ret = l.bpf_map__set_pin_path(m, path);
       if (ret < 0) throw new BpfError({ call: 'bpf_map__set_pin_path', object: name, errno: -ret });
     }
@@ -147,6 +172,53 @@ export class BpfObject {
       const ret = l.bpf_map__reuse_fd(m, typeof reuse === 'number' ? reuse : reuse.fd);
       if (ret < 0) throw new BpfError({ call: 'bpf_map__reuse_fd', object: name, errno: -ret });
     }
+  }
+
+  /**
+   * Copies the entries of pins of older layouts into the new maps (each
+   * field by name; see pin-layout.ts) and removes the old pins. Programs
+   * still attached with the old map keep it until they are replaced.
+   */
+  private migrate(): void {
+    for (const p of this.pendingMigrations) {
+      const fd = openPinnedFd(p.from);
+      let info: MapInfo;
+      try {
+        info = mapInfoByFd(fd, p.from);
+      } finally {
+        closeSync(fd);
+      }
+      const old = kernelMapLayouts(info);
+      const perCpu = isPerCpuMapType(info.type);
+      const entry = this.entry(p.name);
+      const target = perCpu
+        ? new BpfMap(lib().bpf_map__fd(entry.ptr), entry.info, bytes(entry.info.keySize), perCpuCodec(bytes(entry.info.valueSize), possibleCpus()), { ownsFd: false, call: 'BpfObject.migrate' })
+        : new BpfMap(lib().bpf_map__fd(entry.ptr), entry.info, bytes(entry.info.keySize), bytes(entry.info.valueSize), { ownsFd: false, call: 'BpfObject.migrate' });
+      const source = perCpu ? BpfMap.openPinnedPerCpu(p.from, bytes(info.keySize), bytes(info.valueSize)) : BpfMap.openPinned(p.from, bytes(info.keySize), bytes(info.valueSize));
+      let copied = 0;
+      let dropped = 0;
+      try {
+        for (const [k, v] of source.entries()) {
+          const key = old ? convertBytes(k, old.key, p.layouts.key, true) : undefined;
+          const value = old ? (Array.isArray(v) ? v.map((x) => convertBytes(x, old.value, p.layouts.value)) : convertBytes(v as Buffer, old.value, p.layouts.value)) : undefined;
+          if (!key || !value || (Array.isArray(value) && value.some((x) => !x))) {
+            dropped++;
+            continue;
+          }
+          try {
+            (target as BpfMap<Buffer, Buffer | Buffer[]>).update(key, value as Buffer | Buffer[]);
+            copied++;
+          } catch {
+            dropped++;
+          }
+        }
+      } finally {
+        source.close();
+      }
+      unpin(p.from);
+      this.migrations.push({ map: p.name, from: p.from, to: p.to, copied, dropped });
+    }
+    this.pendingMigrations.length = 0;
   }
 
   /** Says precisely how a pinned map differs from the object's definition (libbpf only says "mismatch"). */
@@ -201,6 +273,11 @@ export class BpfObject {
     return [...this.progs.keys()];
   }
 
+  /** Where a map is pinned (`<pinDir>/<map>-v<layout version>`), or undefined when it is not. */
+  pinPath(name: string): string | undefined {
+    return this.pinPaths.get(name);
+  }
+
   /** Names of the object's maps, internal ones (".rodata"...) included. */
   mapNames(): string[] {
     this.live();
@@ -234,6 +311,7 @@ export class BpfObject {
     const { ptr, info } = this.entry(name);
     if (isPerCpuMapType(info.type)) throw new BpfError({ call: 'BpfObject.map', object: name, errno: 0, detail: 'per-CPU map: use perCpuMap()' });
     const map = new BpfMap(lib().bpf_map__fd(ptr), info, keyCodec, valueCodec, { ownsFd: false, call: 'BpfObject.map' });
+    this.checkTypes(name, keyCodec, valueCodec);
     this.handed.push(map);
     return map;
   }
@@ -243,8 +321,20 @@ export class BpfObject {
     const { ptr, info } = this.entry(name);
     if (!isPerCpuMapType(info.type)) throw new BpfError({ call: 'BpfObject.perCpuMap', object: name, errno: 0, detail: 'not a per-CPU map: use map()' });
     const map = new BpfMap(lib().bpf_map__fd(ptr), info, keyCodec, perCpuCodec(valueCodec, possibleCpus()), { ownsFd: false, call: 'BpfObject.perCpuMap' });
+    this.checkTypes(name, keyCodec, valueCodec);
     this.handed.push(map);
     return map;
+  }
+
+  /**
+   * A map is only handed out with codecs of the types its C declaration
+   * names (BTF): a swapped or stale codec of the right size would misread
+   * every entry silently.
+   */
+  private checkTypes(name: string, key: Codec<unknown>, value: Codec<unknown>): void {
+    if (!this.btfPointer()) return;
+    const problems = mapTypeProblems(this, name, key, value);
+    if (problems.length) throw new LayoutMismatchError({ object: this.path, type: `map ${name}`, problems });
   }
 
   /** libbpf's struct btf * of the object (for checkLayoutAgainstBtf); null when it has none. */

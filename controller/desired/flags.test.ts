@@ -2,14 +2,11 @@
 // controller's copy must say exactly the same, every bit, both ways.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '../../bpf/testing/paths.js';
+import { cConstants, cTable } from '../../bpf/testing/c-constants.js';
 import { FRONTEND_FLAGS } from './flags.js';
 
 void test('controller/desired/flags.ts equals bpf/include/frontend_flags.h', () => {
-  const header = readFileSync(join(repoRoot(), 'bpf', 'include', 'frontend_flags.h'), 'utf8');
-  const defined = Object.fromEntries([...header.matchAll(/^#define TALARIA_FLAG_(\w+) (0x[0-9a-fA-F]+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const defined = Object.fromEntries([...cTable(cConstants('frontend_flags.h'), 'TALARIA_FLAG_')].map(([name, bit]) => [name.toUpperCase(), bit]));
   assert.ok(Object.keys(defined).length > 0, 'the header defines flags');
   assert.deepEqual({ ...FRONTEND_FLAGS }, defined);
   const bits = Object.values(defined);

@@ -49,6 +49,7 @@ export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) =>
   let datapath: SwitchDatapath;
   try {
     datapath = SwitchDatapath.load({ pinDir: opts.pinDir });
+    for (const m of datapath.object.migrations) log(`map ${m.map}: an older layout was pinned (${m.from}): ${m.copied} entries moved to ${m.to}, ${m.dropped} dropped`);
   } catch (e) {
     if (e instanceof BpfError || (e instanceof Error && /missing/.test(e.message))) throw new UserError(`loading the switch program: ${e.message}`);
     throw e;

@@ -140,10 +140,11 @@ export class SwitchDatapath {
     this.detach();
     this.lut?.close();
     this.lut = undefined;
+    const pins = Object.keys(SWITCH_MAPS).map((name) => this.object.pinPath(name));
     this.object.close();
     if (opts.removePins && this.pinDir) {
       // Only the switch's own pins: the directory may be shared (the default /sys/fs/bpf/talaria).
-      for (const name of Object.keys(SWITCH_MAPS)) unpin(`${this.pinDir}/${name}`);
+      for (const path of pins) if (path) unpin(path);
       if (existsSync(this.pinDir) && readdirSync(this.pinDir).length === 0) removePinDir(this.pinDir);
     }
   }
