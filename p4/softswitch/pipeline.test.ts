@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { runProgram, TC_ACT } from '../../bpf/loader/index.js';
 import { buildPacket, parsePacket } from '../../bpf/testing/packet-builder.js';
 import { TalariaKind } from '../../bpf/layouts/shim.js';
+import { DROP_REASONS, PASS_REASONS } from '../../bpf/layouts/switch-maps.js';
 import { SWITCH_OBJECT } from './datapath.js';
 import { flowHash } from './flow-hash.js';
 import { buildMaglevTable } from './maglev.js';
@@ -16,6 +17,13 @@ import { BACKENDS, CASES, CLIENT, EXTERNAL, GROUP70, MEMBER_BACKEND, PORT_MAC, T
 import { checkOutcome, portOfDestinationMac } from '../switch-cases/check.js';
 
 const IFINDEX = { 1: 11, 2: 12, 3: 13 } as const;
+
+/** The index of a drop or pass reason by its name (the C enum's value). */
+function reasonIndex(names: Readonly<Record<number, string>>, name: string): number {
+  const hit = Object.entries(names).find(([, n]) => n === name);
+  if (!hit) throw new Error(`no reason named ${name}`);
+  return Number(hit[0]);
+}
 /** The backend the eBPF switch picks for a NEW flow to frontend 7: Maglev, predicted in TypeScript. */
 function predictedBackend(t: { saddr: string; sport: number }): 101 | 102 {
   const table = buildMaglevTable(GROUP70.map(([m, w]) => ({ key: String(m), weight: w })));
@@ -42,16 +50,17 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       const spec = c.packet();
       const input = Buffer.isBuffer(spec) ? spec : buildPacket(spec);
       const want = c.expect();
-      const before = want.verdict === 'drop' ? sw.drops(want.reason) : want.verdict === 'pass' ? sw.passes(want.reason) : 0n;
+      const reason = want.verdict === 'drop' ? reasonIndex(DROP_REASONS, want.reason) : want.verdict === 'pass' ? reasonIndex(PASS_REASONS, want.reason) : -1;
+      const before = want.verdict === 'drop' ? sw.drops(reason) : want.verdict === 'pass' ? sw.passes(reason) : 0n;
       const res = runProgram(sw.datapath.program, input);
       const sent = res.verdict === TC_ACT.REDIRECT ? [{ port: portOfDestinationMac(res.packet) ?? 0, frame: res.packet }] : [];
       checkOutcome(want, input, sent, { predict: (pick) => predictedBackend(pick.flow), setsSourceMac: true });
       if (want.verdict === 'drop') {
         assert.equal(res.verdict, TC_ACT.SHOT);
-        assert.equal(sw.drops(want.reason), before + 1n, `drop reason ${want.reason} counted`);
+        assert.equal(sw.drops(reason), before + 1n, `drop reason ${want.reason} counted`);
       } else if (want.verdict === 'pass') {
         assert.equal(res.verdict, TC_ACT.OK);
-        assert.equal(sw.passes(want.reason), before + 1n, `pass reason ${want.reason} counted`);
+        assert.equal(sw.passes(reason), before + 1n, `pass reason ${want.reason} counted`);
         assert.deepEqual(res.packet, input, 'a passed packet is untouched');
       }
     });

@@ -21,8 +21,6 @@ export const EXTERNAL = '203.0.113.9';
 export const BACKENDS = { 101: { addr: '10.244.2.5', port: 8080 }, 102: { addr: '10.244.2.6', port: 8080 }, 103: { addr: '10.244.2.7', port: 8080 } } as const;
 export const PORT_MAC = { 1: '02:00:00:00:01:01', 2: '02:00:00:00:01:02', 3: '02:00:00:00:01:03' } as const;
 export const HOST_MAC = { 1: 'aa:00:00:00:00:01', 2: 'aa:00:00:00:00:02', 3: 'aa:00:00:00:00:03' } as const;
-export const DROP = { MALFORMED_IP: 1, MALFORMED_SHIM: 2, MALFORMED_L4: 3, SHIM_FRAGMENT: 4, SHIM_NOT_L4: 5, UNEXPECTED_KIND: 6, NO_FRONTEND: 7, PINNED_BACKEND_GONE: 9, NO_REVERSE_NAT: 10, ROUTE_DROP: 12, TTL_EXPIRED: 13, NO_REJECT: 17, BAD_IP_CHECKSUM: 18 } as const;
-export const PASS = { NOT_IPV4: 0, LOCAL: 1, IP_OPTIONS: 2, NO_ROUTE: 3 } as const;
 // Group 70 (frontend 7, TCP 80): members 1, 2 -> backends 101, 102, equal weights.
 export const GROUP70 = [[1, 1], [2, 1]] as const;
 export const MEMBER_BACKEND: Record<number, 101 | 102 | 103> = { 1: 101, 2: 102, 3: 103 };
@@ -72,8 +70,10 @@ export interface GroupPick {
 export type Expect =
   | { verdict: 'redirect'; port: 1 | 2 | 3; src: string; sport?: number; dst?: string; dport?: number; ttl?: number; pick?: GroupPick; shim?: { kind: number; frontendId: number; backendId?: number; flags?: number } | null }
   | { verdict: 'reject'; port: 1 | 2 | 3; src: string; sport?: number; dst: string; dport?: number; rst?: { seq: number; ack: number }; icmp?: { sport: number; dport: number } }
-  | { verdict: 'drop'; reason: number }
-  | { verdict: 'pass'; reason: number };
+  /** Nothing leaves a port; the eBPF switch counts it under this drop reason (bpf/layouts/switch-maps.ts DROP_REASONS). */
+  | { verdict: 'drop'; reason: string }
+  /** Nothing leaves a port: it is the switch's own stack's (the eBPF switch passes it to its kernel, counted under PASS_REASONS). */
+  | { verdict: 'pass'; reason: string };
 
 export interface SwitchCase {
   name: string;
@@ -105,7 +105,7 @@ export const CASES: SwitchCase[] = [
   {
     name: 'PINNED to a backend that is gone -> dropped and counted',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 7, backendId: 999 } }, ...tcp(40002, 80) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.PINNED_BACKEND_GONE }),
+    expect: () => ({ verdict: 'drop', reason: 'pinned_backend_gone' }),
   },
   {
     name: 'REPLY -> TO_CLIENT, source restored, shim kept towards a host',
@@ -125,7 +125,7 @@ export const CASES: SwitchCase[] = [
   {
     name: 'REPLY for an unknown frontend -> dropped',
     packet: () => ({ ipv4: { src: BACKENDS[101].addr, dst: CLIENT, shim: { kind: TalariaKind.REPLY, frontendId: 4242, backendId: 101 } }, tcp: { sport: 8080, dport: 1 } }),
-    expect: () => ({ verdict: 'drop', reason: DROP.NO_REVERSE_NAT }),
+    expect: () => ({ verdict: 'drop', reason: 'no_reverse_nat' }),
   },
   {
     name: 'plain pod-to-pod TCP is routed: TTL down, MACs set, nothing else changed',
@@ -140,12 +140,12 @@ export const CASES: SwitchCase[] = [
   {
     name: 'shimless packet to a service address that is no frontend, no route -> the kernel',
     packet: () => ({ ipv4: { src: CLIENT, dst: '10.96.0.99' }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'pass', reason: PASS.NO_ROUTE }),
+    expect: () => ({ verdict: 'pass', reason: 'no_route' }),
   },
   {
     name: 'NEW for an unknown frontend -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: '10.96.0.99', shim: { kind: TalariaKind.NEW, frontendId: 1, backendId: 0 } }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.NO_FRONTEND }),
+    expect: () => ({ verdict: 'drop', reason: 'no_frontend' }),
   },
   {
     name: 'NEW TCP for a frontend without backends -> RST from the frontend, back to the client',
@@ -165,7 +165,7 @@ export const CASES: SwitchCase[] = [
   {
     name: 'a RST to a frontend without backends is not answered',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, tcp: { sport: 1, dport: 81, flags: ['RST'] } }),
-    expect: () => ({ verdict: 'drop', reason: DROP.NO_REJECT }),
+    expect: () => ({ verdict: 'drop', reason: 'no_reject' }),
   },
   {
     name: 'PINNED to a frontend flagged reject still reaches its pinned backend',
@@ -175,7 +175,7 @@ export const CASES: SwitchCase[] = [
   {
     name: 'route action drop',
     packet: () => ({ ipv4: { src: CLIENT, dst: '192.0.2.1' }, ...tcp(1, 2) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.ROUTE_DROP }),
+    expect: () => ({ verdict: 'drop', reason: 'route_drop' }),
   },
   {
     name: 'TTL 2 leaves with TTL 1',
@@ -185,7 +185,7 @@ export const CASES: SwitchCase[] = [
   {
     name: 'TTL 1 expires',
     packet: () => ({ ipv4: { src: CLIENT, dst: BACKENDS[101].addr, ttl: 1 }, ...tcp(1, 2) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.TTL_EXPIRED }),
+    expect: () => ({ verdict: 'drop', reason: 'ttl_expired' }),
   },
   {
     name: 'shim with a wrong length -> dropped',
@@ -194,47 +194,47 @@ export const CASES: SwitchCase[] = [
       b[14 + 21] = 10;
       return fixIpChecksum(b);
     },
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_SHIM }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_shim' }),
   },
   {
     name: 'shim with version 2 -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0, version: 2 } }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_SHIM }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_shim' }),
   },
   {
     name: 'shim with an unknown kind -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: 9, frontendId: 7, backendId: 0 } }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_SHIM }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_shim' }),
   },
   {
     name: 'TO_BACKEND arriving at the switch -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 7, backendId: 101 } }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.UNEXPECTED_KIND }),
+    expect: () => ({ verdict: 'drop', reason: 'unexpected_kind' }),
   },
   {
     name: 'shim cut short (frame ends inside the option) -> dropped',
     packet: () => buildPacket({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 } }, ...tcp(1, 80) }).subarray(0, 14 + 26),
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_IP }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_ip' }),
   },
   {
     name: 'shim in a header of the wrong size (ihl 9) -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 }, options: Buffer.from([1, 1, 1, 1]) }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_SHIM }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_shim' }),
   },
   {
     name: 'shim on ICMP -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 } }, icmp: { type: 8 } }),
-    expect: () => ({ verdict: 'drop', reason: DROP.SHIM_NOT_L4 }),
+    expect: () => ({ verdict: 'drop', reason: 'shim_not_l4' }),
   },
   {
     name: 'shim on a fragment -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, fragOffset: 10, protocol: TCP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 } }, payload: Buffer.alloc(24) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.SHIM_FRAGMENT }),
+    expect: () => ({ verdict: 'drop', reason: 'shim_fragment' }),
   },
   {
     name: 'TCP header cut short -> dropped',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, protocol: TCP, shim: { kind: TalariaKind.NEW, frontendId: 7, backendId: 0 } }, payload: Buffer.alloc(10) }),
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_L4 }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_l4' }),
   },
   {
     // (BPF_PROG_TEST_RUN refuses frames shorter than an IPv4 header, so the broken header is an ihl of 4.)
@@ -244,7 +244,7 @@ export const CASES: SwitchCase[] = [
       b[14] = 0x44;
       return fixIpChecksum(b);
     },
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_IP }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_ip' }),
   },
   {
     name: 'tot_len longer than the frame -> dropped',
@@ -253,17 +253,17 @@ export const CASES: SwitchCase[] = [
       b.writeUInt16BE(1400, 14 + 2);
       return fixIpChecksum(b);
     },
-    expect: () => ({ verdict: 'drop', reason: DROP.MALFORMED_IP }),
+    expect: () => ({ verdict: 'drop', reason: 'malformed_ip' }),
   },
   {
     name: 'other IPv4 options -> left to the kernel',
     packet: () => ({ ipv4: { src: CLIENT, dst: BACKENDS[101].addr, options: Buffer.from([0x94, 4, 0, 0]) }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'pass', reason: PASS.IP_OPTIONS }),
+    expect: () => ({ verdict: 'pass', reason: 'ip_options' }),
   },
   {
     name: 'twelve bytes of other IPv4 options (ihl 8, no shim) -> left alone, never rewritten',
     packet: () => ({ ipv4: { src: CLIENT, dst: BACKENDS[101].addr, options: Buffer.from([0x07, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 1]) }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'pass', reason: PASS.IP_OPTIONS }),
+    expect: () => ({ verdict: 'pass', reason: 'ip_options' }),
   },
   {
     name: 'a bad IPv4 header checksum -> dropped, never forwarded with a fresh one',
@@ -272,7 +272,7 @@ export const CASES: SwitchCase[] = [
       b.writeUInt16BE(b.readUInt16BE(14 + 10) ^ 0x0101, 14 + 10);
       return b;
     },
-    expect: () => ({ verdict: 'drop', reason: DROP.BAD_IP_CHECKSUM }),
+    expect: () => ({ verdict: 'drop', reason: 'bad_ip_checksum' }),
   },
   {
     name: 'a bad IPv4 header checksum over a shim -> dropped',
@@ -281,22 +281,22 @@ export const CASES: SwitchCase[] = [
       b[14 + 20 + 11] ^= 0x01; // the shim's backend id, covered by the header checksum
       return b;
     },
-    expect: () => ({ verdict: 'drop', reason: DROP.BAD_IP_CHECKSUM }),
+    expect: () => ({ verdict: 'drop', reason: 'bad_ip_checksum' }),
   },
   {
     name: 'traffic for the switch itself -> its kernel',
     packet: () => ({ ipv4: { src: CLIENT, dst: '198.18.0.1' }, ...tcp(1, 22) }),
-    expect: () => ({ verdict: 'pass', reason: PASS.LOCAL }),
+    expect: () => ({ verdict: 'pass', reason: 'local' }),
   },
   {
     name: 'ARP -> the kernel',
     packet: () => ({ eth: { type: 0x0806, dst: 'ff:ff:ff:ff:ff:ff' }, payload: Buffer.alloc(28) }),
-    expect: () => ({ verdict: 'pass', reason: PASS.NOT_IPV4 }),
+    expect: () => ({ verdict: 'pass', reason: 'not_ipv4' }),
   },
   {
     name: 'IPv6 -> the kernel',
     packet: () => ({ ipv6: { src: 'fd00::1', dst: 'fd00::2' }, ...tcp(1, 80) }),
-    expect: () => ({ verdict: 'pass', reason: PASS.NOT_IPV4 }),
+    expect: () => ({ verdict: 'pass', reason: 'not_ipv4' }),
   },
 ];
 
