@@ -7,7 +7,7 @@ import type { E2eContext, Mode } from './context.js';
 import { CLIENT, CLIENT_2, answeredBy, echoDeployment } from './context.js';
 import { service } from '../testbed/objects.js';
 import type { Attempt } from './probe.js';
-import { runInNetns } from '../testbed/run-in-netns.js';
+import { diagnoseNodePortPath } from './diagnose.js';
 
 export interface E2eCase {
   name: string;
@@ -127,14 +127,12 @@ export const CASES: E2eCase[] = [
       const nodePort = ctx.nodePort('e2e-nodeport');
       for (const node of ctx.tb.nodes) {
         await ctx.eventually(`external -> ${node.name} ${node.ip}:${nodePort}`, async () => answeredBy(await ctx.http(ctx.tb.external.netns, node.ip, nodePort, 2)));
-        // Seen failing now and then in nftables mode (ETIMEDOUT for 30 s, pod -> another node's
-        // NodePort) and not reproduced by hand: the failure carries the two nodes' conntrack view.
         await ctx
           .eventually(`pod -> ${node.name} ${node.ip}:${nodePort}`, async () => answeredBy(await ctx.http(ctx.pod(CLIENT).netns, node.ip, nodePort, 2)))
           .catch(async (err: Error) => {
             const client = ctx.tb.nodes.find((n) => n.name === ctx.pod(CLIENT).node)!;
-            const views = await Promise.all([client, node].map(async (n) => `${n.name}: ${(await runInNetns(n.netns, ['conntrack', '-L', '-p', 'tcp', '--dport', String(nodePort)], 10_000)).stdout.trim() || '(none)'}`));
-            throw new AssertionError({ message: `${err.message}\nconntrack entries to port ${nodePort}:\n${views.join('\n')}` });
+            const evidence = await diagnoseNodePortPath(ctx, client, node, nodePort, ctx.pod(CLIENT).netns);
+            throw new AssertionError({ message: `${err.message}\n${evidence}` });
           });
       }
     }),
