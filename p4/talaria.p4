@@ -6,7 +6,9 @@
  * rewrites the destination to the backend and marks it TO_BACKEND. A reply
  * comes back marked REPLY; the switch restores the frontend as source and
  * marks it TO_CLIENT. The marks travel in the Talaria shim, a 12-byte IPv4
- * option (see DESIGN.md). Everything else is routed by destination.
+ * option (see DESIGN.md). Everything else is routed by destination. A
+ * frontend without an endpoint is answered by the switch itself, as
+ * kube-proxy's REJECT does: a TCP RST or an ICMP port unreachable.
  *
  * To the controller (P4Runtime) the program is five tables, one action
  * selector and one direct counter per table; names below are the P4Runtime
@@ -39,6 +41,7 @@ typedef bit<4> talaria_kind_t;
 
 /* ---- Constants ------------------------------------------------------------ */
 
+const bit<32> ETHERNET_BYTES = 14;
 const bit<16> ETHERTYPE_IPV4 = 0x0800;
 const bit<16> ETHERTYPE_IPV6 = 0x86dd;
 const bit<8> IPPROTO_ICMP = 1;
@@ -499,7 +502,7 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
          * switch passes them to its kernel; BMv2 has none). */
         if (standard_metadata.parser_error != error.NoError || !hdr.ipv4.isValid()
                 || standard_metadata.checksum_error == 1 || meta.ip_options == 1
-                || (bit<32>)hdr.ipv4.total_len + 14 > standard_metadata.packet_length
+                || (bit<32>)hdr.ipv4.total_len + ETHERNET_BYTES > standard_metadata.packet_length
                 || hdr.ipv4.total_len < ((bit<16>)hdr.ipv4.ihl << 2)) {
             drop();
             return;
@@ -563,23 +566,24 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
                         hdr.ipv4.dst_addr = hdr.answer_ipv4.dst_addr;
                     }
                 } else {
-                if (hdr.tcp.isValid()) {
-                    hdr.tcp.dst_port = meta.l4_dst_port;
-                } else {
-                    hdr.udp.dst_port = meta.l4_dst_port;
-                }
-                if (!hdr.talaria.isValid()) {
-                    hdr.talaria.setValid();
-                    hdr.talaria.opt_type = TALARIA_OPT_TYPE;
-                    hdr.talaria.opt_len = TALARIA_OPT_LEN;
-                    hdr.talaria.version = TALARIA_VERSION;
-                    hdr.ipv4.ihl = IPV4_IHL_WITH_SHIM;
-                    hdr.ipv4.total_len = hdr.ipv4.total_len + TALARIA_SHIM_BYTES;
-                }
-                hdr.talaria.kind = KIND_TO_BACKEND;
-                hdr.talaria.flags = meta.flags;
-                hdr.talaria.frontend_id = meta.frontend_id;
-                hdr.talaria.backend_id = meta.backend_id;
+                    /* The chosen backend becomes the destination; the shim says so. */
+                    if (hdr.tcp.isValid()) {
+                        hdr.tcp.dst_port = meta.l4_dst_port;
+                    } else {
+                        hdr.udp.dst_port = meta.l4_dst_port;
+                    }
+                    if (!hdr.talaria.isValid()) {
+                        hdr.talaria.setValid();
+                        hdr.talaria.opt_type = TALARIA_OPT_TYPE;
+                        hdr.talaria.opt_len = TALARIA_OPT_LEN;
+                        hdr.talaria.version = TALARIA_VERSION;
+                        hdr.ipv4.ihl = IPV4_IHL_WITH_SHIM;
+                        hdr.ipv4.total_len = hdr.ipv4.total_len + TALARIA_SHIM_BYTES;
+                    }
+                    hdr.talaria.kind = KIND_TO_BACKEND;
+                    hdr.talaria.flags = meta.flags;
+                    hdr.talaria.frontend_id = meta.frontend_id;
+                    hdr.talaria.backend_id = meta.backend_id;
                 }
             } else if (hdr.talaria.isValid()) {
                 /* A marked packet for a frontend the switch does not know. */
