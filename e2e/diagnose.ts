@@ -32,8 +32,13 @@ export async function diagnoseNodePortPath(ctx: E2eContext, client: NodeRef, tar
     [`${target.name} eth0`, onTarget],
     [`${client.name} neighbours`, await cmd(client.netns, ['ip', 'neigh', 'show'])],
     ['switch bridge fdb', await cmd(ctx.tb.switch.netns, ['bridge', 'fdb', 'show', 'dynamic'])],
-    [`${client.name} conntrack to port ${port}`, await cmd(client.netns, ['conntrack', '-L', '-p', 'tcp', '--dport', String(port)])],
-    [`${target.name} conntrack to port ${port}`, await cmd(target.netns, ['conntrack', '-L', '-p', 'tcp', '--dport', String(port)])],
+    [`${client.name} conntrack entries naming port ${port}`, await entriesWithPort(client.netns, port)],
+    [`${target.name} conntrack entries naming port ${port} (either direction)`, await entriesWithPort(target.netns, port)],
+    [`${target.name} conntrack statistics`, await cmd(target.netns, ['conntrack', '-S'])],
   ];
+  async function entriesWithPort(netns: string, p: number): Promise<string> {
+    const lines = (await runInNetns(netns, ['conntrack', '-L', '-p', 'tcp'], 10_000)).stdout.split('\n');
+    return lines.filter((l) => l.includes(`port=${p} `)).join('\n') || '(none)';
+  }
   return sections.map(([title, text]) => `${title}:\n  ${text.replace(/\n/g, '\n  ')}`).join('\n');
 }
