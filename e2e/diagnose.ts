@@ -26,6 +26,10 @@ export async function diagnoseNodePortPath(ctx: E2eContext, client: NodeRef, tar
     const r = await runInNetns(netns, argv, 10_000);
     return (r.stdout + r.stderr).trim() || '(none)';
   };
+  async function entriesWithPort(netns: string, p: number): Promise<string> {
+    const lines = (await runInNetns(netns, ['conntrack', '-L', '-p', 'tcp'], 10_000)).stdout.split('\n');
+    return lines.filter((l) => l.includes(`port=${p} `)).join('\n') || '(none)';
+  }
   const sections: [string, string][] = [
     [`${client.name} eth0 during one more attempt`, onClient],
     ['switch (all ports)', onSwitch],
@@ -36,9 +40,5 @@ export async function diagnoseNodePortPath(ctx: E2eContext, client: NodeRef, tar
     [`${target.name} conntrack entries naming port ${port} (either direction)`, await entriesWithPort(target.netns, port)],
     [`${target.name} conntrack statistics`, await cmd(target.netns, ['conntrack', '-S'])],
   ];
-  async function entriesWithPort(netns: string, p: number): Promise<string> {
-    const lines = (await runInNetns(netns, ['conntrack', '-L', '-p', 'tcp'], 10_000)).stdout.split('\n');
-    return lines.filter((l) => l.includes(`port=${p} `)).join('\n') || '(none)';
-  }
   return sections.map(([title, text]) => `${title}:\n  ${text.replace(/\n/g, '\n  ')}`).join('\n');
 }

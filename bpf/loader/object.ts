@@ -190,10 +190,8 @@ export class BpfObject {
       }
       const old = kernelMapLayouts(info);
       const perCpu = isPerCpuMapType(info.type);
-      const entry = this.entry(p.name);
-      const target = perCpu
-        ? new BpfMap(lib().bpf_map__fd(entry.ptr), entry.info, bytes(entry.info.keySize), perCpuCodec(bytes(entry.info.valueSize), possibleCpus()), { ownsFd: false, call: 'BpfObject.migrate' })
-        : new BpfMap(lib().bpf_map__fd(entry.ptr), entry.info, bytes(entry.info.keySize), bytes(entry.info.valueSize), { ownsFd: false, call: 'BpfObject.migrate' });
+      const { keySize, valueSize } = this.entry(p.name).info;
+      const target = perCpu ? this.perCpuMap(p.name, bytes(keySize), bytes(valueSize)) : this.map(p.name, bytes(keySize), bytes(valueSize));
       const source = perCpu ? BpfMap.openPinnedPerCpu(p.from, bytes(info.keySize), bytes(info.valueSize)) : BpfMap.openPinned(p.from, bytes(info.keySize), bytes(info.valueSize));
       let copied = 0;
       let dropped = 0;
