@@ -13,9 +13,23 @@ import { Controller, loadKubeconfig } from './controller.js';
 import { COMPONENT } from './events.js';
 import { entityKey, type Entity } from './desired/entities.js';
 import { EntityCodec } from './switch/codec.js';
+import type { ClusterState } from './cluster-state.js';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 
 export const p4info = talariaP4Info();
 const quiet = (line: string): void => void (process.env.CTL_LOG && process.stderr.write(`${line}\n`));
+
+/** A NodePort Service with two endpoints and one routed node: 15 switch entries. */
+export function addWebService(state: ClusterState): void {
+  state.onService({ metadata: { namespace: 'ns', name: 'web' }, spec: { clusterIP: '10.96.0.10', type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] } } as V1Service);
+  state.onEndpointSlice({
+    metadata: { namespace: 'ns', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: [{ addresses: ['10.244.1.5'] }, { addresses: ['10.244.2.5'] }],
+  } as V1EndpointSlice);
+  state.onNode({ metadata: { name: 'n1', annotations: { 'talaria.io/switch-port': '1', 'talaria.io/uplink-mac': '02:00:00:00:00:01' } }, spec: { podCIDR: '10.244.1.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] } });
+}
 
 export async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { talariaP4Info } from '../../p4/client/index.js';
 import { Bmv2Process } from '../../p4/bmv2/bmv2-process.js';
 import { PacketPorts } from '../../p4/bmv2/packet-ports.js';
@@ -19,6 +18,7 @@ import { ControllerMetrics } from '../metrics.js';
 import { Syncer } from '../syncer.js';
 import { EntityCodec } from './codec.js';
 import { SwitchConnection } from './connection.js';
+import { addWebService, until } from '../test-harness.js';
 
 const tools = findP4Tools();
 const skip = typeof tools === 'string' && `controller on BMv2 did not run: ${tools}`;
@@ -41,16 +41,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 void test('with --device-config the controller installs talaria.p4 on BMv2 and programs every entry', { skip }, async () => {
-  if (typeof tools === 'string' || !bmv2) return;
+  if (typeof tools === 'string') return;
+  assert.ok(bmv2, 'BMv2 started');
   const p4info = talariaP4Info();
   const deviceConfig = compileForBmv2(tools, dir).json;
   const state = new ClusterState();
@@ -68,14 +61,7 @@ void test('with --device-config the controller installs talaria.p4 on BMv2 and p
     onDown: () => syncer.detach(),
   });
   try {
-    state.onService({ metadata: { namespace: 'ns', name: 'web' }, spec: { clusterIP: '10.96.0.10', type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] } } as V1Service);
-    state.onEndpointSlice({
-      metadata: { namespace: 'ns', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port: 8080 }],
-      endpoints: [{ addresses: ['10.244.1.5'] }, { addresses: ['10.244.2.5'] }],
-    } as V1EndpointSlice);
-    state.onNode({ metadata: { name: 'n1', annotations: { 'talaria.io/switch-port': '1', 'talaria.io/uplink-mac': '02:00:00:00:00:01' } }, spec: { podCIDR: '10.244.1.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] } });
+    addWebService(state);
     conn.start();
     await until('a session on BMv2', () => syncer.attached);
     assert.ok(logged.some((l) => l.includes(`with a ${deviceConfig.length}-byte device config`)), logged.join('\n'));

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { P4RuntimeClient, talariaP4Info } from '../../p4/client/index.js';
 import { MemoryTarget } from '../../p4/server/memory-target.js';
 import { P4RuntimeServer } from '../../p4/server/server.js';
@@ -13,17 +12,10 @@ import { ControllerMetrics } from '../metrics.js';
 import { Syncer } from '../syncer.js';
 import { EntityCodec } from './codec.js';
 import { SwitchConnection } from './connection.js';
+import { addWebService, until } from '../test-harness.js';
 import type { SwitchSession } from './session.js';
 
 const p4info = talariaP4Info();
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function countEntries(address: string): Promise<number> {
   const c = new P4RuntimeClient({ address, deviceId: 1 });
@@ -55,14 +47,7 @@ void test('pipeline pushed, state written, server restart reconciled', async () 
     onDown: () => syncer.detach(),
   });
   try {
-    state.onService({ metadata: { namespace: 'ns', name: 'web' }, spec: { clusterIP: '10.96.0.10', type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] } } as V1Service);
-    state.onEndpointSlice({
-      metadata: { namespace: 'ns', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port: 8080 }],
-      endpoints: [{ addresses: ['10.244.1.5'] }, { addresses: ['10.244.2.5'] }],
-    } as V1EndpointSlice);
-    state.onNode({ metadata: { name: 'n1', annotations: { 'talaria.io/switch-port': '1', 'talaria.io/uplink-mac': '02:00:00:00:00:01' } }, spec: { podCIDR: '10.244.1.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] } });
+    addWebService(state);
     conn.start();
     await until('session', () => syncer.attached);
     await syncer.sync();
