@@ -1,6 +1,8 @@
 // Address parsing for the model: Kubernetes fields arrive as strings and may
 // be wrong; the desired state needs a canonical text form to key entities by.
 import { isIPv4, isIPv6 } from 'node:net';
+// The IPv6 text <-> bytes conversions the map codecs use (pure functions).
+import { formatIpv6, parseIpv6 } from '../bpf/loader/codec.js';
 
 export type IpFamily = 4 | 6;
 
@@ -20,22 +22,14 @@ export function canonicalIp(text: string | undefined): { ip: string; family: IpF
 /** The address as big-endian bytes (4 or 16). */
 export function ipBytes(ip: string): Uint8Array {
   if (isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number));
-  const groups = expandIpv6(ip);
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
+  return Uint8Array.from(parseIpv6(ip));
 }
 
 /** Inverse of ipBytes. */
 export function ipFromBytes(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
   if (b.length !== 16) throw new Error(`address of ${b.length} bytes`);
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
-  return canonicalIpv6(groups.map((g) => g.toString(16)).join(':'));
+  return formatIpv6(Buffer.from(b));
 }
 
 /** Parses "a.b.c.d/len" (or IPv6); undefined when malformed. Host bits are cleared. */
@@ -54,40 +48,7 @@ export function parseCidr(text: string | undefined): { ip: string; prefixLen: nu
   return { ip: ipFromBytes(bytes), prefixLen, family: addr.family };
 }
 
-function expandIpv6(ip: string): number[] {
-  let text = ip;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const b = v4[1].split('.').map(Number);
-    text = text.slice(0, v4.index) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? 0 : 8 - h.length - t.length;
-  return [...h, ...Array<string>(fill).fill('0'), ...t].map((g) => parseInt(g, 16));
-}
-
 /** RFC 5952 form: lower case, no leading zeros, the longest zero run as "::". */
 function canonicalIpv6(ip: string): string {
-  const groups = expandIpv6(ip);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6(parseIpv6(ip));
 }
