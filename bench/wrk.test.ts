@@ -2,11 +2,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createHttpServer } from 'node:http';
 import { parseWrkOutput, runWrk, spreadHook } from './wrk.js';
+import { freePort } from '../testbed/free-port.js';
 
 test('parses the result line of the done hook', () => {
   const r = parseWrkOutput(
@@ -21,13 +22,6 @@ test('a wrk run that printed no result is an error that shows the output', () =>
   assert.throws(() => parseWrkOutput('unable to connect to 10.0.0.1:80 Connection refused'), /Connection refused/);
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 test('measures a real nginx on loopback, keep-alive and a connection per request', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'talaria-nginx-'));

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { talariaArgv } from '../cli/self.js';
 import { TestApiServer } from '../testbed/controlplane/test-api-server.js';
 import { P4RuntimeClient, talariaP4Info } from '../p4/client/index.js';
@@ -11,15 +10,8 @@ import { MemoryTarget } from '../p4/server/memory-target.js';
 import { P4RuntimeServer } from '../p4/server/server.js';
 import { entityKey } from './desired/entities.js';
 import { EntityCodec } from './switch/codec.js';
+import { freePort } from '../testbed/free-port.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 void test('talaria controller programs the switch and stops on SIGTERM', async () => {
   const api = await TestApiServer.start();

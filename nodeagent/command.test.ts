@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { talariaArgv } from '../cli/self.js';
 import { queryTc } from '../bpf/loader/tc.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath.js';
 import { MiniCluster } from './testing/mini-cluster.js';
 import { AgentHarness, until } from './testing/agent-harness.js';
+import { freePort } from '../testbed/free-port.js';
 
 const prefix = `tl-nac-${process.pid}`;
 const cluster = new MiniCluster(prefix);
@@ -19,13 +19,6 @@ const h = new AgentHarness(cluster, `/sys/fs/bpf/talaria/${prefix}`);
 const pinDir = `${h.pinRoot}/node-1`;
 let child: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function run(args: string[]): ChildProcess {
   const argv = talariaArgv(['nodeagent', '--node', 'node-1', '--kubeconfig', h.kc ? h.api.kubeconfigPath : '', '--uplink', 'eth0', '--netns', cluster.nodes[0]!.netns, '--pin-dir', pinDir, ...args]);

@@ -19,7 +19,7 @@ import type { Mode } from './network/addressing.js';
 import { createTopology, destroyTopology } from './network/topology.js';
 import type { Topology } from './network/topology.js';
 import { NODE_API_SERVER, inNodeNetns, startNodeRelay, startRelayHub } from './node-processes.js';
-import { stopTracked } from './processes.js';
+import { logTail, stopTracked } from './processes.js';
 import { stateDir, writeState } from './state.js';
 import type { SwitchKind, TestbedState, TrackedProcess } from './state.js';
 import { startTalaria } from './talaria-mode.js';
@@ -269,7 +269,7 @@ export class TestbedDaemon {
       try {
         process.kill(p.pid, 0);
       } catch {
-        throw new Error(`${p.name} (pid ${p.pid}) exited; see ${p.log ?? 'its log'}`);
+        throw new Error(`${p.name} (pid ${p.pid}) exited${logTail(p.log)}`);
       }
     }
   }

@@ -4,7 +4,7 @@
 // pid goes into the state file so that `down` finds it after a crash.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import type { TrackedProcess } from './state.js';
 
 /** Running (a zombie nobody reaped yet counts as gone: init here reaps late). */
@@ -76,17 +76,15 @@ export async function stopTracked(procs: readonly TrackedProcess[], graceMs = 50
   for (const p of live) if (groupAlive(p.pid)) signalGroup(p.pid, 'SIGKILL');
 }
 
-/** A free TCP port on 127.0.0.1 (for the processes' gRPC, healthz and metrics listeners). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+/** The last lines of a process's log, for an error message that says why it stopped. */
+export function logTail(path: string | undefined, lines = 8): string {
+  if (!path) return '';
+  try {
+    const tail = readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines);
+    return tail.length && tail[0] !== '' ? `\n  last lines of ${path}:\n    ${tail.join('\n    ')}` : ` (${path} is empty)`;
+  } catch {
+    return '';
+  }
 }
 
 /** Waits until host:port (or unix:PATH) accepts connections (a server finished starting), or the process died. */
@@ -103,7 +101,7 @@ export async function waitListening(addr: string, proc: TrackedProcess, timeoutM
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (!isAlive(proc.pid)) throw new Error(`${proc.name} (pid ${proc.pid}) exited before listening on ${addr}; see ${proc.log ?? 'its log'}`);
+    if (!isAlive(proc.pid)) throw new Error(`${proc.name} (pid ${proc.pid}) exited before listening on ${addr}${logTail(proc.log)}`);
     if (Date.now() > deadline) throw new Error(`${proc.name} does not listen on ${addr} after ${timeoutMs / 1000} s; see ${proc.log ?? 'its log'}`);
     await new Promise((r) => setTimeout(r, 100));
   }

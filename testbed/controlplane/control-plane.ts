@@ -8,7 +8,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiClient } from '../client.js';
-import { freePort, isAlive, spawnTracked, stopTracked } from '../processes.js';
+import { freePort } from '../free-port.js';
+import { isAlive, logTail, spawnTracked, stopTracked } from '../processes.js';
 import type { TrackedProcess } from '../state.js';
 import { kubernetesBinary } from './binaries.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -245,8 +246,8 @@ async function waitReady(cp: ControlPlane, proc: TrackedProcess, timeoutMs: numb
       const r = await client.raw('GET', '/readyz').catch((e: Error) => ({ status: 0, body: e.message }));
       if (r.status === 200) return;
       const last = `${r.status} ${r.body.trim().split('\n').slice(-3).join('; ')}`;
-      if (!isAlive(proc.pid)) throw new Error(`kube-apiserver exited before it was ready; see ${proc.log}`);
-      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready after ${timeoutMs / 1000} s (last answer: ${last}); see ${proc.log}`);
+      if (!isAlive(proc.pid)) throw new Error(`kube-apiserver exited before it was ready${logTail(proc.log)}`);
+      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready after ${timeoutMs / 1000} s (last answer: ${last})${logTail(proc.log)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
