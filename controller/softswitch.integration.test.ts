@@ -8,7 +8,18 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { SWITCH_OBJECT, SwitchDatapath } from '../p4/softswitch/datapath.js';
 import { EbpfTarget } from '../p4/softswitch/ebpf-target.js';
-import { Harness, until } from './test-harness.js';
+import { Registry } from 'prom-client';
+import { runProgram, TC_ACT } from '../bpf/loader/index.js';
+import { P4RuntimeServer } from '../p4/server/server.js';
+import { ClusterState } from './cluster-state.js';
+import { ControllerMetrics } from './metrics.js';
+import { Syncer } from './syncer.js';
+import { EntityCodec } from './switch/codec.js';
+import { SwitchConnection } from './switch/connection.js';
+import { NODE_SWITCH_PORT, describeFigures, measureDisruption } from './switch/disruption-scenario.js';
+import { Harness, p4info, until } from './test-harness.js';
+import type { GroupEntity, MemberEntity } from './desired/entities.js';
+import { LOOKUP_SLOTS } from './desired/lookup-groups.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(SWITCH_OBJECT) ? `${SWITCH_OBJECT} not built` : false;
 
@@ -36,7 +47,9 @@ void describe('controller against the eBPF software switch target', { skip }, ()
     await h.slice('web', ['10.244.1.5'], ['10.244.1.6']);
     await until('scaled down', async () => !(await h.switchState()).has(`backend ${web} 3`));
     const s = await h.switchState();
-    assert.deepEqual(s.get('group 1'), { type: 'group', groupId: 1, members: [1] });
+    const group = s.get('group 1') as GroupEntity;
+    assert.equal(group.members.length, LOOKUP_SLOTS, 'a NodePort Service selects through a lookup group');
+    assert.deepEqual(new Set(group.members.map((m) => (s.get(`member ${m}`) as MemberEntity).backendId)), new Set([1]), 'every slot on the one ready backend');
     assert.ok(s.has(`backend ${web} 2`), 'terminating backend kept for pinned connections');
     await h.stopController(a);
     const b = await h.controller();
@@ -46,5 +59,36 @@ void describe('controller against the eBPF software switch target', { skip }, ()
     assert.equal(b.syncer.lastStats?.deletes, 0);
     assert.deepEqual(await h.switchState(), s);
     await h.stopController(b);
+  });
+
+  void it('outside clients: a backend joining and leaving a NodePort Service moves only its own share of flows', async () => {
+    const datapath = SwitchDatapath.load();
+    datapaths.push(datapath);
+    datapath.maps.ports.update(NODE_SWITCH_PORT, { ifindex: 11, mac: '02:00:00:00:01:01' });
+    const server = new P4RuntimeServer({ deviceId: 1, target: new EbpfTarget({ datapath }) });
+    const address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
+    const state = new ClusterState();
+    const syncer = new Syncer({ state, codec: new EntityCodec(p4info), metrics: new ControllerMetrics(new Registry()) });
+    const conn = new SwitchConnection({ address, deviceId: 1n, electionId: 10n, p4info, retryMs: 100, onUp: (sw) => syncer.attach(sw), onDown: () => syncer.detach() });
+    try {
+      conn.start();
+      await until('a session', () => syncer.attached);
+      const figures = await measureDisruption({
+        state,
+        sync: () => syncer.sync(),
+        send: (frame) => {
+          const r = runProgram(datapath.program, frame);
+          return Promise.resolve(r.verdict === TC_ACT.REDIRECT ? r.packet : undefined);
+        },
+      });
+      process.stdout.write(`${describeFigures('eBPF switch', figures)}\n`);
+      assert.ok(figures.toNewBackend > 0, 'the new backend gets flows');
+      assert.ok(figures.movedBetweenOthers <= figures.flows * 0.1, describeFigures('eBPF switch', figures));
+      assert.ok(figures.movedOnRemoval <= figures.flows * 0.1, describeFigures('eBPF switch', figures));
+      assert.ok(figures.keptOverall >= figures.flows * 0.8, describeFigures('eBPF switch', figures));
+    } finally {
+      await conn.stop();
+      await server.stop(100);
+    }
   });
 });

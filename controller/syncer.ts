@@ -169,6 +169,7 @@ export class Syncer {
         frontend: (id) => this.installed.hasFrontendId(id),
         backend: (id) => this.installed.hasBackendId(id),
         group: (id) => this.installed.hasGroupId(id),
+        member: (id) => this.installed.hasMemberId(id),
       },
     });
   }

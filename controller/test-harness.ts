@@ -13,13 +13,22 @@ import { Controller, loadKubeconfig } from './controller.js';
 import { COMPONENT } from './events.js';
 import { entityKey, type Entity } from './desired/entities.js';
 import { EntityCodec } from './switch/codec.js';
+import { LOOKUP_SLOTS } from './desired/lookup-groups.js';
 import type { ClusterState } from './cluster-state.js';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 
 export const p4info = talariaP4Info();
 const quiet = (line: string): void => void (process.env.CTL_LOG && process.stderr.write(`${line}\n`));
 
-/** A NodePort Service with two endpoints and one routed node: 15 switch entries. */
+/**
+ * Switch entries of addWebService: 2 frontends (the ClusterIP, the NodePort
+ * on the node's address) with their backend_select and reverse_nat, 4
+ * backends (2 endpoints x 2 frontends), 2 routes (the pod CIDR and the node
+ * address), 1 group and its lookup slots (a NodePort: lookup-groups.ts).
+ */
+export const WEB_SERVICE_ENTRIES = 2 * 3 + 4 + 2 + 1 + LOOKUP_SLOTS;
+
+/** A NodePort Service with two endpoints and one routed node: WEB_SERVICE_ENTRIES switch entries. */
 export function addWebService(state: ClusterState): void {
   state.onService({ metadata: { namespace: 'ns', name: 'web' }, spec: { clusterIP: '10.96.0.10', type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] } } as V1Service);
   state.onEndpointSlice({

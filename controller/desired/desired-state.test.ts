@@ -6,6 +6,7 @@ import { unlimited, type Capacity } from './capacity.js';
 import { DesiredStateComputer } from './desired-state.js';
 import { entityKey, formatEntity, writeOrder, type Entity } from './entities.js';
 import { desiredInputFromObjects } from './from-objects.js';
+import { LOOKUP_MAX_BACKENDS, LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS } from './lookup-groups.js';
 import { parseExternalRoute } from './nodes.js';
 
 let created = 0;
@@ -39,8 +40,20 @@ function node(name: string, n: number, annotate = true): V1Node {
   } as V1Node;
 }
 
+/** One line per entity; a lookup group (lookup-groups.ts) as one line with its slots per backend instead of 127 member lines. */
 function lines(entities: Iterable<Entity>): string[] {
-  return [...entities].sort((a, b) => writeOrder.indexOf(a.type) - writeOrder.indexOf(b.type) || (entityKey(a) < entityKey(b) ? -1 : 1)).map(formatEntity);
+  const list = [...entities];
+  const slotBackend = new Map(list.flatMap((e) => (e.type === 'member' && e.memberId >= LOOKUP_MEMBER_ID_MIN ? [[e.memberId, e.backendId] as const] : [])));
+  const line = (e: Entity): string => {
+    if (e.type !== 'group' || !e.members.some((m) => slotBackend.has(m))) return formatEntity(e);
+    const slots = new Map<number, number>();
+    for (const m of e.members) slots.set(slotBackend.get(m)!, (slots.get(slotBackend.get(m)!) ?? 0) + 1);
+    return `group ${e.groupId} = lookup of ${e.members.length} slots: ${[...slots].sort((x, y) => x[0] - y[0]).map(([b, n]) => `backend ${b} x${n}`).join(', ')}`;
+  };
+  return list
+    .filter((e) => !(e.type === 'member' && slotBackend.has(e.memberId)))
+    .sort((a, b) => writeOrder.indexOf(a.type) - writeOrder.indexOf(b.type) || (entityKey(a) < entityKey(b) ? -1 : 1))
+    .map(line);
 }
 
 interface Row {
@@ -123,8 +136,7 @@ const rows: Row[] = [
       'routes 10.244.2.0/24 -> to_port(2, 02:00:00:00:00:02)',
       'routes 198.18.0.1/32 -> to_port(1, 02:00:00:00:00:01)',
       'routes 198.18.0.2/32 -> to_port(2, 02:00:00:00:00:02)',
-      'member 1 = to_backend(1, 10.244.1.5, 8080)',
-      'group 1 = [1]',
+      'group 1 = lookup of 127 slots: backend 1 x127',
       'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
       'backends 2,1 -> to_backend(1, 10.244.1.5, 8080)',
       'backends 3,1 -> to_backend(1, 10.244.1.5, 8080)',
@@ -148,7 +160,7 @@ const rows: Row[] = [
       'member 1 = to_backend(1, 10.244.1.5, 8080)',
       'member 2 = to_backend(2, 10.244.1.6, 8080)',
       'group 1 = [1,2]',
-      'group 2 = [1,2]',
+      'group 2 = lookup of 127 slots: backend 1 x64, backend 2 x63',
       'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
       'backends 1,2 -> to_backend(2, 10.244.1.6, 8080)',
       'backends 2,1 -> to_backend(1, 10.244.1.5, 8080)',
@@ -176,8 +188,7 @@ const rows: Row[] = [
     ],
     slices: [slice('dns', [['10.244.1.5']], [{ name: 'dns', port: 5353, protocol: 'UDP' }])],
     want: [
-      'member 1 = to_backend(1, 10.244.1.5, 5353)',
-      'group 1 = [1]',
+      'group 1 = lookup of 127 slots: backend 1 x127',
       'backends 1,1 -> to_backend(1, 10.244.1.5, 5353)',
       'backends 2,1 -> to_backend(1, 10.244.1.5, 5353)',
       'backends 3,1 -> to_backend(1, 10.244.1.5, 5353)',
@@ -287,7 +298,7 @@ void test('ids are stable across changes and adopted from the switch', () => {
   assert.deepEqual(backendsOfA, ['backends 1,4 -> to_backend(4, 10.244.1.1, 8080)', 'backends 1,2 -> to_backend(2, 10.244.1.2, 8080)']);
 
   // A new controller reading the first state back gets the same ids, whatever the order it sees Services in.
-  const fresh = new DesiredStateComputer({ capacity: unlimited, busy: { frontend: () => false, backend: () => false, group: () => false } });
+  const fresh = new DesiredStateComputer({ capacity: unlimited, busy: { frontend: () => false, backend: () => false, group: () => false, member: () => false } });
   fresh.adopt(installed.reverse());
   const again = fresh.compute(desiredInputFromObjects({ services: [...services].reverse(), slices, nodes: [] }));
   assert.deepEqual(lines([...again.byOwner.values()].flat()), lines(installed));
@@ -366,4 +377,52 @@ void test('incremental computes agree with a full compute (random Service churn 
     const want = view(new DesiredStateComputer({ capacity: unlimited }).compute(input));
     assert.deepEqual(got, want, `step ${step}`);
   }
+});
+
+void test('lookup groups: a backend joining a NodePort Service modifies only the slots Maglev gives it; the group and slot ids stay; a new controller changes nothing', () => {
+  const services = [svc('web', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] })];
+  const nodes = [node('n1', 1)];
+  const endpoints = (n: number) => [slice('web', Array.from({ length: n }, (_, i): Ep => [`10.244.1.${10 + i}`]))];
+  const d = new DesiredStateComputer({ capacity: unlimited });
+  const slots = (out: ReturnType<DesiredStateComputer['compute']>) => new Map([...out.byOwner.get('ns/web')!].flatMap((e) => (e.type === 'member' ? [[e.memberId, e.addr] as const] : [])));
+  const groupOf = (out: ReturnType<DesiredStateComputer['compute']>) => [...out.byOwner.get('ns/web')!].find((e) => e.type === 'group');
+
+  const two = d.compute(desiredInputFromObjects({ services, slices: endpoints(2), nodes }));
+  const before = slots(two);
+  assert.equal(before.size, LOOKUP_SLOTS, 'a NodePort Service gets a lookup group');
+  const three = d.compute(desiredInputFromObjects({ services, slices: endpoints(3), nodes }));
+  const installed = [...three.byOwner.values()].flat(); // byOwner is a live view
+  assert.deepEqual(groupOf(three), groupOf(two), 'the group (its member ids) is unchanged');
+  const after = slots(three);
+  const changed = [...before].filter(([id, addr]) => after.get(id) !== addr);
+  const toNew = changed.filter(([id]) => after.get(id) === '10.244.1.12').length;
+  assert.ok(toNew >= 42 && toNew <= 43, `the new backend gets its share (1/3 of 127): ${toNew}`);
+  assert.ok(changed.length - toNew <= 6, `Maglev moves few slots between the old backends: ${changed.length - toNew} of 127`);
+
+  const back = slots(d.compute(desiredInputFromObjects({ services, slices: endpoints(2), nodes })));
+  assert.deepEqual(back, before, 'removing it again restores every slot');
+
+  const fresh = new DesiredStateComputer({ capacity: unlimited });
+  fresh.adopt([...installed].reverse());
+  const again = fresh.compute(desiredInputFromObjects({ services, slices: endpoints(3), nodes }));
+  assert.deepEqual(lines([...again.byOwner.values()].flat()).sort(), lines(installed).sort());
+  assert.deepEqual(slots(again), after, 'the same member id holds the same backend');
+});
+
+void test('lookup groups only where outside clients reach the group, and up to LOOKUP_MAX_BACKENDS backends', () => {
+  const nodes = [node('n1', 1)];
+  const members = (spec: Record<string, unknown>, n: number) => {
+    const out = new DesiredStateComputer({ capacity: unlimited }).compute(
+      desiredInputFromObjects({ services: [svc('web', spec)], slices: [slice('web', Array.from({ length: n }, (_, i): Ep => [`10.244.1.${10 + i}`]))], nodes }),
+    );
+    return [...out.byOwner.get('ns/web')!].filter((e) => e.type === 'member').length;
+  };
+  assert.equal(members({}, 3), 3, 'ClusterIP: one member per backend (pods are pinned by their hosts)');
+  assert.equal(members({ externalIPs: ['192.0.2.1'] }, 3), LOOKUP_SLOTS);
+  assert.equal(members({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] }, LOOKUP_MAX_BACKENDS), LOOKUP_SLOTS);
+  assert.equal(members({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] }, LOOKUP_MAX_BACKENDS + 1), LOOKUP_MAX_BACKENDS + 1, 'a large group is balanced better plainly');
+  const small = new DesiredStateComputer({ capacity: { ...unlimited, maxGroupSize: LOOKUP_SLOTS - 1 } }).compute(
+    desiredInputFromObjects({ services: [svc('web', { externalIPs: ['192.0.2.1'] })], slices: [slice('web', [['10.244.1.10']])], nodes }),
+  );
+  assert.equal([...small.byOwner.get('ns/web')!].filter((e) => e.type === 'member').length, 1, 'a target whose groups cannot hold the slots gets plain groups');
 });

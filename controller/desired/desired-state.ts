@@ -10,8 +10,9 @@ import type { ServicePortsResult } from '../../proxy/service-port.js';
 import { zeroCounts, type Capacity, type Counts } from './capacity.js';
 import type { BackendEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
 import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
-import { AdoptionHints, IdAllocator } from './id-allocator.js';
-import { frontendCandidates, ownsBefore } from '../../proxy/frontends.js';
+import { AdoptionHints, IdAllocator, MAX_ID } from './id-allocator.js';
+import { LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS, isLookupGroup, lookupSlots } from './lookup-groups.js';
+import { frontendCandidates, ownsBefore, type FrontendKind } from '../../proxy/frontends.js';
 import type { ExternalRoute, NodeInfo } from './nodes.js';
 
 /** The owner of the routes in DesiredState.byOwner (Services are "namespace/name"). */
@@ -71,6 +72,7 @@ interface ServiceResult {
   readonly backendKeys: readonly string[];
   readonly groupKeys: readonly string[];
   readonly frontendKeys: readonly string[];
+  readonly lookupMemberKeys: readonly string[];
   readonly problems: readonly Problem[];
 }
 
@@ -85,7 +87,7 @@ interface CacheEntry {
 export interface DesiredStateOptions {
   readonly capacity: Capacity;
   /** True for ids the switch holds (never handed out fresh). */
-  readonly busy?: { frontend(id: number): boolean; backend(id: number): boolean; group(id: number): boolean };
+  readonly busy?: { frontend(id: number): boolean; backend(id: number): boolean; group(id: number): boolean; member(id: number): boolean };
   /** False when the pipeline matches 32-bit addresses only (talaria.p4 today): IPv6 is reported, not programmed. */
   readonly ipv6?: boolean;
 }
@@ -94,6 +96,8 @@ export class DesiredStateComputer {
   readonly frontendIds: IdAllocator;
   readonly backendIds: IdAllocator;
   readonly groupIds: IdAllocator;
+  /** Members that act as slots of lookup groups (lookup-groups.ts); plain members are their backend's id. */
+  readonly lookupMemberIds: IdAllocator;
   private hints = new AdoptionHints();
   private readonly cache = new Map<string, CacheEntry>();
   /** Frontend key -> the Services asking for it -> the field of their first claim. */
@@ -118,8 +122,9 @@ export class DesiredStateComputer {
 
   constructor(private readonly opts: DesiredStateOptions) {
     this.frontendIds = new IdAllocator('frontend_id', opts.busy?.frontend);
-    this.backendIds = new IdAllocator('backend_id', opts.busy?.backend);
+    this.backendIds = new IdAllocator('backend_id', opts.busy?.backend, LOOKUP_MEMBER_ID_MIN - 1);
     this.groupIds = new IdAllocator('group_id', opts.busy?.group);
+    this.lookupMemberIds = new IdAllocator('lookup member_id', opts.busy?.member, MAX_ID, LOOKUP_MEMBER_ID_MIN);
   }
 
   /** Adopts the ids of what the switch holds (call with the read-back entities before the first compute). */
@@ -130,6 +135,7 @@ export class DesiredStateComputer {
     for (const e of list) {
       if ('frontendId' in e) this.frontendIds.advancePast(e.frontendId);
       if (e.type === 'backend' || e.type === 'member') this.backendIds.advancePast(e.backendId);
+      if (e.type === 'member') this.lookupMemberIds.advancePast(e.memberId);
       if (e.type === 'group' || e.type === 'select') this.groupIds.advancePast(e.groupId);
     }
   }
@@ -426,6 +432,7 @@ export class DesiredStateComputer {
     const backendKeys: string[] = [];
     const groupKeys: string[] = [];
     const frontendKeys: string[] = [];
+    const lookupMemberKeys: string[] = [];
     const won = this.won.get(name) ?? new Set<string>();
     const maxGroup = this.opts.capacity.maxGroupSize ?? Infinity;
     for (const sp of ports?.ports ?? []) {
@@ -450,7 +457,7 @@ export class DesiredStateComputer {
       }
       const members = new Map<number, MemberEntity>();
       const groups = new Map<string, GroupEntity>();
-      const groupFor = (groupKey: string, selected: EndpointInfo[], hintFrontend: string): number | undefined => {
+      const groupFor = (groupKey: string, selected: EndpointInfo[], hintFrontend: string, kinds: readonly FrontendKind[]): number | undefined => {
         if (selected.length === 0) return undefined;
         const existing = groups.get(groupKey);
         if (existing) return existing.groupId;
@@ -461,6 +468,10 @@ export class DesiredStateComputer {
         }
         const groupId = this.groupIds.allocate(groupKey, this.hints.group.get(hintFrontend));
         groupKeys.push(groupKey);
+        if (LOOKUP_SLOTS <= maxGroup && isLookupGroup(kinds, ids.length)) {
+          groups.set(groupKey, { type: 'group', groupId, members: this.lookupMembers(groupKey, groupId, ids, selected, backendId, members, lookupMemberKeys) });
+          return groupId;
+        }
         for (const e of selected) {
           const id = backendId.get(e)!;
           if (ids.includes(id) && !members.has(id)) members.set(id, { type: 'member', memberId: id, backendId: id, addr: e.addr, port: e.port });
@@ -469,6 +480,8 @@ export class DesiredStateComputer {
         return groupId;
       };
       const clusterSelected = selectableEndpoints(endpoints);
+      // The kinds of frontend that share the group of all endpoints (a lookup group if any is reached from outside).
+      const clusterKinds = frontends.filter((f) => !(f.kind === 'nodeport' && sp.externalTrafficLocal)).map((f) => f.kind);
       const tables: Entity[] = [];
       for (const f of frontends) {
         const frontendId = this.frontendIds.allocate(f.key, this.hints.frontend.get(f.key));
@@ -477,9 +490,9 @@ export class DesiredStateComputer {
         if (sp.affinityTimeoutSeconds !== undefined) flags |= FLAG_AFFINITY_CLIENT_IP;
         let groupId: number | undefined;
         if (f.kind === 'nodeport' && sp.externalTrafficLocal) {
-          groupId = groupFor(`${sp.key}@${f.node}`, selectableEndpoints(endpoints.filter((e) => e.nodeName === f.node)), f.key);
+          groupId = groupFor(`${sp.key}@${f.node}`, selectableEndpoints(endpoints.filter((e) => e.nodeName === f.node)), f.key, [f.kind]);
         } else {
-          groupId = groupFor(sp.key, clusterSelected, f.key);
+          groupId = groupFor(sp.key, clusterSelected, f.key, clusterKinds);
         }
         if (groupId === undefined) flags |= FLAG_REJECT;
         const fe: FrontendEntity = { type: 'frontend', addr: f.addr, port: f.port, protocol: sp.protocol, frontendId, flags };
@@ -495,7 +508,39 @@ export class DesiredStateComputer {
     }
     const counts = zeroCounts();
     for (const e of entities) counts[e.type]++;
-    return { entities, counts, backendKeys, groupKeys, frontendKeys, problems };
+    return { entities, counts, backendKeys, groupKeys, frontendKeys, lookupMemberKeys, problems };
+  }
+
+  /**
+   * The members of a lookup group (lookup-groups.ts): LOOKUP_SLOTS of them,
+   * slot i being the i-th smallest member id, each to_backend of the backend
+   * Maglev puts in that slot. Slot ids are adopted from the switch's group,
+   * so that a restarted controller modifies nothing.
+   */
+  private lookupMembers(
+    groupKey: string,
+    groupId: number,
+    ids: readonly number[],
+    selected: readonly EndpointInfo[],
+    backendId: ReadonlyMap<EndpointInfo, number>,
+    members: Map<number, MemberEntity>,
+    keys: string[],
+  ): number[] {
+    const installed = this.hints.groupMembers.get(groupId);
+    const adopted = installed?.length === LOOKUP_SLOTS && installed.every((m) => m >= LOOKUP_MEMBER_ID_MIN) ? installed : undefined;
+    const slotIds: number[] = [];
+    for (let i = 0; i < LOOKUP_SLOTS; i++) {
+      const key = `${groupKey}#${i}`;
+      keys.push(key);
+      slotIds.push(this.lookupMemberIds.allocate(key, adopted?.[i]));
+    }
+    slotIds.sort((a, b) => a - b);
+    const endpointOf = new Map(selected.map((e) => [backendId.get(e)!, e]));
+    lookupSlots(ids).forEach((backend, i) => {
+      const e = endpointOf.get(backend)!;
+      members.set(slotIds[i]!, { type: 'member', memberId: slotIds[i]!, backendId: backend, addr: e.addr, port: e.port });
+    });
+    return slotIds;
   }
 
   private familyOk(addr: string): boolean {
@@ -508,6 +553,8 @@ export class DesiredStateComputer {
     for (const k of old.backendKeys) if (!b.has(k)) this.backendIds.release(k);
     const g = keep(now?.groupKeys);
     for (const k of old.groupKeys) if (!g.has(k)) this.groupIds.release(k);
+    const l = keep(now?.lookupMemberKeys);
+    for (const k of old.lookupMemberKeys) if (!l.has(k)) this.lookupMemberIds.release(k);
     const f = keep(now?.frontendKeys);
     // A frontend that moved to another Service keeps its id (the key is global).
     for (const k of old.frontendKeys) if (!f.has(k) && !this.claimants.has(k)) this.frontendIds.release(k);

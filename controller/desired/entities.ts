@@ -26,7 +26,7 @@ export interface SelectEntity {
   readonly groupId: number;
 }
 
-/** A member of the action profile `backend_selector`: to_backend(backend_id, addr, port). member_id = backend_id. */
+/** A member of the action profile `backend_selector`: to_backend(backend_id, addr, port). member_id = backend_id, except the slots of lookup groups (lookup-groups.ts). */
 export interface MemberEntity {
   readonly type: 'member';
   readonly memberId: number;

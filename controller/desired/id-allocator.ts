@@ -1,4 +1,4 @@
-// Stable ids for frontends, backends and selector groups. An id stays with
+// Stable ids for frontends, backends, selector groups and lookup-slot members. An id stays with
 // its key for as long as the key exists; a released id is not handed out
 // again while the switch still holds an entry with it (a host may still have
 // connections pinned to a backend_id), and allocation moves forward
@@ -11,14 +11,17 @@ export const MAX_ID = 0xffff_ffff;
 export class IdAllocator {
   private readonly byKey = new Map<string, number>();
   private readonly byId = new Map<number, string>();
-  private next = 1;
+  private next: number;
 
   /** @param busy ids that must not be handed out although no key owns them (installed on the switch). */
   constructor(
     readonly name: string,
     private readonly busy: (id: number) => boolean = () => false,
     private readonly max = MAX_ID,
-  ) {}
+    private readonly min = 1,
+  ) {
+    this.next = min;
+  }
 
   get(key: string): number | undefined {
     return this.byKey.get(key);
@@ -37,20 +40,20 @@ export class IdAllocator {
     const have = this.byKey.get(key);
     if (have !== undefined) return have;
     let id: number;
-    if (hint !== undefined && hint >= 1 && hint <= this.max && !this.byId.has(hint)) {
+    if (hint !== undefined && hint >= this.min && hint <= this.max && !this.byId.has(hint)) {
       id = hint;
     } else {
       id = this.fresh();
     }
     this.byKey.set(key, id);
     this.byId.set(id, key);
-    if (id >= this.next) this.next = id + 1 > this.max ? 1 : id + 1;
+    if (id >= this.next) this.next = id + 1 > this.max ? this.min : id + 1;
     return id;
   }
 
   /** Fresh ids start above id (after a restart: above everything the switch holds). */
   advancePast(id: number): void {
-    if (id >= this.next && id < this.max) this.next = id + 1;
+    if (id >= this.next && id >= this.min && id < this.max) this.next = id + 1;
   }
 
   release(key: string): void {
@@ -65,12 +68,13 @@ export class IdAllocator {
   }
 
   private fresh(): number {
-    for (let tries = 0; tries < this.max; tries++) {
+    const span = this.max - this.min + 1;
+    for (let tries = 0; tries < span; tries++) {
       const id = this.next;
-      this.next = id >= this.max ? 1 : id + 1;
+      this.next = id >= this.max ? this.min : id + 1;
       if (!this.byId.has(id) && !this.busy(id)) return id;
     }
-    throw new Error(`${this.name}: all ${this.max} ids are in use`);
+    throw new Error(`${this.name}: all ${span} ids are in use`);
   }
 }
 
@@ -85,12 +89,15 @@ export class AdoptionHints {
   readonly frontend = new Map<string, number>();
   readonly backend = new Map<string, number>();
   readonly group = new Map<string, number>();
+  /** Group id -> its member ids, ascending: a lookup group's slot i is its i-th member. */
+  readonly groupMembers = new Map<number, readonly number[]>();
 
   static fromEntities(entities: Iterable<Entity>): AdoptionHints {
     const h = new AdoptionHints();
     const frontendKeyById = new Map<number, string>();
     const list = [...entities];
     for (const e of list) {
+      if (e.type === 'group') h.groupMembers.set(e.groupId, e.members);
       if (e.type === 'frontend') {
         const k = frontendKey(e.addr, e.port, e.protocol);
         h.frontend.set(k, e.frontendId);

@@ -12,7 +12,7 @@ import { ControllerMetrics } from '../metrics.js';
 import { Syncer } from '../syncer.js';
 import { EntityCodec } from './codec.js';
 import { SwitchConnection } from './connection.js';
-import { addWebService, until } from '../test-harness.js';
+import { WEB_SERVICE_ENTRIES, addWebService, until } from '../test-harness.js';
 import type { SwitchSession } from './session.js';
 
 const p4info = talariaP4Info();
@@ -51,8 +51,8 @@ void test('pipeline pushed, state written, server restart reconciled', async () 
     conn.start();
     await until('session', () => syncer.attached);
     await syncer.sync();
-    assert.deepEqual(syncer.lastStats && [syncer.lastStats.inserts, syncer.lastStats.failures], [15, 0]);
-    assert.equal(await countEntries(address), 15);
+    assert.deepEqual(syncer.lastStats && [syncer.lastStats.inserts, syncer.lastStats.failures], [WEB_SERVICE_ENTRIES, 0]);
+    assert.equal(await countEntries(address), WEB_SERVICE_ENTRIES);
 
     // The server restarts with an empty target: reconnect, pipeline pushed again, everything rewritten.
     await server.stop(100);
@@ -61,8 +61,8 @@ void test('pipeline pushed, state written, server restart reconciled', async () 
     await server.start(address);
     await until('session back', () => syncer.attached);
     await syncer.sync();
-    assert.equal(syncer.lastStats?.inserts, 15);
-    assert.equal(await countEntries(address), 15);
+    assert.equal(syncer.lastStats?.inserts, WEB_SERVICE_ENTRIES);
+    assert.equal(await countEntries(address), WEB_SERVICE_ENTRIES);
     assert.equal(sessions, 2);
     // A full resync now changes nothing.
     await syncer.sync({ full: true });

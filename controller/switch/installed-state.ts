@@ -10,6 +10,7 @@ export class InstalledState {
   private readonly frontendRefs = new Map<number, number>();
   private readonly backendRefs = new Map<number, number>();
   private readonly groupRefs = new Map<number, number>();
+  private readonly memberIds = new Set<number>();
   private readonly counts: Counts = zeroCounts();
 
   get size(): number {
@@ -44,11 +45,16 @@ export class InstalledState {
     return this.groupRefs.has(id);
   }
 
+  hasMemberId(id: number): boolean {
+    return this.memberIds.has(id);
+  }
+
   replaceAll(entities: Iterable<Entity>): void {
     this.byKey.clear();
     this.frontendRefs.clear();
     this.backendRefs.clear();
     this.groupRefs.clear();
+    this.memberIds.clear();
     Object.assign(this.counts, zeroCounts());
     for (const e of entities) this.set(e);
   }
@@ -95,6 +101,8 @@ export class InstalledState {
         return;
       case 'member':
         bump(this.backendRefs, e.backendId, by);
+        if (by > 0) this.memberIds.add(e.memberId);
+        else this.memberIds.delete(e.memberId);
         return;
       case 'group':
         bump(this.groupRefs, e.groupId, by);

@@ -15,7 +15,7 @@ import { Code } from '../proto/codes.js';
 import { SWITCH_OBJECT, SwitchDatapath } from './datapath.js';
 import { EbpfTarget } from './ebpf-target.js';
 import { flowHash } from './flow-hash.js';
-import { buildMaglevTable } from './maglev.js';
+import { buildMaglevTable } from '../maglev/maglev.js';
 import { MapTransaction } from './map-transaction.js';
 import { SoftswitchFixture } from './softswitch-fixture.js';
 

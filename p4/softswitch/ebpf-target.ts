@@ -45,7 +45,7 @@ import {
 } from '../server/target.js';
 import { sumCounter, type SwitchDatapath, type SwitchMaps } from './datapath.js';
 import { beBytes, beNumber, ipv4Bytes, ipv4Of, macBytes, macOf, matchValues, param, wireAction, wireTableEntry } from './entities.js';
-import { buildMaglevTable } from './maglev.js';
+import { buildMaglevTable } from '../maglev/maglev.js';
 import { LutSpace, maglevSizeFor, type LutRange } from './lut-space.js';
 import { MapTransaction } from './map-transaction.js';
 import { resolveSchema, SchemaMismatchError, SWITCH_TABLE_NAMES, type SwitchSchema, type SwitchTableName } from './schema.js';

@@ -1,7 +1,7 @@
 // Measures how much of a Maglev table (and of a sample of flows) moves when
 // one member of N leaves or joins. Run: node --import tsx p4/softswitch/maglev-disruption.ts
 import { pathToFileURL } from 'node:url';
-import { buildMaglevTable, DEFAULT_MAGLEV_SIZE, slotsMoved, type MaglevMember } from './maglev.js';
+import { buildMaglevTable, DEFAULT_MAGLEV_SIZE, slotsMoved, type MaglevMember } from '../maglev/maglev.js';
 import { flowHash } from './flow-hash.js';
 import { maglevSizeFor } from './lut-space.js';
 

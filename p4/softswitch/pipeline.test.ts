@@ -11,7 +11,7 @@ import { TalariaKind } from '../../bpf/layouts/shim.js';
 import { DROP_REASONS, PASS_REASONS } from '../../bpf/layouts/switch-maps.js';
 import { SWITCH_OBJECT } from './datapath.js';
 import { flowHash } from './flow-hash.js';
-import { buildMaglevTable } from './maglev.js';
+import { buildMaglevTable } from '../maglev/maglev.js';
 import { SoftswitchFixture } from './softswitch-fixture.js';
 import { BACKENDS, CASES, CLIENT, EXTERNAL, GROUP70, MEMBER_BACKEND, PORT_MAC, TCP, VIP, caseEntities, tcp } from '../switch-cases/cases.js';
 import { checkOutcome, portOfDestinationMac } from '../switch-cases/check.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildMaglevTable, isPrime, type MaglevMember } from './maglev.js';
-import { measureDisruption } from './maglev-disruption.js';
+import { measureDisruption } from '../softswitch/maglev-disruption.js';
 
 const group = (n: number, weight = (_i: number) => 1): MaglevMember[] =>
   Array.from({ length: n }, (_, i) => ({ key: `b${i}`, weight: weight(i) }));

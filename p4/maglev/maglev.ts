@@ -1,6 +1,9 @@
-// The selector of the software switch: Maglev consistent hashing (Eisenbud et
-// al., "Maglev: A Fast and Reliable Software Network Load Balancer", NSDI
-// 2016, section 3.4), with weights as in katran's MaglevV2.
+// Maglev consistent hashing (Eisenbud et al., "Maglev: A Fast and Reliable
+// Software Network Load Balancer", NSDI 2016, section 3.4), with weights as in
+// katran's MaglevV2: the software switch's selector, and the lookup groups
+// the controller writes for frontends reachable from outside the cluster
+// (controller/desired/lookup-groups.ts), which make any target's selector
+// hash minimal-disruption.
 //
 // Why Maglev: the data plane needs O(1) work per packet and no per-connection
 // state (hash % M, one array read), and the table must move as few flows as
