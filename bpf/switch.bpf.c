@@ -267,6 +267,21 @@ static __always_inline int sw_rewrite(struct __sk_buff *skb, struct sw_pkt *p, s
 }
 
 /* Answers a packet for a frontend without backends, routed to the client. */
+/* The source MAC of a packet leaving port_no, as talaria.p4's egress sets
+ * it: the port's egress_ports entry (written by the controller), else the
+ * sender's, unchanged. */
+static __always_inline int sw_source_mac(struct __sk_buff *skb, __u32 port_no, __u32 len, __u8 *mac)
+{
+	struct sw_egress_port *e = bpf_map_lookup_elem(&egress_ports, &port_no);
+
+	sw_table_stat(SW_TABLE_EGRESS_PORTS, e != NULL);
+	if (!e)
+		return bpf_skb_load_bytes(skb, ETH_ALEN, mac, ETH_ALEN);
+	sw_count(&egress_ports_counters, e->counter, len);
+	__builtin_memcpy(mac, e->mac, ETH_ALEN);
+	return 0;
+}
+
 static __noinline int sw_reject(struct __sk_buff *skb, struct sw_pkt *p)
 {
 	struct sw_route_key rkey = { .prefixlen = 32, .addr = p->saddr };
@@ -284,7 +299,8 @@ static __noinline int sw_reject(struct __sk_buff *skb, struct sw_pkt *p)
 	__u32 ifindex = port->ifindex;
 
 	__builtin_memcpy(dst_mac, route->dst_mac, ETH_ALEN);
-	__builtin_memcpy(src_mac, port->mac, ETH_ALEN);
+	if (sw_source_mac(skb, port_no, p->len, src_mac) < 0)
+		return sw_drop(skb, SW_DROP_MALFORMED_IP);
 	if (p->proto == IPPROTO_TCP)
 		ret = sw_reject_tcp(skb, p, dst_mac, src_mac);
 	else
@@ -349,7 +365,8 @@ int talaria_switch(struct __sk_buff *skb)
 	__u32 ifindex = port->ifindex;
 
 	__builtin_memcpy(dst_mac, route->dst_mac, ETH_ALEN);
-	__builtin_memcpy(src_mac, port->mac, ETH_ALEN);
+	if (sw_source_mac(skb, port_no, p.len, src_mac) < 0)
+		return sw_drop(skb, SW_DROP_MALFORMED_IP);
 	ret = sw_rewrite(skb, &p, &a, want_shim, dst_mac, src_mac);
 	if (ret < 0)
 		return sw_drop(skb, -ret);

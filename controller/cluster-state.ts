@@ -8,7 +8,7 @@ import { ChangeTracker } from '../proxy/change-tracker.js';
 import { endpointsFromSlices, lastChangeTriggerTimeAnnotation, sliceServiceName } from '../proxy/endpoints.js';
 import { serviceName, servicePortsFromService, type ProxyFilter, type ServicePortsResult } from '../proxy/service-port.js';
 import type { DesiredInput, EndpointsResult } from './desired/desired-state.js';
-import { nodeInfoFromNode, type ExternalRoute, type NodeInfo } from './desired/nodes.js';
+import { nodeInfoFromNode, type NodeInfo, type SwitchWiring } from './desired/nodes.js';
 
 export interface Checkpoint {
   readonly input: DesiredInput;
@@ -38,7 +38,7 @@ export class ClusterState {
   endpointChangesTotal = 0;
 
   constructor(
-    private readonly externalRoutes: readonly ExternalRoute[] = [],
+    private readonly wiring: SwitchWiring = { externalRoutes: [], portMacs: [] },
     private readonly filter: ProxyFilter = {},
     private readonly now: () => number = Date.now,
   ) {}
@@ -109,7 +109,7 @@ export class ClusterState {
     const changeTimes = new Map(s.changeTimes);
     for (const [k, t] of e.changeTimes) changeTimes.set(k, Math.min(t, changeTimes.get(k) ?? Infinity));
     return {
-      input: { services: this.services, endpoints: this.endpoints, nodes: this.nodes, externalRoutes: this.externalRoutes },
+      input: { services: this.services, endpoints: this.endpoints, nodes: this.nodes, externalRoutes: this.wiring.externalRoutes, portMacs: this.wiring.portMacs },
       changeTimes,
       dirty: new Set([...s.changes.keys(), ...e.changes.keys()]),
       serviceChanges: s.changes.size,

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { UserError } from '../cli/errors.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { Controller, loadKubeconfig } from './controller.js';
-import { parseExternalRoute, type ExternalRoute } from './desired/nodes.js';
+import { parseExternalRoute, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
 
 interface Flags {
   kubeconfig: string;
@@ -16,6 +16,7 @@ interface Flags {
   deviceConfig?: string;
   electionId: string;
   externalRoute: ExternalRoute[];
+  portMac: PortMac[];
   healthzBindAddress: string;
   metricsBindAddress: string;
   leaderElect: boolean;
@@ -62,6 +63,18 @@ export const controllerCommand = new Command('controller')
     },
     [] as ExternalRoute[],
   )
+  .option(
+    '--port-mac <port=mac>',
+    "a switch port's own MAC, the source MAC of packets leaving it (repeatable; a port without one leaves the sender's MAC)",
+    (v: string, acc: PortMac[]) => {
+      try {
+        return [...acc, parsePortMac(v)];
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+    },
+    [] as PortMac[],
+  )
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode); "" disables', '127.0.0.1:10249')
   .addOption(new Option('--no-leader-elect', 'write without holding the Lease (a single controller)'))
@@ -98,6 +111,7 @@ export const controllerCommand = new Command('controller')
       registry: telemetry.registry,
       tracer: telemetry.tracer,
       externalRoutes: f.externalRoute,
+      portMacs: f.portMac,
       serviceProxyName: f.serviceProxyName,
       lease: f.leaderElect
         ? { namespace: f.leaderElectLeaseNamespace, name: f.leaderElectLeaseName, durationMs: leaseMs, renewDeadlineMs: (leaseMs * 2) / 3, retryPeriodMs: Math.max(200, leaseMs / 7.5) }

@@ -12,7 +12,7 @@ import { talariaP4Info } from '../p4/p4info/load-p4info.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers, type ProxyServers } from '../observability/proxy-server.js';
 import { ClusterState } from './cluster-state.js';
-import type { ExternalRoute } from './desired/nodes.js';
+import type { ExternalRoute, PortMac } from './desired/nodes.js';
 import { EventRecorder, eventSink, type EventSink } from './events.js';
 import { startInformers, type ClusterInformers } from './informers.js';
 import { LeaderElector, leaseApi, type LeaseApi } from './leader-election.js';
@@ -33,6 +33,8 @@ export interface ControllerOptions {
   readonly registry: Registry;
   readonly tracer?: Tracer;
   readonly externalRoutes?: readonly ExternalRoute[];
+  /** The switch ports' own MACs: the source MAC of packets leaving each. */
+  readonly portMacs?: readonly PortMac[];
   readonly serviceProxyName?: string;
   /** undefined: no leader election (this process is the only writer). */
   readonly lease?: { namespace: string; name: string; durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
@@ -70,7 +72,7 @@ export class Controller {
     this.identity = opts.identity ?? `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
     this.p4info = opts.p4info ?? talariaP4Info();
     this.metrics = new ControllerMetrics(opts.registry);
-    this.state = new ClusterState(opts.externalRoutes ?? [], { serviceProxyName: opts.serviceProxyName });
+    this.state = new ClusterState({ externalRoutes: opts.externalRoutes ?? [], portMacs: opts.portMacs ?? [] }, { serviceProxyName: opts.serviceProxyName });
     this.events = new EventRecorder(opts.eventSink ?? eventSink(opts.kubeconfig), this.identity, this.log);
     this.syncer = new Syncer({
       state: this.state,

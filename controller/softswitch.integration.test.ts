@@ -64,7 +64,7 @@ void describe('controller against the eBPF software switch target', { skip }, ()
   void it('outside clients: a backend joining and leaving a NodePort Service moves only its own share of flows', async () => {
     const datapath = SwitchDatapath.load();
     datapaths.push(datapath);
-    datapath.maps.ports.update(NODE_SWITCH_PORT, { ifindex: 11, mac: '02:00:00:00:01:01' });
+    datapath.maps.ports.update(NODE_SWITCH_PORT, { ifindex: 11 });
     const server = new P4RuntimeServer({ deviceId: 1, target: new EbpfTarget({ datapath }) });
     const address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
     const state = new ClusterState();

@@ -46,6 +46,7 @@ test('switch tables --json prints every table, counters and groups in the contra
     insert(buildGroup(p4, 'backend_selector', 1, [{ member_id: 5, weight: 2 }])),
     insert(buildTableEntry(p4, 'backend_select', { frontend_id: 1 }, { groupId: 1 })),
     insert(buildTableEntry(p4, 'routes', { dst_addr: '10.244.1.0/24' }, { name: 'to_port', params: { port: 1, dst_mac: '02:00:00:00:00:01' } })),
+    insert(buildTableEntry(p4, 'egress_ports', { port: 1 }, { name: 'set_source_mac', params: { mac: '02:00:00:00:01:01' } })),
   ]);
   const entry = h.target.snapshot().find((e): e is TargetTableEntry => e.kind === 'table_entry' && e.table.alias === 'frontends');
   h.target.count(entry!.key, 12n, 960n);
@@ -59,6 +60,7 @@ test('switch tables --json prints every table, counters and groups in the contra
       backends: [],
       reverse_nat: [],
       routes: [{ match: { dst_addr: '10.244.1.0/24' }, action: { name: 'to_port', params: { port: '1', dst_mac: '02:00:00:00:00:01' } }, counters: { packets: 0, bytes: 0 } }],
+      egress_ports: [{ match: { port: '1' }, action: { name: 'set_source_mac', params: { mac: '02:00:00:00:01:01' } }, counters: { packets: 0, bytes: 0 } }],
     },
     groups: { backend_selector: { '1': { members: [{ member: 5, weight: 2, action: { name: 'to_backend', params: { backend_id: '5', addr: '10.244.1.5', port: '8080' } } }] } } },
   });

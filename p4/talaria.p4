@@ -89,6 +89,8 @@ const bit<32> ICMP_FRAME_BYTES = 70;
 #define BACKENDS_SIZE 262144
 #define REVERSE_NAT_SIZE 65536
 #define ROUTES_SIZE 4096
+/* Every port of a bit<9> egress_port. */
+#define EGRESS_PORTS_SIZE 512
 /* Members of backend_selector over all groups; one group holds at most
  * MAX_GROUP_SIZE endpoints of one service port. */
 #define SELECTOR_SIZE 262144
@@ -633,11 +635,34 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
 
 /* ---- Egress --------------------------------------------------------------- */
 
-/* The source MAC of a leaving packet is the port's own; targets set it
- * (it is not a P4Runtime object). */
+/* The source MAC of a leaving packet (forwarded, or an answer the switch
+ * built) is its egress port's own. A P4 target does not know its ports'
+ * MACs, so the controller writes them (--port-mac), one entry per port; a
+ * port without one leaves the sender's MAC. */
 control TalariaEgress(inout headers_t hdr, inout metadata_t meta,
                       inout standard_metadata_t standard_metadata) {
-    apply { }
+    direct_counter(CounterType.packets_and_bytes) egress_ports_counter;
+
+    action set_source_mac(mac_addr_t mac) {
+        hdr.ethernet.src_addr = mac;
+    }
+
+    table egress_ports {
+        key = {
+            standard_metadata.egress_port: exact @name("port");
+        }
+        actions = {
+            set_source_mac;
+            @defaultonly NoAction;
+        }
+        const default_action = NoAction();
+        counters = egress_ports_counter;
+        size = EGRESS_PORTS_SIZE;
+    }
+
+    apply {
+        egress_ports.apply();
+    }
 }
 
 /* ---- Checksum update ------------------------------------------------------ */

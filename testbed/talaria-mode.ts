@@ -121,6 +121,8 @@ export async function startTalaria(opts: {
 
   const ext = externalAddressing();
   const extPort = opts.switchPorts.indexOf(ext.switchPort) + 1;
+  // Each switch port's own MAC (the one the hosts' neighbour entries name), for the egress_ports table.
+  const portMacs = [...opts.nodes.map((n) => `${opts.switchPorts.indexOf(n.switchPort) + 1}=${n.switchPortMac}`), `${extPort}=${ext.switchPortMac}`];
   for (let i = 0; i < CONTROLLER_REPLICAS; i++) {
     const ctlHealth = await freePort();
     const ctlMetrics = await freePort();
@@ -135,6 +137,7 @@ export async function startTalaria(opts: {
           '--device-id', '1',
           ...(sw.deviceConfig ? ['--device-config', sw.deviceConfig] : []),
           '--external-route', `${ext.ip}/32=${extPort},${ext.mac}`,
+          ...portMacs.flatMap((p) => ['--port-mac', p]),
           '--healthz-bind-address', `127.0.0.1:${ctlHealth}`,
           '--metrics-bind-address', `127.0.0.1:${ctlMetrics}`,
         ]),

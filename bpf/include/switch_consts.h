@@ -65,6 +65,11 @@
 #define SW_MAX_PORTS 512
 #endif
 
+/* egress_ports: an entry per port at most (talaria.p4's EGRESS_PORTS_SIZE). */
+#ifndef SW_EGRESS_PORTS_SIZE
+#define SW_EGRESS_PORTS_SIZE SW_MAX_PORTS
+#endif
+
 /* Addresses of the switch itself (ARP and traffic for it go to its kernel). */
 #ifndef SW_LOCAL_ADDRS_SIZE
 #define SW_LOCAL_ADDRS_SIZE 256
@@ -86,7 +91,8 @@ enum sw_table {
 	SW_TABLE_BACKENDS = 2,
 	SW_TABLE_REVERSE_NAT = 3,
 	SW_TABLE_ROUTES = 4,
-	SW_TABLE_COUNT = 5,
+	SW_TABLE_EGRESS_PORTS = 5,
+	SW_TABLE_COUNT = 6,
 };
 
 /* Why a packet was dropped: indices of the drops map. Never renumber (the

@@ -86,13 +86,21 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } routes SEC(".maps");
 
-/* Switch ports: port number -> interface and its MAC. */
+/* Switch ports: port number -> interface (the target's own wiring, not a table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct sw_port);
 	__uint(max_entries, SW_MAX_PORTS);
 } ports SEC(".maps");
+
+/* egress_ports table: port number -> the source MAC of packets leaving it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sw_egress_port);
+	__uint(max_entries, SW_EGRESS_PORTS_SIZE);
+} egress_ports SEC(".maps");
 
 /* The switch's own addresses: traffic for them goes to its kernel. */
 struct {
@@ -129,6 +137,8 @@ SW_COUNTER_MAP(backends_counters, SW_BACKENDS_SIZE);
 SW_COUNTER_MAP(reverse_nat_counters, SW_REVERSE_NAT_SIZE);
 /* routes direct counter. */
 SW_COUNTER_MAP(routes_counters, SW_ROUTES_SIZE);
+/* egress_ports direct counter. */
+SW_COUNTER_MAP(egress_ports_counters, SW_EGRESS_PORTS_SIZE);
 
 /* Hits and misses per table (enum sw_table), per CPU. */
 struct {

@@ -97,8 +97,13 @@ struct sw_route {
 /* ports value (key: __u32 port number): the port's interface. */
 struct sw_port {
 	__u32 ifindex; /* 0: no interface */
-	__u8 mac[6];   /* source MAC of packets leaving the port */
+};
+
+/* egress_ports value (key: __u32 port number): set_source_mac(mac). */
+struct sw_egress_port {
+	__u8 mac[6]; /* source MAC of packets leaving the port */
 	__u16 pad;
+	__u32 counter;
 };
 
 /* One direct counter (per CPU; the target sums the CPUs). */

@@ -95,10 +95,18 @@ export type Route = CodecValue<typeof route>;
 /** ports value (key: u32 port number). */
 export const port = structCodec({
   name: 'sw_port',
-  size: 12,
-  fields: { ifindex: [0, 'u32'], mac: [4, 'mac'] },
+  size: 4,
+  fields: { ifindex: [0, 'u32'] },
 });
 export type Port = CodecValue<typeof port>;
+
+/** egress_ports value (key: u32 port number): set_source_mac(mac). */
+export const egressPort = structCodec({
+  name: 'sw_egress_port',
+  size: 12,
+  fields: { mac: [0, 'mac'], counter: [8, 'u32'] },
+});
+export type EgressPort = CodecValue<typeof egressPort>;
 
 /** One direct counter or drop/pass reason (per CPU). */
 export const counter = structCodec({
@@ -130,7 +138,7 @@ export const RouteKind = { TO_PORT: 1, TO_EXTERNAL: 2, DROP: 3 } as const;
 export const SelectKind = { MEMBER: 1, GROUP: 2 } as const;
 
 /** Tables as indices of table_stats (enum sw_table). */
-export const SWITCH_TABLES = ['frontends', 'backend_select', 'backends', 'reverse_nat', 'routes'] as const;
+export const SWITCH_TABLES = ['frontends', 'backend_select', 'backends', 'reverse_nat', 'routes', 'egress_ports'] as const;
 
 /** enum sw_drop_reason, index -> name (never renumbered). */
 export const DROP_REASONS: Readonly<Record<number, string>> = {
@@ -177,6 +185,7 @@ export const SWITCH_MAPS = {
   reverse_nat: { key: u32, value: reverseNat, perCpu: false },
   routes: { key: routeKey, value: route, perCpu: false },
   ports: { key: u32, value: port, perCpu: false },
+  egress_ports: { key: u32, value: egressPort, perCpu: false },
   local_addrs: { key: ipv4, value: u32, perCpu: false },
   pipeline: { key: u32, value: pipeline, perCpu: false },
   frontends_counters: { key: u32, value: counter, perCpu: true },
@@ -184,6 +193,7 @@ export const SWITCH_MAPS = {
   backends_counters: { key: u32, value: counter, perCpu: true },
   reverse_nat_counters: { key: u32, value: counter, perCpu: true },
   routes_counters: { key: u32, value: counter, perCpu: true },
+  egress_ports_counters: { key: u32, value: counter, perCpu: true },
   table_stats: { key: u32, value: tableStat, perCpu: true },
   drops: { key: u32, value: counter, perCpu: true },
   rejects: { key: u32, value: counter, perCpu: true },
@@ -192,4 +202,4 @@ export const SWITCH_MAPS = {
 export type SwitchMapName = keyof typeof SWITCH_MAPS;
 
 /** The C struct behind each struct codec, for the BTF check. */
-export const SWITCH_STRUCTS = [frontendKey, frontend, select, member, lut, groupMember, backendKey, backend, reverseNat, routeKey, route, port, counter, tableStat, pipeline] as const;
+export const SWITCH_STRUCTS = [frontendKey, frontend, select, member, lut, groupMember, backendKey, backend, reverseNat, routeKey, route, port, egressPort, counter, tableStat, pipeline] as const;

@@ -231,7 +231,7 @@ void describe('charts/talaria', () => {
     assert.ok(!JSON.stringify([role, lease]).includes('"*"'), 'no wildcards');
   });
 
-  void it('ConfigMap: switch address, device id, election, external routes', () => {
+  void it('ConfigMap: switch address, device id, election, external routes, port MACs', () => {
     const data = find(renders.allOn!, 'ConfigMap', 'talaria').data;
     assert.equal(data.TALARIA_SWITCH_ADDRESS, '192.0.2.1:9559');
     assert.equal(data.TALARIA_SWITCH_DEVICE_ID, '7');
@@ -239,6 +239,8 @@ void describe('charts/talaria', () => {
     assert.equal(data.TALARIA_EXTERNAL_ROUTE_0, '0.0.0.0/0=48,02:00:00:00:00:30');
     const args = find(renders.allOn!, 'Deployment', 'talaria-controller').spec.template.spec.containers[0].args as string[];
     assert.deepEqual(args.filter((a) => a.startsWith('--external-route=')), ['--external-route=$(TALARIA_EXTERNAL_ROUTE_0)', '--external-route=$(TALARIA_EXTERNAL_ROUTE_1)']);
+    assert.equal(data.TALARIA_PORT_MAC_1, '48=02:00:00:00:01:30');
+    assert.deepEqual(args.filter((a) => a.startsWith('--port-mac=')), ['--port-mac=$(TALARIA_PORT_MAC_0)', '--port-mac=$(TALARIA_PORT_MAC_1)']);
   });
 
   void it('PrometheusRule carries the very rules of observability/alerts, runbook links rebased', () => {

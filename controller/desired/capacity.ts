@@ -13,10 +13,11 @@ export const unlimited: Capacity = {
   backend: Infinity,
   reverse: Infinity,
   route: Infinity,
+  egress: Infinity,
 };
 
 export type Counts = Record<EntityType, number>;
 
 export function zeroCounts(): Counts {
-  return { frontend: 0, select: 0, member: 0, group: 0, backend: 0, reverse: 0, route: 0 };
+  return { frontend: 0, select: 0, member: 0, group: 0, backend: 0, reverse: 0, route: 0, egress: 0 };
 }

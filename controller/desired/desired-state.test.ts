@@ -7,7 +7,7 @@ import { DesiredStateComputer } from './desired-state.js';
 import { entityKey, formatEntity, writeOrder, type Entity } from './entities.js';
 import { desiredInputFromObjects } from './from-objects.js';
 import { LOOKUP_MAX_BACKENDS, LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS } from './lookup-groups.js';
-import { parseExternalRoute } from './nodes.js';
+import { parseExternalRoute, parsePortMac } from './nodes.js';
 
 let created = 0;
 function svc(name: string, spec: Record<string, unknown>, extra: { labels?: Record<string, string>; status?: unknown; createdAt?: string } = {}): V1Service {
@@ -63,6 +63,7 @@ interface Row {
   nodes?: V1Node[];
   capacity?: Partial<Capacity>;
   externalRoutes?: string[];
+  portMacs?: string[];
   want: string[];
   problems?: string[];
 }
@@ -267,6 +268,12 @@ const rows: Row[] = [
     externalRoutes: ['203.0.113.0/24=9,02:aa:bb:cc:dd:ee'],
     want: ['routes 203.0.113.0/24 -> to_external(9, 02:aa:bb:cc:dd:ee)'],
   },
+  {
+    name: 'port MACs: one egress_ports entry per port, the last flag for a port wins',
+    services: [],
+    portMacs: ['2=02:00:00:00:01:02', '1=02:00:00:00:01:01', '2=02:00:00:00:01:22'],
+    want: ['egress_ports 1 -> set_source_mac(02:00:00:00:01:01)', 'egress_ports 2 -> set_source_mac(02:00:00:00:01:22)'],
+  },
 ];
 
 for (const row of rows) {
@@ -276,6 +283,7 @@ for (const row of rows) {
       slices: row.slices ?? [],
       nodes: row.nodes ?? [],
       externalRoutes: (row.externalRoutes ?? []).map(parseExternalRoute),
+      portMacs: (row.portMacs ?? []).map(parsePortMac),
     });
     const d = new DesiredStateComputer({ capacity: { ...unlimited, ...row.capacity } });
     const out = d.compute(input);
@@ -425,4 +433,11 @@ void test('lookup groups only where outside clients reach the group, and up to L
     desiredInputFromObjects({ services: [svc('web', { externalIPs: ['192.0.2.1'] })], slices: [slice('web', [['10.244.1.10']])], nodes }),
   );
   assert.equal([...small.byOwner.get('ns/web')!].filter((e) => e.type === 'member').length, 1, 'a target whose groups cannot hold the slots gets plain groups');
+});
+
+void test('--port-mac: a bad value names the part that is wrong', () => {
+  assert.throws(() => parsePortMac('1'), /--port-mac "1": expected PORT=MAC/);
+  assert.throws(() => parsePortMac('512=02:00:00:00:00:01'), /port 512 out of range/);
+  assert.throws(() => parsePortMac('1=02:00:00:00:01'), /"02:00:00:00:01" is not a MAC address/);
+  assert.deepEqual(parsePortMac('7=02:AA:00:00:00:01'), { port: 7, mac: '02:aa:00:00:00:01' });
 });

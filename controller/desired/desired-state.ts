@@ -8,15 +8,23 @@ import { selectableEndpoints } from '../../proxy/endpoints.js';
 import type { Problem, ProblemReason } from '../../proxy/problem.js';
 import type { ServicePortsResult } from '../../proxy/service-port.js';
 import { zeroCounts, type Capacity, type Counts } from './capacity.js';
-import type { BackendEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
+import type { BackendEntity, EgressPortEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
+
+type WiringEntity = RouteEntity | EgressPortEntity;
+const isWiring = (k: keyof Counts): k is WiringEntity['type'] => k === 'route' || k === 'egress';
+function wiringCounts(wiring: readonly WiringEntity[]): Pick<Counts, WiringEntity['type']> {
+  let route = 0;
+  for (const e of wiring) if (e.type === 'route') route++;
+  return { route, egress: wiring.length - route };
+}
 import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
 import { AdoptionHints, IdAllocator, MAX_ID } from './id-allocator.js';
 import { LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS, isLookupGroup, lookupSlots } from './lookup-groups.js';
 import { frontendCandidates, ownsBefore, type FrontendKind } from '../../proxy/frontends.js';
-import type { ExternalRoute, NodeInfo } from './nodes.js';
+import type { ExternalRoute, NodeInfo, PortMac } from './nodes.js';
 
-/** The owner of the routes in DesiredState.byOwner (Services are "namespace/name"). */
-export const ROUTES_OWNER = '';
+/** The owner of the switch's wiring (routes, egress ports) in DesiredState.byOwner (Services are "namespace/name"). */
+export const WIRING_OWNER = '';
 
 export interface EndpointsResult {
   readonly endpoints: EndpointsByPort;
@@ -30,6 +38,8 @@ export interface DesiredInput {
   readonly endpoints: ReadonlyMap<string, EndpointsResult>;
   readonly nodes: readonly NodeInfo[];
   readonly externalRoutes: readonly ExternalRoute[];
+  /** The switch ports' own MACs (--port-mac). */
+  readonly portMacs?: readonly PortMac[];
 }
 
 /**
@@ -118,7 +128,7 @@ export class DesiredStateComputer {
   private rejected: string[] = [];
   private computed = false;
   private lastNodes: readonly NodeInfo[] | undefined;
-  private routeCache: { nodes: readonly NodeInfo[]; external: readonly ExternalRoute[]; routes: RouteEntity[] } | undefined;
+  private wiringCache: { nodes: readonly NodeInfo[]; external: readonly ExternalRoute[]; portMacs: readonly PortMac[] | undefined; wiring: WiringEntity[] } | undefined;
 
   constructor(private readonly opts: DesiredStateOptions) {
     this.frontendIds = new IdAllocator('frontend_id', opts.busy?.frontend);
@@ -188,14 +198,15 @@ export class DesiredStateComputer {
     this.lastNodes = input.nodes;
     this.computed = true;
 
-    const routes = this.routes(input);
-    if (this.byOwner.get(ROUTES_OWNER) !== routes) {
-      changedOwners.set(ROUTES_OWNER, this.byOwner.get(ROUTES_OWNER));
-      this.byOwner.set(ROUTES_OWNER, routes);
+    const wiring = this.wiring(input);
+    if (this.byOwner.get(WIRING_OWNER) !== wiring) {
+      changedOwners.set(WIRING_OWNER, this.byOwner.get(WIRING_OWNER));
+      this.byOwner.set(WIRING_OWNER, wiring);
     }
     const cap = this.opts.capacity;
     const all = this.totals;
-    const everythingFits = (Object.keys(all) as (keyof Counts)[]).every((k) => all[k] + (k === 'route' ? routes.length : 0) <= cap[k]);
+    const wired = wiringCounts(wiring);
+    const everythingFits = (Object.keys(all) as (keyof Counts)[]).every((k) => (isWiring(k) ? wired[k] : all[k]) <= cap[k]);
     let rejected: string[] = [];
     if (everythingFits && this.allAdmitted && incremental) {
       // Fast path: every Service is admitted; only the touched ones can have changed.
@@ -209,12 +220,12 @@ export class DesiredStateComputer {
         else this.byOwner.delete(name);
       }
     } else {
-      rejected = this.admit(onSwitch, routes.length, changedOwners);
+      rejected = this.admit(onSwitch, wiring, changedOwners);
     }
     this.allAdmitted = rejected.length === 0;
     this.rejected = rejected;
 
-    const counts = this.admittedCounts(routes.length);
+    const counts = this.admittedCounts(wiring);
     const problems: Problem[] = [];
     const withProblems = new Set([...this.problemServices, ...this.conflictProblems.keys()]);
     for (const name of [...withProblems].sort()) {
@@ -242,11 +253,11 @@ export class DesiredStateComputer {
   }
 
   /** Entities per kind of everything admitted (routes included). */
-  private admittedCounts(routes: number): Counts {
-    const c = { ...this.totals, route: routes };
+  private admittedCounts(wiring: readonly WiringEntity[]): Counts {
+    const c = { ...this.totals, ...wiringCounts(wiring) };
     for (const name of this.rejected) {
       const r = this.cache.get(name)!.result.counts;
-      for (const k of Object.keys(c) as (keyof Counts)[]) if (k !== 'route') c[k] -= r[k];
+      for (const k of Object.keys(c) as (keyof Counts)[]) if (!isWiring(k)) c[k] -= r[k];
     }
     return c;
   }
@@ -254,7 +265,7 @@ export class DesiredStateComputer {
   private retotal(before: ServiceResult | undefined, after: ServiceResult | undefined): void {
     const t = this.totals;
     for (const k of Object.keys(t) as (keyof Counts)[]) {
-      if (k === 'route') continue;
+      if (isWiring(k)) continue;
       t[k] += (after?.counts[k] ?? 0) - (before?.counts[k] ?? 0);
     }
   }
@@ -264,10 +275,9 @@ export class DesiredStateComputer {
    * then the others, each group in namespace/name order; a Service is
    * admitted whole or not at all. Returns the rejected ones (sorted).
    */
-  private admit(onSwitch: OnSwitch, routes: number, changedOwners: Map<string, readonly Entity[] | undefined>): string[] {
+  private admit(onSwitch: OnSwitch, wiring: readonly WiringEntity[], changedOwners: Map<string, readonly Entity[] | undefined>): string[] {
     const cap = this.opts.capacity;
-    const counts = zeroCounts();
-    counts.route = routes;
+    const counts = { ...zeroCounts(), ...wiringCounts(wiring) };
     const fits = (c: Counts): boolean =>
       counts.frontend + c.frontend <= cap.frontend &&
       counts.select + c.select <= cap.select &&
@@ -297,13 +307,13 @@ export class DesiredStateComputer {
       }
     }
     for (const [name, before] of this.byOwner) {
-      if (name === ROUTES_OWNER) continue;
+      if (name === WIRING_OWNER) continue;
       if (admitted.get(name) !== before) changedOwners.set(name, before);
     }
     for (const name of admitted.keys()) if (!this.byOwner.has(name)) changedOwners.set(name, undefined);
-    const routesList = this.byOwner.get(ROUTES_OWNER);
+    const wiringList = this.byOwner.get(WIRING_OWNER);
     this.byOwner.clear();
-    if (routesList) this.byOwner.set(ROUTES_OWNER, routesList);
+    if (wiringList) this.byOwner.set(WIRING_OWNER, wiringList);
     for (const [name, list] of admitted) this.byOwner.set(name, list);
     return rejected.sort();
   }
@@ -560,12 +570,17 @@ export class DesiredStateComputer {
     for (const k of old.frontendKeys) if (!f.has(k) && !this.claimants.has(k)) this.frontendIds.release(k);
   }
 
-  private routes(input: DesiredInput): RouteEntity[] {
-    const c = this.routeCache;
-    if (c && c.nodes === input.nodes && c.external === input.externalRoutes) return c.routes;
+  /** Routes to nodes and outside, and the ports' source MACs: what wires the switch, owned by no Service. */
+  private wiring(input: DesiredInput): WiringEntity[] {
+    const c = this.wiringCache;
+    if (c && c.nodes === input.nodes && c.external === input.externalRoutes && c.portMacs === input.portMacs) return c.wiring;
     const routes = this.computeRoutes(input).slice(0, Math.max(0, this.opts.capacity.route));
-    this.routeCache = { nodes: input.nodes, external: input.externalRoutes, routes };
-    return routes;
+    const byPort = new Map<number, EgressPortEntity>();
+    for (const p of input.portMacs ?? []) byPort.set(p.port, { type: 'egress', port: p.port, mac: p.mac });
+    const egress = [...byPort.values()].sort((a, b) => a.port - b.port).slice(0, Math.max(0, this.opts.capacity.egress));
+    const wiring = [...egress, ...routes];
+    this.wiringCache = { nodes: input.nodes, external: input.externalRoutes, portMacs: input.portMacs, wiring };
+    return wiring;
   }
 
   private computeRoutes(input: DesiredInput): RouteEntity[] {
@@ -592,6 +607,7 @@ const tableName: Record<keyof Counts, string> = {
   backend: 'backends',
   reverse: 'reverse_nat',
   route: 'routes',
+  egress: 'egress_ports',
 };
 
 

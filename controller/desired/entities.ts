@@ -71,7 +71,15 @@ export interface RouteEntity {
   readonly mac: string;
 }
 
-export type Entity = FrontendEntity | SelectEntity | MemberEntity | GroupEntity | BackendEntity | ReverseNatEntity | RouteEntity;
+/** `egress_ports`: port -> set_source_mac(mac), the port's own MAC (--port-mac). */
+export interface EgressPortEntity {
+  readonly type: 'egress';
+  readonly port: number;
+  /** "aa:bb:cc:dd:ee:ff", lower case. */
+  readonly mac: string;
+}
+
+export type Entity = FrontendEntity | SelectEntity | MemberEntity | GroupEntity | BackendEntity | ReverseNatEntity | RouteEntity | EgressPortEntity;
 export type EntityType = Entity['type'];
 
 /** What the switch identifies the entity by (table + match key, or profile + id). */
@@ -91,6 +99,8 @@ export function entityKey(e: Entity): string {
       return `reverse ${e.frontendId}`;
     case 'route':
       return `route ${e.prefix}/${e.prefixLen}`;
+    case 'egress':
+      return `egress ${e.port}`;
   }
 }
 
@@ -110,6 +120,8 @@ export function entityValue(e: Entity): string {
       return `${e.addr} ${e.port}`;
     case 'route':
       return `${e.action} ${e.port} ${e.mac}`;
+    case 'egress':
+      return e.mac;
   }
 }
 
@@ -130,6 +142,8 @@ export function formatEntity(e: Entity): string {
       return `reverse_nat ${e.frontendId} -> restore_frontend(${e.addr}, ${e.port})`;
     case 'route':
       return `routes ${e.prefix}/${e.prefixLen} -> ${e.action}(${e.port}, ${e.mac})`;
+    case 'egress':
+      return `egress_ports ${e.port} -> set_source_mac(${e.mac})`;
   }
 }
 
@@ -139,4 +153,4 @@ export function formatEntity(e: Entity): string {
  * so that traffic only matches once the rest is there. Deletions run in the
  * reverse order.
  */
-export const writeOrder: readonly EntityType[] = ['route', 'member', 'group', 'backend', 'reverse', 'select', 'frontend'];
+export const writeOrder: readonly EntityType[] = ['egress', 'route', 'member', 'group', 'backend', 'reverse', 'select', 'frontend'];

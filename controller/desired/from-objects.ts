@@ -4,10 +4,10 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { endpointsFromSlices, sliceServiceName } from '../../proxy/endpoints.js';
 import { serviceName, servicePortsFromService, type ProxyFilter } from '../../proxy/service-port.js';
 import type { DesiredInput, EndpointsResult } from './desired-state.js';
-import { nodeInfoFromNode, type ExternalRoute } from './nodes.js';
+import { nodeInfoFromNode, type ExternalRoute, type PortMac } from './nodes.js';
 
 export function desiredInputFromObjects(
-  objs: { services: V1Service[]; slices: V1EndpointSlice[]; nodes: V1Node[]; externalRoutes?: ExternalRoute[] },
+  objs: { services: V1Service[]; slices: V1EndpointSlice[]; nodes: V1Node[]; externalRoutes?: ExternalRoute[]; portMacs?: PortMac[] },
   filter: ProxyFilter = {},
 ): DesiredInput {
   const services = new Map(objs.services.map((s) => [serviceName(s), servicePortsFromService(s, filter)]));
@@ -26,5 +26,6 @@ export function desiredInputFromObjects(
     endpoints,
     nodes: objs.nodes.map((n) => nodeInfoFromNode(n).node),
     externalRoutes: objs.externalRoutes ?? [],
+    portMacs: objs.portMacs ?? [],
   };
 }

@@ -24,6 +24,18 @@ export interface ExternalRoute {
   readonly mac: string;
 }
 
+/** A switch port's own MAC: the source MAC of packets leaving it (talaria.p4's egress_ports). */
+export interface PortMac {
+  readonly port: number;
+  readonly mac: string;
+}
+
+/** What the operator tells the controller about the switch (flags / chart values): no Kubernetes object says it. */
+export interface SwitchWiring {
+  readonly externalRoutes: readonly ExternalRoute[];
+  readonly portMacs: readonly PortMac[];
+}
+
 const macRe = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 export function nodeInfoFromNode(node: V1Node): { node: NodeInfo; problems: string[] } {
@@ -74,4 +86,15 @@ export function parseExternalRoute(text: string): ExternalRoute {
   const mac = m[3].toLowerCase();
   if (!macRe.test(mac)) throw new Error(`--external-route ${JSON.stringify(text)}: ${JSON.stringify(m[3])} is not a MAC address`);
   return { prefix: cidr.ip, prefixLen: cidr.prefixLen, port, mac };
+}
+
+/** Parses the `--port-mac PORT=MAC` flag value; throws a message naming the part that is wrong. */
+export function parsePortMac(text: string): PortMac {
+  const m = /^(\d+)=([0-9a-fA-F:]+)$/.exec(text);
+  if (!m) throw new Error(`--port-mac ${JSON.stringify(text)}: expected PORT=MAC`);
+  const port = Number(m[1]);
+  if (port < 1 || port > 511) throw new Error(`--port-mac ${JSON.stringify(text)}: port ${port} out of range (1..511)`);
+  const mac = m[2].toLowerCase();
+  if (!macRe.test(mac)) throw new Error(`--port-mac ${JSON.stringify(text)}: ${JSON.stringify(m[2])} is not a MAC address`);
+  return { port, mac };
 }

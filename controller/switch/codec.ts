@@ -16,12 +16,14 @@ export const names = {
   backends: 'backends',
   reverseNat: 'reverse_nat',
   routes: 'routes',
+  egressPorts: 'egress_ports',
   selector: 'backend_selector',
   setFrontend: 'set_frontend',
   toBackend: 'to_backend',
   restoreFrontend: 'restore_frontend',
   toPort: 'to_port',
   toExternal: 'to_external',
+  setSourceMac: 'set_source_mac',
 } as const;
 
 const protocolByNumber = new Map<number, L4Protocol>(Object.entries(protocolNumbers).map(([k, v]) => [v, k as L4Protocol]));
@@ -92,8 +94,8 @@ interface ResolvedAction {
 }
 
 export class EntityCodec {
-  private readonly t: Record<'frontends' | 'backendSelect' | 'backends' | 'reverseNat' | 'routes', ResolvedTable>;
-  private readonly a: Record<'setFrontend' | 'toBackend' | 'restoreFrontend' | 'toPort' | 'toExternal', ResolvedAction>;
+  private readonly t: Record<'frontends' | 'backendSelect' | 'backends' | 'reverseNat' | 'routes' | 'egressPorts', ResolvedTable>;
+  private readonly a: Record<'setFrontend' | 'toBackend' | 'restoreFrontend' | 'toPort' | 'toExternal' | 'setSourceMac', ResolvedAction>;
   readonly profileId: number;
   private readonly tableKind = new Map<number, keyof EntityCodec['t']>();
 
@@ -112,6 +114,7 @@ export class EntityCodec {
       backends: table(names.backends),
       reverseNat: table(names.reverseNat),
       routes: table(names.routes),
+      egressPorts: table(names.egressPorts),
     };
     this.a = {
       setFrontend: action(names.setFrontend),
@@ -119,6 +122,7 @@ export class EntityCodec {
       restoreFrontend: action(names.restoreFrontend),
       toPort: action(names.toPort),
       toExternal: action(names.toExternal),
+      setSourceMac: action(names.setSourceMac),
     };
     this.profileId = p4info.actionProfile(names.selector).id;
     for (const [k, v] of Object.entries(this.t)) this.tableKind.set(v.info.id, k as keyof EntityCodec['t']);
@@ -133,6 +137,7 @@ export class EntityCodec {
       backend: this.t.backends.info.size,
       reverse: this.t.reverseNat.info.size,
       route: this.t.routes.info.size,
+      egress: this.t.egressPorts.info.size,
       member: profile.size,
       // Every group is selected by at least one backend_select entry.
       group: Math.min(profile.size, this.t.backendSelect.info.size),
@@ -147,7 +152,7 @@ export class EntityCodec {
 
   /** The P4Runtime table name of a controller entity type (metric labels). */
   tableOf(type: Entity['type']): string {
-    return { frontend: names.frontends, select: names.backendSelect, backend: names.backends, reverse: names.reverseNat, route: names.routes, member: `${names.selector}_members`, group: `${names.selector}_groups` }[type];
+    return { frontend: names.frontends, select: names.backendSelect, backend: names.backends, reverse: names.reverseNat, route: names.routes, egress: names.egressPorts, member: `${names.selector}_members`, group: `${names.selector}_groups` }[type];
   }
 
   /** Wildcard reads for everything the controller owns on the switch. */
@@ -188,6 +193,10 @@ export class EntityCodec {
             action: { action: { action_id: a.info.id, params: [{ param_id: a.params.port, value: uintBytes(e.port) }, { param_id: a.params.dst_mac, value: macBytes(e.mac) }] } },
           },
         };
+      }
+      case 'egress': {
+        const a = this.a.setSourceMac;
+        return this.entry(this.t.egressPorts, [['port', uintBytes(e.port)]], { action: { action_id: a.info.id, params: [{ param_id: a.params.mac, value: macBytes(e.mac) }] } });
       }
       case 'member':
         return { action_profile_member: { action_profile_id: this.profileId, member_id: e.memberId, action: this.toBackend(e.backendId, e.addr, e.port) } };
@@ -257,6 +266,9 @@ export class EntityCodec {
           mac: bytesMac(param('dst_mac', which)),
         };
       }
+      case 'egressPorts':
+        if (action?.action_id !== this.a.setSourceMac.info.id) return undefined;
+        return { type: 'egress', port: bytesUint(exact('port')), mac: bytesMac(param('mac', this.a.setSourceMac)) };
     }
   }
 

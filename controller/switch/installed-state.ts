@@ -108,6 +108,7 @@ export class InstalledState {
         bump(this.groupRefs, e.groupId, by);
         return;
       case 'route':
+      case 'egress':
         return;
     }
   }

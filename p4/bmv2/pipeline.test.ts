@@ -65,8 +65,7 @@ describe('talaria.p4 on BMv2 (simple_switch_grpc)', { skip }, () => {
       const input = Buffer.isBuffer(spec) ? spec : buildPacket(spec);
       const src = parsePacket(input).ipv4?.src ?? '';
       const sent = await ports!.send(ingressPort(src), input);
-      // talaria.p4 leaves the source MAC as the sender's (issue 14): not checked here yet.
-      checkOutcome(c.expect(), input, sent, { setsSourceMac: false });
+      checkOutcome(c.expect(), input, sent, {});
     });
   }
 

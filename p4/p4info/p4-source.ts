@@ -94,6 +94,8 @@ export function parseP4(rawSource: string): P4Program {
     for (const f of block(source, m.index! + m[0].length - 1).matchAll(/([\w<>]+)\s+(\w+)\s*;/g)) members.set(f[2], f[1]);
     aggregates.set(m[2], members);
   }
+  // v1model's (from v1model.p4, which the program includes): the ports a key may match.
+  aggregates.set('standard_metadata_t', new Map([['ingress_port', 'bit<9>'], ['egress_spec', 'bit<9>'], ['egress_port', 'bit<9>']]));
 
   const controls: P4Control[] = [];
   for (const m of source.matchAll(/\bcontrol\s+(\w+)\s*\(([^)]*)\)\s*\{/g)) {

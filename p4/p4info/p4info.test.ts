@@ -17,9 +17,14 @@ import type { P4Param, P4Table } from './p4-source.js';
 
 const p4info = loadP4InfoFile(TALARIA_P4INFO);
 const program = parseP4(readFileSync(TALARIA_P4, 'utf8'));
-const ingress = program.controls.find((c) => c.name === 'TalariaIngress');
-assert.ok(ingress, 'talaria.p4 declares TalariaIngress');
-const qualified = (name: string): string => (name === 'NoAction' ? name : `${ingress.name}.${name}`);
+/** The controls that declare P4Runtime objects: ingress (the load balancer) and egress (the ports' source MACs). */
+const controls = ['TalariaIngress', 'TalariaEgress'].map((name) => {
+  const c = program.controls.find((x) => x.name === name);
+  assert.ok(c, `talaria.p4 declares ${name}`);
+  return c;
+});
+type Control = (typeof controls)[number];
+const qualified = (c: Control, name: string): string => (name === 'NoAction' ? name : `${c.name}.${name}`);
 
 const MATCH_TYPES: Record<string, string> = { exact: 'EXACT', lpm: 'LPM', ternary: 'TERNARY', range: 'RANGE', optional: 'OPTIONAL' };
 const COUNTER_UNITS: Record<string, string> = { packets: 'PACKETS', bytes: 'BYTES', packets_and_bytes: 'BOTH' };
@@ -48,55 +53,59 @@ test('every id is p4c\'s hash of the fully qualified name, with the kind in the 
 });
 
 test('tables, keys, actions, sizes, selector and counters match talaria.p4', () => {
-  assert.deepEqual(p4info.tables.map((t) => t.name).sort(), ingress.tables.map((t) => qualified(t.name)).sort());
-  for (const decl of ingress.tables) {
-    const table = p4info.table(qualified(decl.name));
-    assert.equal(table.alias, decl.name);
-    const keys = decl.keys.filter((k) => k.matchKind !== 'selector');
-    assert.deepEqual(
-      table.matchFields.map((f) => ({ id: f.id, name: f.name, bitwidth: f.bitwidth, matchType: f.matchType })),
-      keys.map((k, i) => ({ id: i + 1, name: k.name, bitwidth: k.bitwidth, matchType: MATCH_TYPES[k.matchKind] })),
-      `${decl.name} match fields`,
-    );
-    assert.ok(keys.every((k) => k.name !== k.expr), `${decl.name}: every key has a stable @name`);
-    assert.deepEqual(
-      table.actionRefs,
-      decl.actions.map((a) => ({ id: p4info.action(qualified(a.name)).id, scope: a.defaultOnly ? 'DEFAULT_ONLY' : 'TABLE_AND_DEFAULT' })),
-      `${decl.name} action refs`,
-    );
-    assert.equal(table.constDefaultActionId, decl.constDefaultAction ? p4info.action(qualified(decl.constDefaultAction)).id : 0);
-    assert.equal(table.size, decl.size ?? 1024, `${decl.name} size`);
-    assert.equal(table.implementationId, decl.implementation ? p4info.actionProfile(qualified(decl.implementation)).id : 0);
-    assert.equal(table.directCounterId, decl.counters ? p4info.directCounter(qualified(decl.counters)).id : undefined);
-  }
+  const all = <T>(f: (c: Control) => T[]): T[] => controls.flatMap(f);
+  assert.deepEqual(p4info.tables.map((t) => t.name).sort(), all((c) => c.tables.map((t) => qualified(c, t.name))).sort());
+  for (const c of controls) {
+    const q = (name: string): string => qualified(c, name);
+    for (const decl of c.tables) {
+      const table = p4info.table(q(decl.name));
+      assert.equal(table.alias, decl.name);
+      const keys = decl.keys.filter((k) => k.matchKind !== 'selector');
+      assert.deepEqual(
+        table.matchFields.map((f) => ({ id: f.id, name: f.name, bitwidth: f.bitwidth, matchType: f.matchType })),
+        keys.map((k, i) => ({ id: i + 1, name: k.name, bitwidth: k.bitwidth, matchType: MATCH_TYPES[k.matchKind] })),
+        `${decl.name} match fields`,
+      );
+      assert.ok(keys.every((k) => k.name !== k.expr), `${decl.name}: every key has a stable @name`);
+      assert.deepEqual(
+        table.actionRefs,
+        decl.actions.map((a) => ({ id: p4info.action(q(a.name)).id, scope: a.defaultOnly ? 'DEFAULT_ONLY' : 'TABLE_AND_DEFAULT' })),
+        `${decl.name} action refs`,
+      );
+      assert.equal(table.constDefaultActionId, decl.constDefaultAction ? p4info.action(q(decl.constDefaultAction)).id : 0);
+      assert.equal(table.size, decl.size ?? 1024, `${decl.name} size`);
+      assert.equal(table.implementationId, decl.implementation ? p4info.actionProfile(q(decl.implementation)).id : 0);
+      assert.equal(table.directCounterId, decl.counters ? p4info.directCounter(q(decl.counters)).id : undefined);
+    }
 
-  const declaredActions = new Set(ingress.tables.flatMap((t) => t.actions.map((a) => a.name)));
-  assert.deepEqual(p4info.actions.map((a) => a.name).sort(), [...declaredActions].map(qualified).sort());
-  for (const name of declaredActions) {
-    const action = p4info.action(qualified(name));
-    const params: P4Param[] | undefined = name === 'NoAction' ? [] : ingress.actions.get(name);
-    assert.ok(params, `action ${name} is declared in talaria.p4`);
-    assert.deepEqual(action.params.map((p) => ({ id: p.id, name: p.name, bitwidth: p.bitwidth })),
-      params.map((p, i) => ({ id: i + 1, ...p })), `${name} params`);
-  }
+    for (const name of new Set(c.tables.flatMap((t) => t.actions.map((a) => a.name)))) {
+      const action = p4info.action(q(name));
+      const params: P4Param[] | undefined = name === 'NoAction' ? [] : c.actions.get(name);
+      assert.ok(params, `action ${name} is declared in ${c.name}`);
+      assert.deepEqual(action.params.map((p) => ({ id: p.id, name: p.name, bitwidth: p.bitwidth })),
+        params.map((p, i) => ({ id: i + 1, ...p })), `${name} params`);
+    }
 
-  assert.equal(p4info.actionProfiles.length, ingress.selectors.length);
-  for (const sel of ingress.selectors) {
-    const profile = p4info.actionProfile(qualified(sel.name));
-    assert.equal(profile.withSelector, true);
-    assert.equal(profile.size, sel.size);
-    assert.equal(profile.maxGroupSize, sel.maxGroupSize ?? 0);
-    assert.deepEqual(profile.tableIds, ingress.tables.filter((t) => t.implementation === sel.name).map((t) => p4info.table(qualified(t.name)).id));
-  }
+    for (const sel of c.selectors) {
+      const profile = p4info.actionProfile(q(sel.name));
+      assert.equal(profile.withSelector, true);
+      assert.equal(profile.size, sel.size);
+      assert.equal(profile.maxGroupSize, sel.maxGroupSize ?? 0);
+      assert.deepEqual(profile.tableIds, c.tables.filter((t) => t.implementation === sel.name).map((t) => p4info.table(q(t.name)).id));
+    }
 
-  assert.equal(p4info.directCounters.length, ingress.directCounters.size);
-  for (const [name, type] of ingress.directCounters) {
-    const counter = p4info.directCounter(qualified(name));
-    assert.equal(counter.unit, COUNTER_UNITS[type]);
-    const owner: P4Table | undefined = ingress.tables.find((t) => t.counters === name);
-    assert.ok(owner, `${name} is attached to a table`);
-    assert.equal(counter.tableId, p4info.table(qualified(owner.name)).id);
+    for (const [name, type] of c.directCounters) {
+      const counter = p4info.directCounter(q(name));
+      assert.equal(counter.unit, COUNTER_UNITS[type]);
+      const owner: P4Table | undefined = c.tables.find((t) => t.counters === name);
+      assert.ok(owner, `${name} is attached to a table`);
+      assert.equal(counter.tableId, p4info.table(q(owner.name)).id);
+    }
   }
+  const declaredActions = new Set(all((c) => c.tables.flatMap((t) => t.actions.map((a) => qualified(c, a.name)))));
+  assert.deepEqual(p4info.actions.map((a) => a.name).sort(), [...declaredActions].sort());
+  assert.equal(p4info.actionProfiles.length, all((c) => c.selectors).length);
+  assert.equal(p4info.directCounters.length, controls.reduce((n, c) => n + c.directCounters.size, 0));
   assert.equal(p4info.message.pkg_info?.arch, 'v1model');
 });
 

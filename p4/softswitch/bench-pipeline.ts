@@ -25,9 +25,9 @@ const tcp = (sport: number, dport: number) => ({ tcp: { sport, dport, flags: ['A
 const sw = await SoftswitchFixture.create();
 try {
   const e = sw.entities;
-  sw.setPort(1, 11, '02:00:00:00:01:01');
-  sw.setPort(2, 12, '02:00:00:00:01:02');
-  sw.setPort(3, 13, '02:00:00:00:01:03');
+  sw.setPort(1, 11);
+  sw.setPort(2, 12);
+  sw.setPort(3, 13);
   await sw.write('INSERT', e.route('10.244.1.0/24', { kind: 'to_port', port: 1, dstMac: 'aa:00:00:00:00:01' }));
   await sw.write('INSERT', e.route('10.244.2.0/24', { kind: 'to_port', port: 2, dstMac: 'aa:00:00:00:00:02' }));
   await sw.write('INSERT', e.route('203.0.113.0/24', { kind: 'to_external', port: 3, dstMac: 'aa:00:00:00:00:03' }));

@@ -2,7 +2,6 @@
 // pinned under the pin directory (reused when the pins are there, so a
 // restarted switch keeps forwarding with the state it had), typed map handles,
 // and the TC attachment to the switch's ports.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +10,6 @@ import {
   BpfObject,
   detachTc,
   ifIndex,
-  netnsPath,
   removePinDir,
   unpin,
   withNetns,
@@ -96,14 +94,16 @@ export class SwitchDatapath {
 
   /**
    * Fills the ports map and attaches the program to the TC ingress of every
-   * port, inside `netns` when given. Reads each interface's MAC there.
+   * port, inside `netns` when given. The ports' source MACs are not the
+   * interfaces' own: like a P4 target's, they come from the egress_ports
+   * table the controller writes.
    */
   attach(ports: readonly SwitchPort[], netns?: string): TcAttachment[] {
     const out: TcAttachment[] = [];
     for (const p of ports) {
       const ifindex = withNetns(netns, () => ifIndex(p.ifname));
       if (!ifindex) throw new PortError(`switch port ${p.port}: no interface ${p.ifname}${netns ? ` in netns ${netns}` : ''}`);
-      this.maps.ports.update(p.port, { ifindex, mac: readMac(p.ifname, netns) } satisfies Port);
+      this.maps.ports.update(p.port, { ifindex } satisfies Port);
     }
     for (const p of ports) {
       out.push(attachTc({ ifname: p.ifname, direction: 'ingress', netns, program: this.program }));
@@ -151,14 +151,6 @@ export class SwitchDatapath {
 }
 
 /** An interface's MAC, via `ip -j link` in the namespace (a name or a path). */
-function readMac(ifname: string, netns: string | undefined): string {
-  const ip = ['ip', '-j', 'link', 'show', 'dev', ifname];
-  const argv = netns === undefined || netns === '' ? ip : ['nsenter', `--net=${netnsPath(netns)}`, ...ip];
-  const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  const mac = (JSON.parse(out) as { address?: string }[])[0]?.address;
-  if (!mac) throw new Error(`interface ${ifname} has no MAC address`);
-  return mac;
-}
 
 /** Sums a per-CPU counter. */
 export function sumCounter(values: readonly Counter[] | undefined): { packets: bigint; bytes: bigint } {

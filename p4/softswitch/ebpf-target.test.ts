@@ -75,7 +75,7 @@ describe('eBPF target', { skip }, () => {
   test('a large group gets a larger Maglev table, and packets follow it', async () => {
     const sw = await fixture();
     const e = sw.entities;
-    sw.setPort(2, 12, '02:00:00:00:01:02');
+    sw.setPort(2, 12);
     await sw.write('INSERT', e.route('10.244.0.0/16', { kind: 'to_port', port: 2, dstMac: 'aa:00:00:00:00:02' }));
     const members = Array.from({ length: 60 }, (_, i) => [i + 1, 1 + (i % 3)] as const);
     for (const [id] of members) await sw.write('INSERT', e.member(id, 1000 + id, `10.244.3.${id}`, 80));
@@ -111,7 +111,7 @@ describe('eBPF target', { skip }, () => {
       e.route('192.0.2.0/24', { kind: 'drop' }),
     ];
     for (const ent of installed) await sw.write('INSERT', ent);
-    sw.setPort(2, 12, '02:00:00:00:01:02');
+    sw.setPort(2, 12);
     sw.datapath.close(); // the process ends; the pins stay
 
     const datapath = SwitchDatapath.load({ pinDir: PIN_DIR });
@@ -162,7 +162,7 @@ describe('eBPF target', { skip }, () => {
   test('counters are read back per entry', async () => {
     const sw = await fixture();
     const e = sw.entities;
-    sw.setPort(2, 12, '02:00:00:00:01:02');
+    sw.setPort(2, 12);
     await sw.write('INSERT', e.route('10.244.2.0/24', { kind: 'to_port', port: 2, dstMac: 'aa:00:00:00:00:02' }));
     await sw.write('INSERT', e.route('10.244.3.0/24', { kind: 'to_port', port: 2, dstMac: 'aa:00:00:00:00:02' }));
     const pkt = buildPacket({ ipv4: { src: '10.244.1.2', dst: '10.244.2.9' }, udp: { sport: 1, dport: 2, payload: 'abcd' } });

@@ -265,6 +265,13 @@ export class EbpfTarget implements P4Target {
             return { kind, port: beNumber(param(a, 'port')), dst_mac: macOf(param(a, 'dst_mac')), counter };
           },
         };
+      case 'egress_ports':
+        return {
+          map: mp.egress_ports as unknown as TableBinding['map'],
+          counters,
+          key: (e) => beNumber(matchValues(e)[0]!),
+          value: (e, counter) => ({ mac: macOf(param(act(e), 'mac')), counter }),
+        };
     }
   }
 
@@ -482,6 +489,11 @@ export class EbpfTarget implements P4Target {
       out.push(wireTableEntry(s.tables.routes, [{ value: ipv4Bytes(k.addr), prefixLen: k.prefixlen }], action));
     }
     used('routes', slots.splice(0));
+    for (const [port, v] of mp.egress_ports.entries()) {
+      slots.push(v.counter);
+      out.push(wireTableEntry(s.tables.egress_ports, [beBytes(port, fieldBits('egress_ports', 0))], actionOf('set_source_mac', { mac: macBytes(v.mac) })));
+    }
+    used('egress_ports', slots.splice(0));
     return out;
   }
 }

@@ -13,7 +13,7 @@ import { SWITCH_OBJECT } from './datapath.js';
 import { flowHash } from './flow-hash.js';
 import { buildMaglevTable } from '../maglev/maglev.js';
 import { SoftswitchFixture } from './softswitch-fixture.js';
-import { BACKENDS, CASES, CLIENT, EXTERNAL, GROUP70, MEMBER_BACKEND, PORT_MAC, TCP, VIP, caseEntities, tcp } from '../switch-cases/cases.js';
+import { BACKENDS, CASES, CLIENT, EXTERNAL, GROUP70, MEMBER_BACKEND, TCP, VIP, caseEntities, tcp } from '../switch-cases/cases.js';
 import { checkOutcome, portOfDestinationMac } from '../switch-cases/check.js';
 
 const IFINDEX = { 1: 11, 2: 12, 3: 13 } as const;
@@ -38,7 +38,7 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
 
   before(async () => {
     sw = await SoftswitchFixture.create();
-    for (const p of [1, 2, 3] as const) sw.setPort(p, IFINDEX[p], PORT_MAC[p]);
+    for (const p of [1, 2, 3] as const) sw.setPort(p, IFINDEX[p]);
     sw.datapath.setLocalAddresses(['198.18.0.1']);
     for (const entity of caseEntities(sw.entities)) await sw.write('INSERT', entity);
   });
@@ -54,7 +54,7 @@ describe('software switch pipeline (BPF_PROG_TEST_RUN)', { skip }, () => {
       const before = want.verdict === 'drop' ? sw.drops(reason) : want.verdict === 'pass' ? sw.passes(reason) : 0n;
       const res = runProgram(sw.datapath.program, input);
       const sent = res.verdict === TC_ACT.REDIRECT ? [{ port: portOfDestinationMac(res.packet) ?? 0, frame: res.packet }] : [];
-      checkOutcome(want, input, sent, { predict: (pick) => predictedBackend(pick.flow), setsSourceMac: true });
+      checkOutcome(want, input, sent, { predict: (pick) => predictedBackend(pick.flow) });
       if (want.verdict === 'drop') {
         assert.equal(res.verdict, TC_ACT.SHOT);
         assert.equal(sw.drops(reason), before + 1n, `drop reason ${want.reason} counted`);

@@ -1,4 +1,4 @@
-// What the software switch needs to find in a P4Info: talaria.p4's five
+// What the software switch needs to find in a P4Info: talaria.p4's six
 // tables, their keys and actions, the backend_selector profile, with the
 // widths the maps can hold. Resolved once per pipeline; a P4Info of any other
 // shape is refused with the first mismatch named (the server turns that into
@@ -28,6 +28,7 @@ const TABLES = {
   backends: { fields: [{ name: 'frontend_id', bits: 32, type: 'EXACT' }, { name: 'backend_id', bits: 32, type: 'EXACT' }], actions: ['to_backend'] },
   reverse_nat: { fields: [{ name: 'frontend_id', bits: 32, type: 'EXACT' }], actions: ['restore_frontend'] },
   routes: { fields: [{ name: 'dst_addr', bits: 32, type: 'LPM' }], actions: ['to_port', 'to_external', 'drop'] },
+  egress_ports: { fields: [{ name: 'port', bits: 9, type: 'EXACT' }], actions: ['set_source_mac'] },
 } as const satisfies Record<string, { fields: readonly FieldSpec[]; actions: readonly string[] }>;
 
 const ACTIONS = {
@@ -37,6 +38,7 @@ const ACTIONS = {
   to_port: [{ name: 'port', bits: 16 }, { name: 'dst_mac', bits: 48 }],
   to_external: [{ name: 'port', bits: 16 }, { name: 'dst_mac', bits: 48 }],
   drop: [],
+  set_source_mac: [{ name: 'mac', bits: 48 }],
 } as const satisfies Record<string, readonly ParamSpec[]>;
 
 export type SwitchTableName = keyof typeof TABLES;

@@ -42,9 +42,9 @@ export class SoftswitchFixture {
     await this.target.apply({ type: v.type, entity: v.entity, ...(prev ? { previous: prev } : {}) }, NO_STORE);
   }
 
-  /** Sets switch port `port` to a (possibly fake) ifindex and MAC. */
-  setPort(port: number, ifindex: number, mac: string): void {
-    this.datapath.maps.ports.update(port, { ifindex, mac });
+  /** Wires switch port `port` to a (possibly fake) ifindex; its source MAC is an egress_ports entry. */
+  setPort(port: number, ifindex: number): void {
+    this.datapath.maps.ports.update(port, { ifindex });
   }
 
   /** Packets dropped for a reason (enum sw_drop_reason), over all CPUs. */

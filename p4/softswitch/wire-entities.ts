@@ -55,6 +55,11 @@ export class TalariaEntities {
     return this.entry('routes', { dst_addr: { value: addr!, prefixLen: Number(len ?? 32) } }, { action: a });
   }
 
+  /** The source MAC of packets leaving switch port `port`. */
+  egressPort(port: number, mac: string): Entity {
+    return this.entry('egress_ports', { port }, { action: this.action('set_source_mac', { mac }) });
+  }
+
   member(memberId: number, backendId: number, addr: string, port: number): Entity {
     return {
       action_profile_member: { action_profile_id: this.p4info.actionProfile('backend_selector').id, member_id: memberId, action: this.action('to_backend', { backend_id: backendId, addr, port }) },

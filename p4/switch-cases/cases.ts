@@ -34,6 +34,7 @@ export function caseEntities(e: TalariaEntities): Entity[] {
   out.push(e.route('10.244.2.0/24', { kind: 'to_port', port: 2, dstMac: HOST_MAC[2] }));
   out.push(e.route('203.0.113.0/24', { kind: 'to_external', port: 3, dstMac: HOST_MAC[3] }));
   out.push(e.route('192.0.2.0/24', { kind: 'drop' }));
+  for (const p of [1, 2, 3] as const) out.push(e.egressPort(p, PORT_MAC[p]));
   for (const [id, b] of [[1, 101], [2, 102]] as const) out.push(e.member(id, b, BACKENDS[b].addr, BACKENDS[b].port));
   out.push(e.member(3, 101, BACKENDS[101].addr, 5353));
   out.push(e.group(70, GROUP70, 16));

@@ -14,8 +14,6 @@ export interface Sent {
 export interface TargetTraits {
   /** The backend a NEW flow to the case group lands on, when the target's selection is predictable. */
   predict?: (pick: GroupPick) => number;
-  /** False where the target leaves the sender's source MAC on forwarded packets. */
-  setsSourceMac: boolean;
 }
 
 /** Checks what left the switch (`sent`) for the frame `input` against `want`. */
@@ -31,7 +29,7 @@ export function checkOutcome(want: Expect, input: Buffer, sent: readonly Sent[],
   const inp = parsePacket(input);
   const out = parsePacket(frame);
   assert.equal(out.eth.dst, HOST_MAC[want.port], 'dst MAC from the route');
-  if (traits.setsSourceMac) assert.equal(out.eth.src, PORT_MAC[want.port], 'src MAC of the egress port');
+  assert.equal(out.eth.src, PORT_MAC[want.port], "src MAC: the egress port's egress_ports entry");
   assert.ok(out.ipv4, shown);
   assert.ok(out.ipv4.checksumOk, `IPv4 header checksum: ${shown}`);
   assert.equal(out.ipv4.totalLength, frame.length - 14, `tot_len matches the packet: ${shown}`);
