@@ -29,6 +29,7 @@ function sample(): Results {
     machine: { hostname: 'h', kernel: '6.1', cpus: 2, cpuModel: 'x', memoryBytes: 2 ** 34, node: 'v20', versions: { wrk: '4.1' } },
     parameters: { quick: true, modes: ['talaria', 'iptables', 'nftables', 'direct'], workloads: ['http-close'], services: [10, 5000], concurrency: [50], repeats: 3, durationSeconds: 5, nodes: 3, podsPerNode: 4, startedAt: 'now' },
     runs, programming: [{ mode: 'talaria', services: 5000, milliseconds: 12.5 }], failures: [],
+    setup: [{ mode: 'nftables', created: 4990, createSeconds: 21.25, servingSeconds: 30.5 }],
   };
 }
 
@@ -53,6 +54,7 @@ test('writes results.json, report.md, a self-contained report.html and SVG chart
   assert.doesNotMatch(html, /<script|src="http/);
   assert.equal((html.match(/<svg/g) ?? []).length, files.charts.length);
   assert.match(readFileSync(files.markdown, 'utf8'), /## Network programming latency[\s\S]*12\.5/);
+  assert.match(readFileSync(files.markdown, 'utf8'), /## Creating the Services[\s\S]*\| nftables \| 4990 \| 21\.3 \| 30\.5 \|/);
 });
 
 test('the summary explains the distance to the ceiling with cross-CPU wakeups, when they were counted', () => {

@@ -101,6 +101,13 @@ export function renderMarkdown(results: Results, points: readonly Point[], chart
     '## Network programming latency',
     '',
     results.programming.length === 0 ? 'Not measured.\n' : ['| mode | services | ms |', '| --- | ---: | ---: |', ...results.programming.map((s) => `| ${s.mode} | ${s.services} | ${fmt(s.milliseconds, 1)} |`)].join('\n') + '\n',
+    '## Creating the Services',
+    '',
+    'Each mode runs in a cluster of its own, so each creates its Services through the API server.',
+    '',
+    !results.setup?.length
+      ? 'Not recorded.\n'
+      : ['| mode | Services created | API writes s | until the last answered s |', '| --- | ---: | ---: | ---: |', ...results.setup.map((s) => `| ${s.mode} | ${s.created} | ${fmt(s.createSeconds, 1)} | ${fmt(s.servingSeconds, 1)} |`)].join('\n') + '\n',
     '## Every point',
     '',
     allPointsTable(points),

@@ -54,6 +54,22 @@ export interface ProgrammingSample {
   milliseconds: number;
 }
 
+/**
+ * Creating a mode's Services through the real API server, and until the
+ * last one answered. Every mode gets its own cluster (the network differs
+ * between modes, and no rule, conntrack entry or pinned map of one proxy may
+ * carry into another's figures), so every mode creates them.
+ */
+export interface SetupSample {
+  mode: Mode;
+  /** Services added (on top of those already there). */
+  created: number;
+  /** The API writes (testbed apply). */
+  createSeconds: number;
+  /** From the first write until the last Service answered through the proxy. */
+  servingSeconds: number;
+}
+
 export interface Machine {
   hostname: string;
   kernel: string;
@@ -97,6 +113,8 @@ export interface Results {
   parameters: Parameters;
   runs: Run[];
   programming: ProgrammingSample[];
+  /** Absent in results written before it was recorded. */
+  setup?: SetupSample[];
   /** Points that could not be measured, with the reason: nothing is dropped silently. */
   failures: Array<{ mode: Mode; workload: Workload; services: number; concurrency: number; repeat: number; error: string }>;
 }

@@ -203,7 +203,9 @@ export async function runSweep(o: SweepOptions, results: Results, progress: Prog
         const want = Math.max(0, count - (existing - fillers));
         if (want > fillers) {
           progress.show(`${mode}: creating Services up to ${count}`);
+          const started = performance.now();
           for (let from = fillers; from < want; from += 2000) await testbedApply(fillerServices(from, Math.min(want, from + 2000)));
+          const created = performance.now();
           const last = `${FILLER_PREFIX}${want - 1}`;
           tb = await waitUntilReady((t) => t.services.some((s) => s.name === last), `${want} filler Services`, 600_000);
           const ip = serviceIP(tb, last);
@@ -212,6 +214,7 @@ export async function runSweep(o: SweepOptions, results: Results, progress: Prog
             if (Date.now() > deadline) throw new Error(`${mode}: Service ${last} never became reachable`);
             await sleep(200);
           }
+          (results.setup ??= []).push({ mode, created: want - fillers, createSeconds: (created - started) / 1000, servingSeconds: (performance.now() - started) / 1000 });
           fillers = want;
         }
         try {
