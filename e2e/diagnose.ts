@@ -2,7 +2,8 @@
 // one more attempt were seen (tcpdump on the client node's uplink, the
 // switch and the target node's uplink), the client node's neighbour entry
 // for the target, the switch bridge's forwarding table (baseline modes) and
-// both nodes' conntrack entries. Seen now and then in the kube-proxy modes
+// both nodes' conntrack entries, and whatever of Talaria's data path is
+// still attached or running. Seen now and then in the kube-proxy modes
 // (pod -> another node's NodePort times out for 30 s) and not reproduced
 // by hand: the failure has to carry its own evidence.
 import { runInNetns } from '../testbed/run-in-netns.js';
@@ -39,6 +40,10 @@ export async function diagnoseNodePortPath(ctx: E2eContext, client: NodeRef, tar
     [`${client.name} conntrack entries naming port ${port}`, await entriesWithPort(client.netns, port)],
     [`${target.name} conntrack entries naming port ${port} (either direction)`, await entriesWithPort(target.netns, port)],
     [`${target.name} conntrack statistics`, await cmd(target.netns, ['conntrack', '-S'])],
+    // Anything of another mode's data path left behind (the suite runs the modes one after another on the same names).
+    [`${client.name} tc filters on eth0`, await cmd(client.netns, ['sh', '-c', 'tc filter show dev eth0 ingress; tc filter show dev eth0 egress'])],
+    [`${target.name} tc filters on eth0`, await cmd(target.netns, ['sh', '-c', 'tc filter show dev eth0 ingress; tc filter show dev eth0 egress'])],
+    ['Talaria processes on the machine', await cmd('', ['sh', '-c', 'pgrep -af "main.js (nodeagent|controller|softswitch)" || true'])],
   ];
   return sections.map(([title, text]) => `${title}:\n  ${text.replace(/\n/g, '\n  ')}`).join('\n');
 }
