@@ -9,14 +9,6 @@ import type { Problem, ProblemReason } from '../../proxy/problem.js';
 import type { ServicePortsResult } from '../../proxy/service-port.js';
 import { zeroCounts, type Capacity, type Counts } from './capacity.js';
 import type { BackendEntity, EgressPortEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
-
-type WiringEntity = RouteEntity | EgressPortEntity;
-const isWiring = (k: keyof Counts): k is WiringEntity['type'] => k === 'route' || k === 'egress';
-function wiringCounts(wiring: readonly WiringEntity[]): Pick<Counts, WiringEntity['type']> {
-  let route = 0;
-  for (const e of wiring) if (e.type === 'route') route++;
-  return { route, egress: wiring.length - route };
-}
 import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
 import { AdoptionHints, IdAllocator, MAX_ID } from './id-allocator.js';
 import { LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS, isLookupGroup, lookupSlots } from './lookup-groups.js';
@@ -25,6 +17,15 @@ import type { ExternalRoute, NodeInfo, PortMac } from './nodes.js';
 
 /** The owner of the switch's wiring (routes, egress ports) in DesiredState.byOwner (Services are "namespace/name"). */
 export const WIRING_OWNER = '';
+
+/** What wires the switch (routes to nodes and outside, the ports' source MACs), owned by no Service. */
+type WiringEntity = RouteEntity | EgressPortEntity;
+const isWiring = (k: keyof Counts): k is WiringEntity['type'] => k === 'route' || k === 'egress';
+function wiringCounts(wiring: readonly WiringEntity[]): Pick<Counts, WiringEntity['type']> {
+  let route = 0;
+  for (const e of wiring) if (e.type === 'route') route++;
+  return { route, egress: wiring.length - route };
+}
 
 export interface EndpointsResult {
   readonly endpoints: EndpointsByPort;
