@@ -14,7 +14,7 @@ import type { StatsHandle } from '../bpf/loader/stats.js';
 import { HOST_CFG_F_REDIRECT_PEER, HOST_FE_F_AFFINITY, HOST_MAPS } from '../bpf/layouts/host-maps.js';
 import type { HostFrontend, HostFrontendKey, HostLocalBackend, HostLocalBackendKey, HostPod } from '../bpf/layouts/host-maps.js';
 import { HostDatapath } from './datapath.js';
-import { desiredState, frontendKeyString, isIPv4 } from './desired-state.js';
+import { DesiredStateMemo, desiredState, frontendKeyString, isIPv4 } from './desired-state.js';
 import type { DesiredState } from './desired-state.js';
 import { DEFAULT_GC_TIMEOUTS, collectIdle } from './gc.js';
 import type { GcTimeouts } from './gc.js';
@@ -73,6 +73,8 @@ export class NodeAgent {
   private stats: StatsHandle | undefined;
   private informers: AgentInformers | undefined;
   private runner: BoundedFrequencyRunner | undefined;
+  /** Parsed Services and endpoints kept between syncs (desired-state.ts). */
+  private readonly memo = new DesiredStateMemo();
   private gcTimer: NodeJS.Timeout | undefined;
   private desired: DesiredState | undefined;
   private podGwMac: string | undefined;
@@ -185,7 +187,7 @@ export class NodeAgent {
     const started = performance.now();
     const m = this.opts.metrics;
 
-    const desired = desiredState({ nodeName: this.opts.nodeName, serviceProxyName: this.opts.serviceProxyName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list() });
+    const desired = desiredState({ nodeName: this.opts.nodeName, serviceProxyName: this.opts.serviceProxyName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list(), memo: this.memo });
     for (const p of desired.problems) this.bad('service', `Service ${p.service} ${p.field}`, p.message);
     this.flushStaleAffinity(this.desired, desired);
     this.desired = desired;

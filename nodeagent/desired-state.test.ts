@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { HOST_FE_F_AFFINITY, HOST_FE_F_HAS_ENDPOINTS, HOST_FE_F_LOCAL_ONLY } from '../bpf/layouts/host-maps.js';
-import { desiredState } from './desired-state.js';
+import { DesiredStateMemo, desiredState } from './desired-state.js';
 
 const svc = (name: string, spec: V1Service['spec'], labels?: Record<string, string>, status?: V1Service['status'], createdAt = '2026-01-01T00:00:00Z'): V1Service => ({
   metadata: { name, namespace: 'default', creationTimestamp: new Date(createdAt), ...(labels ? { labels } : {}) },
@@ -157,4 +157,24 @@ describe('desired host state', () => {
       assert.deepEqual(got.problems, c.problems ?? []);
     });
   }
+});
+
+void it('a memo kept between syncs gives what a fresh computation gives, as objects are replaced, added and removed', () => {
+  const memo = new DesiredStateMemo();
+  const same = (services: V1Service[], slices: V1EndpointSlice[]): void => {
+    const withMemo = desiredState({ nodeName: 'node-1', services, slices, nodes, memo });
+    const fresh = desiredState({ nodeName: 'node-1', services, slices, nodes });
+    assert.deepEqual(withMemo, fresh);
+  };
+  const a = svc('a', { clusterIP: '10.96.0.1', ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] });
+  const b = svc('b', { clusterIP: '10.96.0.2', ports: [{ port: 53, protocol: 'UDP', targetPort: 5353 }] });
+  const sa = slice('a', 8080, [{ ip: '10.244.1.5', node: 'node-1' }]);
+  same([a, b], [sa]);
+  // An update replaces the object: a new port, a new endpoint.
+  const a2 = svc('a', { clusterIP: '10.96.0.1', ports: [{ port: 81, protocol: 'TCP', targetPort: 8080 }] });
+  const sa2 = slice('a', 8080, [{ ip: '10.244.1.5', node: 'node-1' }, { ip: '10.244.2.5', node: 'node-2' }]);
+  same([a2, b], [sa2]);
+  same([a2, b], [sa2, slice('b', 5353, [{ ip: '10.244.1.9' }], { protocol: 'UDP' })]);
+  same([b], [sa2]);
+  same([a2, b], []);
 });
