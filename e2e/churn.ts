@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { runInNetns } from '../testbed/run-in-netns.js';
 import { talariaArgv } from '../cli/self.js';
 import type { E2eContext } from './context.js';
-import { CLIENT, CLIENT_2, answeredBy, echoDeployment } from './context.js';
+import { CLIENT, CLIENT_2, answeredBy, echoDeployment, type Pod } from './context.js';
+import { ApiClient } from '../testbed/client.js';
 import { service } from '../testbed/objects.js';
 import type { HeldConnection } from './probe.js';
 
@@ -71,13 +72,31 @@ async function tableEntryCount(ctx: E2eContext): Promise<number | null> {
   return Object.values(doc.tables).reduce((n, rows) => n + rows.length, 0);
 }
 
+/**
+ * The first two pods survive every scale-down (pod-deletion-cost, which the
+ * ReplicaSet controller honours), so that the connections opened over them
+ * are known survivors: without it the scale-downs took whichever pods their
+ * ranking chose, and one run had no connection at all on a surviving pod,
+ * which left the case nothing to assert.
+ */
+async function keepThroughScaleDowns(ctx: E2eContext, pods: readonly Pod[]): Promise<void> {
+  const api = await ApiClient.fromKubeconfig(ctx.tb.kubeconfig!);
+  try {
+    for (const p of pods) {
+      await api.request('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, { metadata: { annotations: { 'controller.kubernetes.io/pod-deletion-cost': '1000' } } }, 'application/merge-patch+json');
+    }
+  } finally {
+    api.close();
+  }
+}
+
 /** Runs the churn; returns the report line. Fails (talaria mode) when a surviving connection broke. */
 export async function churn(ctx: E2eContext): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'talaria-churn-'));
   const stopFile = join(dir, 'stop');
   try {
     await ctx.apply(echoDeployment(NAME, 2, [{ name: 'http', containerPort: 8080 }], { grace: 3 }), service(NAME, { selector: { app: NAME }, ports: [{ port: 80, targetPort: 8080 }] }));
-    await ctx.waitForPods(NAME, 2);
+    await keepThroughScaleDowns(ctx, await ctx.waitForPods(NAME, 2));
     const ip = ctx.service(NAME).clusterIP;
     await ctx.eventually('the churn Service answers', async () => answeredBy(await ctx.http(ctx.pod(CLIENT).netns, ip, 80, 2)));
     const before = await tableEntryCount(ctx);
@@ -111,6 +130,7 @@ export async function churn(ctx: E2eContext): Promise<string> {
     const report = summarize(held, alive);
     const line = formatChurn(report);
     if (ctx.mode === 'talaria') {
+      if (report.onSurvivors < connections) throw new AssertionError({ message: `the ${connections} connections opened over the first 2 pods must all be on survivors: ${line}` });
       if (report.survivorErrors || report.survivorSwitches || report.neverAnswered) throw new AssertionError({ message: `surviving connections must see no error and no switch: ${line}` });
       if (after !== before) throw new AssertionError({ message: `switch tables held ${before} entries before the connections and ${after} with ${held.length} open (same 2 pods): they must not grow with connections` });
     }
