@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { runProgram, TC_ACT } from '../../bpf/loader/index.js';
 import { buildPacket, parsePacket } from '../../bpf/testing/packet-builder.js';
 import { TalariaKind } from '../../bpf/layouts/shim.js';
@@ -26,6 +26,8 @@ describe('eBPF target', { skip }, () => {
   const opened: SoftswitchFixture[] = [];
   after(() => {
     for (const f of opened) f.close({ removePins: true });
+    // Whatever a failed test left pinned (a load that threw never got to close()).
+    for (const dir of [PIN_DIR, `${PIN_DIR}-stale`]) rmSync(dir, { recursive: true, force: true });
   });
   const fixture = async (pinDir?: string) => {
     const f = await SoftswitchFixture.create(pinDir ? { pinDir } : {});
