@@ -28,6 +28,17 @@ interface Flags {
   syncPeriod: string;
 }
 
+/** A repeatable flag whose values `parse` checks; its message becomes the user's error. */
+function repeatable<T>(parse: (text: string) => T): (text: string, acc: T[]) => T[] {
+  return (text, acc) => {
+    try {
+      return [...acc, parse(text)];
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+  };
+}
+
 function positiveInt(name: string, text: string): bigint {
   if (!/^\d+$/.test(text) || BigInt(text) === 0n) throw new UserError(`${name} ${JSON.stringify(text)}: expected a positive integer`);
   return BigInt(text);
@@ -54,25 +65,13 @@ export const controllerCommand = new Command('controller')
   .option(
     '--external-route <cidr=port,mac>',
     'a prefix outside the cluster and the switch port/MAC towards it (repeatable)',
-    (v: string, acc: ExternalRoute[]) => {
-      try {
-        return [...acc, parseExternalRoute(v)];
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
-    },
+    repeatable(parseExternalRoute),
     [] as ExternalRoute[],
   )
   .option(
     '--port-mac <port=mac>',
     "a switch port's own MAC, the source MAC of packets leaving it (repeatable; a port without one leaves the sender's MAC)",
-    (v: string, acc: PortMac[]) => {
-      try {
-        return [...acc, parsePortMac(v)];
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
-    },
+    repeatable(parsePortMac),
     [] as PortMac[],
   )
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10256')

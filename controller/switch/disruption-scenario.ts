@@ -5,6 +5,7 @@
 // and only the lookup group (desired/lookup-groups.ts) keeps them in place.
 // The same scenario runs on the eBPF switch (controller/softswitch.integration.test.ts)
 // and on talaria.p4 in BMv2 (connection-bmv2.test.ts).
+import assert from 'node:assert/strict';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { buildPacket, parsePacket } from '../../bpf/testing/packet-builder.js';
 import type { ClusterState } from '../cluster-state.js';
@@ -90,4 +91,13 @@ export async function measureDisruption(t: ScenarioTarget, flows = 60): Promise<
 /** One line for a test's output. */
 export function describeFigures(target: string, f: DisruptionFigures): string {
   return `${target}: ${f.flows} outside flows; a 3rd backend took ${f.toNewBackend}, ${f.movedBetweenOthers} moved between the other two; on its removal ${f.movedOnRemoval} others moved; ${f.keptOverall} back where they started`;
+}
+
+/** What both targets must show: the new backend gets flows, and at most a tenth of the others move. */
+export function assertMinimalDisruption(target: string, f: DisruptionFigures): void {
+  const line = describeFigures(target, f);
+  assert.ok(f.toNewBackend > 0, `the new backend gets flows: ${line}`);
+  assert.ok(f.movedBetweenOthers <= f.flows * 0.1, line);
+  assert.ok(f.movedOnRemoval <= f.flows * 0.1, line);
+  assert.ok(f.keptOverall >= f.flows * 0.8, line);
 }
