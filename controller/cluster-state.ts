@@ -8,7 +8,7 @@ import { ChangeTracker } from '../proxy/change-tracker.js';
 import { endpointsFromSlices, lastChangeTriggerTimeAnnotation, sliceServiceName } from '../proxy/endpoints.js';
 import { serviceName, servicePortsFromService, type ProxyFilter, type ServicePortsResult } from '../proxy/service-port.js';
 import type { DesiredInput, EndpointsResult } from './desired/desired-state.js';
-import { nodeInfoFromNode, type NodeInfo, type SwitchWiring } from './desired/nodes.js';
+import { NO_WIRING, nodeInfoFromNode, type NodeInfo, type SwitchWiring } from './desired/nodes.js';
 
 export interface Checkpoint {
   readonly input: DesiredInput;
@@ -38,7 +38,7 @@ export class ClusterState {
   endpointChangesTotal = 0;
 
   constructor(
-    private readonly wiring: SwitchWiring = { externalRoutes: [], portMacs: [] },
+    private readonly wiring: SwitchWiring = NO_WIRING,
     private readonly filter: ProxyFilter = {},
     private readonly now: () => number = Date.now,
   ) {}
@@ -81,7 +81,7 @@ export class ClusterState {
     if (deleted) this.nodeObjects.delete(name);
     else this.nodeObjects.set(name, node);
     // Nodes change status every few seconds (heartbeats); only what the switch uses counts.
-    const relevant = (n: V1Node | undefined) => (n ? JSON.stringify(nodeInfoFromNode(n).node) : '');
+    const relevant = (n: V1Node | undefined) => (n ? JSON.stringify(nodeInfoFromNode(n, this.wiring.nodeSwitchPorts).node) : '');
     if (relevant(before) === relevant(deleted ? undefined : node)) return false;
     this.nodesDirty = true;
     return true;
@@ -101,7 +101,7 @@ export class ClusterState {
     }
     const nodesChanged = this.nodesDirty;
     if (this.nodesDirty) {
-      const parsed = [...this.nodeObjects.values()].map(nodeInfoFromNode).sort((a, b) => (a.node.name < b.node.name ? -1 : 1));
+      const parsed = [...this.nodeObjects.values()].map((n) => nodeInfoFromNode(n, this.wiring.nodeSwitchPorts)).sort((a, b) => (a.node.name < b.node.name ? -1 : 1));
       this.nodes = parsed.map((p) => p.node);
       this.nodeProblems = parsed.flatMap((p) => p.problems);
       this.nodesDirty = false;

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { UserError } from '../cli/errors.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { Controller, loadKubeconfig } from './controller.js';
-import { parseExternalRoute, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
+import { parseExternalRoute, parseNodeSwitchPort, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
 
 interface Flags {
   kubeconfig: string;
@@ -17,6 +17,7 @@ interface Flags {
   electionId: string;
   externalRoute: ExternalRoute[];
   portMac: PortMac[];
+  nodeSwitchPort: { node: string; port: number }[];
   healthzBindAddress: string;
   metricsBindAddress: string;
   leaderElect: boolean;
@@ -37,6 +38,16 @@ function repeatable<T>(parse: (text: string) => T): (text: string, acc: T[]) => 
       throw new UserError((e as Error).message);
     }
   };
+}
+
+/** The topology flags as a map; a node named twice is a mistake, not an override. */
+function nodeSwitchPorts(entries: readonly { node: string; port: number }[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries) {
+    if (out.has(e.node) && out.get(e.node) !== e.port) throw new UserError(`--node-switch-port ${e.node}: given twice (ports ${out.get(e.node)} and ${e.port})`);
+    out.set(e.node, e.port);
+  }
+  return out;
 }
 
 function positiveInt(name: string, text: string): bigint {
@@ -73,6 +84,12 @@ export const controllerCommand = new Command('controller')
     "a switch port's own MAC, the source MAC of packets leaving it (repeatable; a port without one leaves the sender's MAC)",
     repeatable(parsePortMac),
     [] as PortMac[],
+  )
+  .option(
+    '--node-switch-port <node=port>',
+    'the switch port that leads to a node (repeatable; the rack topology; a Node annotated talaria.io/switch-port overrides it)',
+    repeatable(parseNodeSwitchPort),
+    [] as { node: string; port: number }[],
   )
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode); "" disables', '127.0.0.1:10249')
@@ -111,6 +128,7 @@ export const controllerCommand = new Command('controller')
       tracer: telemetry.tracer,
       externalRoutes: f.externalRoute,
       portMacs: f.portMac,
+      nodeSwitchPorts: nodeSwitchPorts(f.nodeSwitchPort),
       serviceProxyName: f.serviceProxyName,
       lease: f.leaderElect
         ? { namespace: f.leaderElectLeaseNamespace, name: f.leaderElectLeaseName, durationMs: leaseMs, renewDeadlineMs: (leaseMs * 2) / 3, retryPeriodMs: Math.max(200, leaseMs / 7.5) }

@@ -35,6 +35,8 @@ export interface ControllerOptions {
   readonly externalRoutes?: readonly ExternalRoute[];
   /** The switch ports' own MACs: the source MAC of packets leaving each. */
   readonly portMacs?: readonly PortMac[];
+  /** Node name -> the switch port that leads to it (--node-switch-port). */
+  readonly nodeSwitchPorts?: ReadonlyMap<string, number>;
   readonly serviceProxyName?: string;
   /** undefined: no leader election (this process is the only writer). */
   readonly lease?: { namespace: string; name: string; durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
@@ -72,7 +74,7 @@ export class Controller {
     this.identity = opts.identity ?? `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
     this.p4info = opts.p4info ?? talariaP4Info();
     this.metrics = new ControllerMetrics(opts.registry);
-    this.state = new ClusterState({ externalRoutes: opts.externalRoutes ?? [], portMacs: opts.portMacs ?? [] }, { serviceProxyName: opts.serviceProxyName });
+    this.state = new ClusterState({ externalRoutes: opts.externalRoutes ?? [], portMacs: opts.portMacs ?? [], nodeSwitchPorts: opts.nodeSwitchPorts ?? new Map() }, { serviceProxyName: opts.serviceProxyName });
     this.events = new EventRecorder(opts.eventSink ?? eventSink(opts.kubeconfig), this.identity, this.log);
     this.syncer = new Syncer({
       state: this.state,

@@ -11,6 +11,21 @@ import { MiniCluster } from './testing/mini-cluster.js';
 import type { MiniPod } from './testing/mini-cluster.js';
 import { AgentHarness, until } from './testing/agent-harness.js';
 import { HOST_FE_F_HAS_ENDPOINTS } from '../bpf/layouts/host-maps.js';
+import { HealthTracker } from '../observability/health.js';
+import { agentReadyCondition, uplinkMacAnnotation } from '../proxy/node-annotations.js';
+import { queryTc } from '../bpf/loader/tc.js';
+import { TC_HANDLE, TC_PRIORITY } from './datapath.js';
+import { UPLINK_MTU } from './testing/mini-cluster.js';
+import { execFileSync } from 'node:child_process';
+
+interface NodeObject {
+  [key: string]: unknown;
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  status: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+}
+const nodeObject = async (name: string): Promise<NodeObject> => (await h.api.get<NodeObject>({ apiVersion: 'v1', kind: 'Node', metadata: { name } }))!;
 
 const prefix = `tl-na-${process.pid}`;
 const cluster = new MiniCluster(prefix);
@@ -47,6 +62,15 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     for (const p of [pods.a!, pods.b!]) {
       assert.ok(dp.attachedProgramId(p.hostVeth), p.hostVeth);
       assert.equal(dp.pods.get(p.ip).mac, p.mac);
+    }
+  });
+
+  it('publishes what only the node knows on its Node: the uplink MAC, TalariaAgentReady=True', async () => {
+    for (const n of cluster.nodes) {
+      await until(`${n.name}'s uplink MAC on its Node`, async () => (await nodeObject(n.name)).metadata.annotations?.[uplinkMacAnnotation] === n.uplinkMac);
+      const ready = (await nodeObject(n.name)).status.conditions?.find((c) => c.type === agentReadyCondition);
+      assert.equal(ready?.status, 'True', JSON.stringify(ready));
+      assert.equal(ready?.reason, 'ProgramsAttached');
     }
   });
 
@@ -197,5 +221,37 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     await cluster.removePod('d');
     await h.api.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd', namespace: 'default' } });
     await until('the pod entry to go', () => dp.pods.lookup(d.ip) === undefined);
+  });
+
+  // Last: it restarts node-2's agent on a broken uplink.
+  it('a node whose uplink has no room for the shim: nothing attached, not ready with the reason, serving once fixed', async () => {
+    const n = cluster.nodes[1]!;
+    await h.agent(n.name).stop();
+    // The old agent's programs stay attached (by design); take the uplink's off to see what the new agent does.
+    execFileSync('tc', ['-n', n.netns, 'filter', 'del', 'dev', 'eth0', 'ingress']);
+    execFileSync('ip', ['-n', n.netns, 'link', 'set', 'eth0', 'mtu', '1500']);
+    const health = new HealthTracker();
+    const { agent, registry } = h.newAgent(2, { health, preflightRetryMs: 200 });
+    const started = agent.start();
+    const condition = async () => (await nodeObject(n.name)).status.conditions?.find((c) => c.type === agentReadyCondition);
+    await until('TalariaAgentReady=False', async () => (await condition())?.status === 'False');
+    const c = (await condition())!;
+    assert.equal(c.reason, 'PreflightFailed');
+    assert.match(c.message, /uplink eth0 MTU 1500 is below the pod MTU 1500 \(cni0\) \+ 12/);
+    assert.equal(health.healthy(), false);
+    assert.match(health.snapshot().blocked ?? '', /MTU 1500/);
+    assert.match(await registry.metrics(), /talaria_nodeagent_preflight_failed\{check="mtu"\} 1/);
+    assert.equal(queryTc({ ifname: 'eth0', direction: 'ingress', netns: n.netns, handle: TC_HANDLE, priority: TC_PRIORITY }), undefined, 'nothing attached');
+    execFileSync('ip', ['-n', n.netns, 'link', 'set', 'eth0', 'mtu', String(UPLINK_MTU)]);
+    await started;
+    await until('node-2 to sync its pods', () => agent.syncCount > 0 && [...agent.datapath.pods.keys()].length === cluster.pods.filter((p) => p.node === 2).length);
+    assert.ok(agent.datapath.attachedProgramId('eth0'));
+    assert.equal(health.healthy(), true);
+    await until('TalariaAgentReady=True', async () => (await condition())?.status === 'True');
+    const server = echoServer(pods.c!, 9003);
+    await server.next(/listening/);
+    const cl = client(pods.a!, pods.c!.ip, 9003, 2);
+    await cl.lines.next(/^connected 2 0/);
+    assert.deepEqual(await cl.roundTrip(), [2, 0]);
   });
 });

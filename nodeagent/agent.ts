@@ -25,6 +25,9 @@ import type { PodInterface } from './interfaces.js';
 import { syncMap } from './map-sync.js';
 import type { MapSyncResult } from './map-sync.js';
 import type { AgentMetrics } from './metrics.js';
+import { NodePublisher } from './node-publisher.js';
+import { nodeFacts, preflightProblems } from './preflight.js';
+import type { NodeFacts, PreflightCheck } from './preflight.js';
 
 export interface NodeAgentOptions {
   nodeName: string;
@@ -54,6 +57,10 @@ export interface NodeAgentOptions {
   gcIntervalMs?: number;
   minSyncIntervalMs?: number;
   resyncIntervalMs?: number;
+  /** How often a failed preflight is checked again (default 10 s). */
+  preflightRetryMs?: number;
+  /** The node's facts for the preflight checks (tests); default: read from the node. */
+  nodeFacts?: () => Promise<NodeFacts>;
 }
 
 function cidrParts(cidr: string): { addr: string; mask: string } {
@@ -87,6 +94,10 @@ export class NodeAgent {
   /** Problems already logged (logged once, counted once). */
   private readonly reported = new Set<string>();
   private syncs = 0;
+  private publisher: NodePublisher | undefined;
+  private stopping = false;
+  /** Ends a wait between two preflight runs (stop()). */
+  private wakePreflight: (() => void) | undefined;
 
   constructor(private readonly opts: NodeAgentOptions) {}
 
@@ -100,8 +111,16 @@ export class NodeAgent {
     return this.syncs;
   }
 
+  /**
+   * Attaches and serves once the node passes the preflight checks; until
+   * then it attaches nothing and reports why (healthz, the Node's
+   * TalariaAgentReady condition, the log), checking again every few seconds.
+   * Resolves when serving, or when stopped before.
+   */
   async start(): Promise<void> {
     const o = this.opts;
+    this.publisher = new NodePublisher(o.kubeconfig, o.nodeName, o.log);
+    if (!(await this.passPreflight())) return;
     this.dp = HostDatapath.open({ objectPath: o.objectPath, pinDir: o.pinDir, netns: o.netns, maxEntries: o.maxEntries });
     for (const m of this.dp.migrations) o.log(`map ${m.map}: an older layout was pinned (${m.from}): ${m.copied} entries moved to ${m.to}, ${m.dropped} dropped`);
     o.metrics.attachDatapath(this.dp);
@@ -129,6 +148,8 @@ export class NodeAgent {
       throw e;
     }
     o.log(`node ${o.nodeName}: uplink ${o.uplink} (ifindex ${up.ifindex}, ${up.mac}), switch ${up.gatewayMac}${o.pinDir ? `, pins in ${o.pinDir}` : ''}`);
+    // Only now may the switch route to this node: its programs take the shim off.
+    this.publisher.set({ uplinkMac: up.mac, ready: true, reason: 'ProgramsAttached', message: `programs attached to ${o.uplink}` });
 
     this.runner = new BoundedFrequencyRunner({
       fn: (ctx) => this.sync(ctx),
@@ -156,8 +177,44 @@ export class NodeAgent {
     this.gcTimer.unref();
   }
 
+  /** Runs the preflight checks until they pass (true) or the agent is stopped (false). */
+  private async passPreflight(): Promise<boolean> {
+    const o = this.opts;
+    let last = '';
+    while (!this.stopping) {
+      const facts = await (o.nodeFacts ?? (() => nodeFacts({ netns: o.netns, uplink: o.uplink, podGatewayIf: o.podGatewayIf })))();
+      const problems = preflightProblems(facts);
+      const failed = new Set<PreflightCheck>(problems.map((p) => p.check));
+      for (const check of ['kernel', 'btf', 'uplink', 'pod_gateway', 'mtu'] as const) o.metrics.preflightFailed.set({ check }, failed.has(check) ? 1 : 0);
+      if (problems.length === 0) {
+        o.health.unblock();
+        if (last) o.log('preflight checks pass now');
+        return true;
+      }
+      const message = problems.map((p) => p.message).join('; ');
+      if (message !== last) {
+        o.log(`node ${o.nodeName} is not fit for Talaria, nothing attached (checking again every ${(o.preflightRetryMs ?? 10_000) / 1000} s): ${message}`);
+        o.health.block(message);
+        this.publisher?.set({ ready: false, reason: 'PreflightFailed', message });
+        last = message;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, o.preflightRetryMs ?? 10_000);
+        this.wakePreflight = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakePreflight = undefined;
+    }
+    return false;
+  }
+
   /** Stops watching; programs stay attached and maps pinned (a restart picks them up). */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakePreflight?.();
+    this.publisher?.stop();
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.gcTimer = undefined;
     await this.runner?.stop();

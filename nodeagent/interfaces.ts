@@ -35,6 +35,7 @@ interface IpLink {
   ifindex: number;
   ifname: string;
   address?: string;
+  mtu?: number;
   link_index?: number;
   link_netnsid?: number;
   addr_info?: Array<{ family: string; local: string }>;
@@ -102,11 +103,11 @@ export async function listPodInterfaces(nodeNetns: string | undefined): Promise<
   return out.sort((a, b) => a.hostIfindex - b.hostIfindex);
 }
 
-/** ifindex and MAC of one interface; undefined when it does not exist. */
-export async function linkInfo(netns: string | undefined, ifname: string): Promise<{ ifindex: number; mac: string } | undefined> {
+/** ifindex, MAC and MTU of one interface; undefined when it does not exist. */
+export async function linkInfo(netns: string | undefined, ifname: string): Promise<{ ifindex: number; mac: string; mtu: number } | undefined> {
   try {
     const [l] = await ipJson<IpLink[]>(netns, ['link', 'show', 'dev', ifname]);
-    return l ? { ifindex: l.ifindex, mac: l.address ?? '' } : undefined;
+    return l ? { ifindex: l.ifindex, mac: l.address ?? '', mtu: l.mtu ?? 0 } : undefined;
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;

@@ -21,6 +21,7 @@ export class AgentMetrics {
   readonly attachErrors: Counter;
   readonly badInput: Counter<'kind'>;
   readonly gcDeleted: Counter<'map'>;
+  readonly preflightFailed: Gauge<'check'>;
   private datapath: HostDatapath | undefined;
 
   constructor(registry: Registry) {
@@ -33,6 +34,7 @@ export class AgentMetrics {
     this.connectionEntries = new Gauge({ name: 'talaria_connection_entries', help: 'Entries in the connection map (tl_host_conns).', registers });
     this.attachErrors = new Counter({ name: 'talaria_attach_errors_total', help: 'Failed attaches of a TC program to an interface.', registers });
     this.badInput = new Counter({ name: 'talaria_nodeagent_bad_input_total', help: 'Objects or kernel state the agent could not use, by kind.', labelNames: ['kind'], registers });
+    this.preflightFailed = new Gauge({ name: 'talaria_nodeagent_preflight_failed', help: '1 while the preflight check fails on this node (nothing is attached then), by check.', labelNames: ['check'], registers });
     this.gcDeleted = new Counter({ name: 'talaria_nodeagent_gc_deleted_total', help: 'Idle entries deleted by garbage collection, by map.', labelNames: ['map'], registers });
 
     const programs = (): Array<{ name: string; runTimeNs: number; runCount: number }> => this.programs();

@@ -16,6 +16,8 @@ export interface HealthSnapshot {
   /** When this snapshot was taken (RFC 3339). */
   currentTime: string;
   healthy: boolean;
+  /** Why the proxy cannot serve at all (preflight), when it cannot: /healthz fails, /livez does not. */
+  blocked?: string;
 }
 
 export class HealthTracker {
@@ -23,6 +25,7 @@ export class HealthTracker {
   private readonly now: () => number;
   private lastUpdatedMs: number | undefined;
   private oldestQueuedMs: number | undefined;
+  private blockedBy: string | undefined;
 
   constructor(opts: { staleAfterMs?: number; now?: () => number } = {}) {
     this.staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
@@ -40,7 +43,25 @@ export class HealthTracker {
     this.oldestQueuedMs = undefined;
   }
 
+  /**
+   * The proxy cannot program anything until an operator fixes the node (a
+   * failed preflight check): unhealthy, so that the pod is not Ready and load
+   * balancers skip the node, but alive, so that it is not restarted in a loop.
+   */
+  block(reason: string): void {
+    this.blockedBy = reason;
+  }
+
+  unblock(): void {
+    this.blockedBy = undefined;
+  }
+
   healthy(): boolean {
+    return this.blockedBy === undefined && this.isHealthyAt(this.now());
+  }
+
+  /** kube-proxy's /livez: the sync loop makes progress (a block is not a reason to restart). */
+  live(): boolean {
     return this.isHealthyAt(this.now());
   }
 
@@ -49,7 +70,8 @@ export class HealthTracker {
     return {
       lastUpdated: this.lastUpdatedMs === undefined ? NEVER : new Date(this.lastUpdatedMs).toISOString(),
       currentTime: new Date(now).toISOString(),
-      healthy: this.isHealthyAt(now),
+      healthy: this.blockedBy === undefined && this.isHealthyAt(now),
+      ...(this.blockedBy !== undefined ? { blocked: this.blockedBy } : {}),
     };
   }
 

@@ -62,6 +62,16 @@ void describe('startProxyServers', () => {
     assert.equal(((await res.json()) as { lastUpdated: string }).lastUpdated, new Date(now).toISOString());
   });
 
+  void it('while blocked by a failed preflight check: /healthz 503 with the reason, /livez 200', async () => {
+    health.block('uplink eth0 MTU 1500 is below the pod MTU 1500 + 12');
+    const res = await fetch(`http://127.0.0.1:${servers.healthzPort}/healthz`);
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { reason: string }).reason, 'uplink eth0 MTU 1500 is below the pod MTU 1500 + 12');
+    assert.equal((await fetch(`http://127.0.0.1:${servers.healthzPort}/livez`)).status, 200);
+    health.unblock();
+    assert.equal((await fetch(`http://127.0.0.1:${servers.healthzPort}/healthz`)).status, 200);
+  });
+
   void it('serves the registry on /metrics and "talaria" on /proxyMode', async () => {
     const metrics = await fetch(`http://127.0.0.1:${servers.metricsPort}/metrics`);
     assert.equal(metrics.status, 200);

@@ -97,17 +97,20 @@ export function bindAddress(what: string, value: string | undefined, defaultPort
 function healthApp(health: HealthTracker): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  const answer = (_req: express.Request, res: express.Response): void => {
+  const answer = (live: boolean) => (_req: express.Request, res: express.Response): void => {
     const s = health.snapshot();
+    const ok = live ? health.live() : s.healthy;
     res
-      .status(s.healthy ? 200 : 503)
+      .status(ok ? 200 : 503)
       .set('X-Content-Type-Options', 'nosniff')
-      .json({ lastUpdated: s.lastUpdated, currentTime: s.currentTime });
+      .json({ lastUpdated: s.lastUpdated, currentTime: s.currentTime, ...(s.blocked && !live ? { reason: s.blocked } : {}) });
   };
-  app.get('/healthz', answer);
+  app.get('/healthz', answer(false));
   // kube-proxy's /livez differs from /healthz only in ignoring node
-  // eligibility for load balancers, which Talaria does not track.
-  app.get('/livez', answer);
+  // eligibility for load balancers, which Talaria does not track; a failed
+  // preflight check (health.block) does not fail it either: restarting the
+  // agent does not fix a node's MTU.
+  app.get('/livez', answer(true));
   return app;
 }
 

@@ -123,6 +123,8 @@ export async function startTalaria(opts: {
   const extPort = opts.switchPorts.indexOf(ext.switchPort) + 1;
   // Each switch port's own MAC (the one the hosts' neighbour entries name), for the egress_ports table.
   const portMacs = [...opts.nodes.map((n) => `${opts.switchPorts.indexOf(n.switchPort) + 1}=${n.switchPortMac}`), `${extPort}=${ext.switchPortMac}`];
+  // The rack's topology, as an operator writes it in the chart's nodeSwitchPorts.
+  const nodeSwitchPorts = opts.nodes.map((n) => `${n.name}=${opts.switchPorts.indexOf(n.switchPort) + 1}`);
   for (let i = 0; i < CONTROLLER_REPLICAS; i++) {
     const ctlHealth = await freePort();
     const ctlMetrics = await freePort();
@@ -138,6 +140,7 @@ export async function startTalaria(opts: {
           ...(sw.deviceConfig ? ['--device-config', sw.deviceConfig] : []),
           '--external-route', `${ext.ip}/32=${extPort},${ext.mac}`,
           ...portMacs.flatMap((p) => ['--port-mac', p]),
+          ...nodeSwitchPorts.flatMap((p) => ['--node-switch-port', p]),
           '--healthz-bind-address', `127.0.0.1:${ctlHealth}`,
           '--metrics-bind-address', `127.0.0.1:${ctlMetrics}`,
         ]),

@@ -101,7 +101,9 @@ void describe('charts/talaria', () => {
     const kinds = (objs: K8sObject[]): string[] => objs.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
     assert.deepEqual(kinds(renders.defaults!), [
       'ClusterRole/talaria',
+      'ClusterRole/talaria-node-agent',
       'ClusterRoleBinding/talaria',
+      'ClusterRoleBinding/talaria-node-agent',
       'ConfigMap/talaria',
       'ConfigMap/talaria-kubeconfig',
       'DaemonSet/talaria-node-agent',
@@ -218,17 +220,21 @@ void describe('charts/talaria', () => {
     }
   });
 
-  void it('RBAC: read what kube-proxy reads, write only events and the Lease', () => {
+  void it('RBAC: read what kube-proxy reads, write only events and the Lease; agents publish on Nodes', () => {
     const role = find(renders.defaults!, 'ClusterRole', 'talaria');
     assert.deepEqual(role.rules, [
       { apiGroups: [''], resources: ['services', 'nodes', 'pods'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
+    const agent = find(renders.defaults!, 'ClusterRole', 'talaria-node-agent');
+    assert.deepEqual(agent.rules, [{ apiGroups: [''], resources: ['nodes', 'nodes/status'], verbs: ['patch'] }]);
+    const agentBinding = find(renders.defaults!, 'ClusterRoleBinding', 'talaria-node-agent');
+    assert.deepEqual(agentBinding.subjects, [{ kind: 'ServiceAccount', name: 'talaria-node-agent', namespace: 'kube-system' }]);
     const lease = find(renders.defaults!, 'Role', 'talaria-controller-leader-election');
     assert.equal(lease.metadata.namespace, 'kube-system');
     assert.deepEqual(lease.rules[1].resourceNames, ['talaria-controller']);
-    assert.ok(!JSON.stringify([role, lease]).includes('"*"'), 'no wildcards');
+    assert.ok(!JSON.stringify([role, agent, lease]).includes('"*"'), 'no wildcards');
   });
 
   void it('ConfigMap: switch address, device id, election, external routes, port MACs', () => {
@@ -241,6 +247,9 @@ void describe('charts/talaria', () => {
     assert.deepEqual(args.filter((a) => a.startsWith('--external-route=')), ['--external-route=$(TALARIA_EXTERNAL_ROUTE_0)', '--external-route=$(TALARIA_EXTERNAL_ROUTE_1)']);
     assert.equal(data.TALARIA_PORT_MAC_1, '48=02:00:00:00:01:30');
     assert.deepEqual(args.filter((a) => a.startsWith('--port-mac=')), ['--port-mac=$(TALARIA_PORT_MAC_0)', '--port-mac=$(TALARIA_PORT_MAC_1)']);
+    assert.equal(data.TALARIA_NODE_SWITCH_PORT_0, 'node-a.example.com=1');
+    assert.equal(data.TALARIA_NODE_SWITCH_PORT_1, 'node-b.example.com=2');
+    assert.deepEqual(args.filter((a) => a.startsWith('--node-switch-port=')), ['--node-switch-port=$(TALARIA_NODE_SWITCH_PORT_0)', '--node-switch-port=$(TALARIA_NODE_SWITCH_PORT_1)']);
   });
 
   void it('PrometheusRule carries the very rules of observability/alerts, runbook links rebased', () => {

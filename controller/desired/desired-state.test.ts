@@ -7,7 +7,7 @@ import { DesiredStateComputer } from './desired-state.js';
 import { entityKey, formatEntity, writeOrder, type Entity } from './entities.js';
 import { desiredInputFromObjects } from './from-objects.js';
 import { LOOKUP_MAX_BACKENDS, LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS } from './lookup-groups.js';
-import { parseExternalRoute, parsePortMac } from './nodes.js';
+import { nodeInfoFromNode, parseExternalRoute, parseNodeSwitchPort, parsePortMac } from './nodes.js';
 
 let created = 0;
 function svc(name: string, spec: Record<string, unknown>, extra: { labels?: Record<string, string>; status?: unknown; createdAt?: string } = {}): V1Service {
@@ -440,4 +440,27 @@ void test('--port-mac: a bad value names the part that is wrong', () => {
   assert.throws(() => parsePortMac('512=02:00:00:00:00:01'), /port 512 out of range/);
   assert.throws(() => parsePortMac('1=02:00:00:00:01'), /"02:00:00:00:01" is not a MAC address/);
   assert.deepEqual(parsePortMac('7=02:AA:00:00:00:01'), { port: 7, mac: '02:aa:00:00:00:01' });
+});
+
+void test('a node joins with no manual step: its port from the topology map, its uplink MAC from its agent; an annotation overrides the port', () => {
+  const topology = new Map([['n1', 3]]);
+  const node = (annotations: Record<string, string>) => ({ metadata: { name: 'n1', annotations }, spec: { podCIDR: '10.244.1.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] } });
+  const mac = { 'talaria.io/uplink-mac': '02:00:00:00:00:01' };
+  assert.deepEqual(nodeInfoFromNode(node(mac), topology), {
+    node: { name: 'n1', internalIPs: ['198.18.0.1'], podCIDRs: [{ ip: '10.244.1.0', prefixLen: 24 }], switchPort: 3, uplinkMac: '02:00:00:00:00:01' },
+    problems: [],
+  });
+  assert.equal(nodeInfoFromNode(node({ ...mac, 'talaria.io/switch-port': '9' }), topology).node.switchPort, 9, 'the annotation wins');
+  const noAgent = nodeInfoFromNode(node({}), topology);
+  assert.equal(noAgent.node.switchPort, undefined, 'no routes before the agent has published the MAC');
+  assert.match(noAgent.problems.join('\n'), /Node n1: annotation talaria.io\/uplink-mac missing \(the node agent publishes it once it runs there\)/);
+  const unknown = nodeInfoFromNode(node(mac), new Map());
+  assert.equal(unknown.node.uplinkMac, undefined);
+  assert.match(unknown.problems.join('\n'), /Node n1: no switch port: add it to the controller's topology \(--node-switch-port n1=PORT/);
+});
+
+void test('--node-switch-port: a bad value names the part that is wrong', () => {
+  assert.throws(() => parseNodeSwitchPort('node-a'), /--node-switch-port "node-a": expected NODE=PORT/);
+  assert.throws(() => parseNodeSwitchPort('node-a=0'), /port 0 out of range \(1..511\)/);
+  assert.deepEqual(parseNodeSwitchPort('node-a.example.com=12'), { node: 'node-a.example.com', port: 12 });
 });

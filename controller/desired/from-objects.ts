@@ -7,7 +7,7 @@ import type { DesiredInput, EndpointsResult } from './desired-state.js';
 import { nodeInfoFromNode, type ExternalRoute, type PortMac } from './nodes.js';
 
 export function desiredInputFromObjects(
-  objs: { services: V1Service[]; slices: V1EndpointSlice[]; nodes: V1Node[]; externalRoutes?: ExternalRoute[]; portMacs?: PortMac[] },
+  objs: { services: V1Service[]; slices: V1EndpointSlice[]; nodes: V1Node[]; externalRoutes?: ExternalRoute[]; portMacs?: PortMac[]; nodeSwitchPorts?: ReadonlyMap<string, number> },
   filter: ProxyFilter = {},
 ): DesiredInput {
   const services = new Map(objs.services.map((s) => [serviceName(s), servicePortsFromService(s, filter)]));
@@ -24,7 +24,7 @@ export function desiredInputFromObjects(
   return {
     services,
     endpoints,
-    nodes: objs.nodes.map((n) => nodeInfoFromNode(n).node),
+    nodes: objs.nodes.map((n) => nodeInfoFromNode(n, objs.nodeSwitchPorts).node),
     externalRoutes: objs.externalRoutes ?? [],
     portMacs: objs.portMacs ?? [],
   };

@@ -54,8 +54,8 @@ export class AgentHarness {
     await this.api.patchStatus(pod, { phase: 'Running', ...(ip ? { podIP: ip, podIPs: [{ ip }] } : {}) });
   }
 
-  /** Starts (or restarts) the agent of node `node` and waits for its first sync. */
-  async startAgent(node: number, extra: { maxEntries?: Record<string, number>; expectPods?: number } = {}): Promise<NodeAgent> {
+  /** An agent for node `node`, not started yet (start() resolves once the preflight checks pass). */
+  newAgent(node: number, extra: { maxEntries?: Record<string, number>; health?: HealthTracker; preflightRetryMs?: number } = {}): { agent: NodeAgent; registry: Registry } {
     const n = this.cluster.nodes[node - 1]!;
     const registry = new Registry();
     const agent = new NodeAgent({
@@ -68,13 +68,21 @@ export class AgentHarness {
       clusterCidr: '10.244.0.0/16',
       redirectPeer: true,
       metrics: new AgentMetrics(registry),
-      health: new HealthTracker(),
+      health: extra.health ?? new HealthTracker(),
       log: (l) => this.logs.push(`${n.name}: ${l}`),
       minSyncIntervalMs: 20,
       maxEntries: extra.maxEntries,
+      preflightRetryMs: extra.preflightRetryMs,
     });
-    await agent.start();
     this.agents.set(n.name, { agent, registry });
+    return { agent, registry };
+  }
+
+  /** Starts (or restarts) the agent of node `node` and waits for its first sync. */
+  async startAgent(node: number, extra: { maxEntries?: Record<string, number>; expectPods?: number } = {}): Promise<NodeAgent> {
+    const n = this.cluster.nodes[node - 1]!;
+    const { agent } = this.newAgent(node, extra);
+    await agent.start();
     const want = extra.expectPods ?? this.cluster.pods.filter((p) => p.node === node).length;
     await until(`${n.name} to sync and place its ${want} pods`, () => agent.syncCount > 0 && [...agent.datapath.pods.keys()].length === want);
     return agent;

@@ -141,7 +141,9 @@ export class Kubelet {
       metadata: {
         name: n.name,
         labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': ARCH, 'node.kubernetes.io/instance-type': 'testbed' },
-        annotations: { 'talaria.io/switch-port': String(n.switchPortNumber), 'talaria.io/uplink-mac': n.uplinkMac, 'talaria.io/netns': n.netns },
+        // Only the testbed's own: where this node's namespace is. What Talaria
+        // needs on the Node, its node agent publishes (as on a real cluster).
+        annotations: { 'talaria.io/netns': n.netns },
       },
       spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },
     };

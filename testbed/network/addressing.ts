@@ -83,8 +83,6 @@ export interface NodeAddressing {
   switchIP: string;
   /** Interface name inside tb-switch. */
   switchPort: string;
-  /** P4 port number (1-based, in --ports order). */
-  switchPortNumber: number;
   uplinkMac: string;
   switchPortMac: string;
   flannelMac: string;
@@ -110,7 +108,6 @@ export function nodeAddressing(index: number): NodeAddressing {
     gateway: `10.244.${index}.1`,
     switchIP: `198.18.${index}.1`,
     switchPort: `sw-n${index}`,
-    switchPortNumber: index,
     uplinkMac: mac(1, index, 2),
     switchPortMac: mac(1, index, 1),
     flannelMac: mac(2, index, 0),
