@@ -1,23 +1,23 @@
 // `talaria nodeagent`: the per-node daemon (kube-proxy's place on a node).
-// --cleanup undoes what it leaves behind on purpose (attached programs,
-// pinned maps), like kube-proxy --cleanup.
+// It leaves its programs attached and maps pinned when it stops, except when
+// its DaemonSet is being deleted (an uninstall); --cleanup undoes them by
+// hand, like kube-proxy --cleanup (nodeagent/uninstall.ts).
 import { Command, Option } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { UserError } from '../cli/errors.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers } from '../observability/proxy-server.js';
-import { DEFAULT_PIN_DIR, removePinDir } from '../bpf/loader/pin.js';
+import { DEFAULT_PIN_DIR } from '../bpf/loader/pin.js';
 import { HOST_MAPS } from '../bpf/layouts/host-maps.js';
 import { NodeAgent } from './agent.js';
-import { HostDatapath } from './datapath.js';
-import { listPodInterfaces } from './interfaces.js';
 import { AgentMetrics } from './metrics.js';
+import { beingUninstalled, removeFromNode } from './uninstall.js';
 
 interface Flags {
-  node: string;
+  node?: string;
   serviceProxyName?: string;
-  kubeconfig: string;
+  kubeconfig?: string;
   uplink: string;
   netns?: string;
   pinDir: string;
@@ -43,28 +43,17 @@ const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} nodeagent: ${line}\n`);
 };
 
-/** Detaches the agent's programs from the uplink and every veth, removes the pins. */
-async function cleanup(f: Flags): Promise<void> {
-  const dp = HostDatapath.open({ objectPath: f.bpfObject, netns: f.netns });
-  try {
-    for (const ifname of [f.uplink, ...(await listPodInterfaces(f.netns)).map((i) => i.hostIfname)]) {
-      try {
-        if (dp.detach(ifname)) log(`detached from ${ifname}`);
-      } catch (e) {
-        log(`detach from ${ifname}: ${(e as Error).message}`);
-      }
-    }
-  } finally {
-    dp.close();
-  }
-  removePinDir(f.pinDir);
+/** Detaches the agent's programs from every interface, removes its pins; what it did goes to the log. */
+function cleanup(f: { netns?: string; pinDir: string }): void {
+  const r = removeFromNode({ netns: f.netns, pinDir: f.pinDir });
+  log(`cleanup: detached from ${r.detached.length ? r.detached.join(', ') : 'no interface'}; removed ${r.unpinned.length} pins from ${f.pinDir}`);
 }
 
 export const nodeagentCommand = new Command('nodeagent')
   .description('per-node agent: eBPF fast path between pod veths and the uplink, service connections pinned at the hosts')
-  .requiredOption('--node <name>', 'this node (Pods with this spec.nodeName)')
-  .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
-  .requiredOption('--uplink <if>', "the node's interface to the switch")
+  .option('--node <name>', 'this node (Pods with this spec.nodeName); required unless --cleanup')
+  .option('--kubeconfig <file>', 'kubeconfig of the API server; required unless --cleanup')
+  .option('--uplink <if>', "the node's interface to the switch", 'eth0')
   .option('--netns <ns>', "the node's network namespace (ip netns name); default: where the agent runs")
   .option('--pin-dir <dir>', 'bpffs directory for maps and programs (reused on restart)', DEFAULT_PIN_DIR)
   .option('--gateway-mac <mac>', "the switch's MAC (default: neighbour entry of the uplink's default gateway)")
@@ -76,12 +65,18 @@ export const nodeagentCommand = new Command('nodeagent')
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez)', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode)', '127.0.0.1:10249')
   .option('--service-proxy-name <name>', 'handle only Services labelled service.kubernetes.io/service-proxy-name=<name> (as the controller, with the same value)')
-  .option('--cleanup', 'detach the programs and remove the pins, then exit')
+  .option('--cleanup', "detach the agent's programs from every interface and remove its pins (--pin-dir, --netns), then exit")
+  .addHelpText(
+    'after',
+    '\nStopped (SIGTERM), the agent leaves its programs attached and its maps pinned, so that a restart breaks no\nconnection. Run as a DaemonSet pod (POD_NAME and POD_NAMESPACE set), it removes them like --cleanup when its\nDaemonSet is gone or being deleted: helm uninstall leaves the nodes clean.',
+  )
   .action(async (f: Flags) => {
     if (f.cleanup) {
-      await cleanup(f);
+      cleanup({ netns: f.netns, pinDir: f.pinDir });
       return;
     }
+    if (!f.node) throw new UserError('--node is required (the name of this Node)');
+    if (!f.kubeconfig) throw new UserError('--kubeconfig is required');
     const kc = new KubeConfig();
     try {
       kc.loadFromFile(f.kubeconfig);
@@ -132,6 +127,9 @@ export const nodeagentCommand = new Command('nodeagent')
       process.once('SIGTERM', done);
       process.once('SIGINT', done);
     });
-    log('stopping (programs stay attached, maps stay pinned)');
+    const pod = process.env.POD_NAME && process.env.POD_NAMESPACE ? { name: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE } : undefined;
+    const uninstall = pod !== undefined && (await beingUninstalled(kc, pod, log));
+    log(uninstall ? 'stopping: the DaemonSet is being deleted, removing the programs and pins' : 'stopping (programs stay attached, maps stay pinned)');
     await shutdown();
+    if (uninstall) cleanup({ netns: f.netns, pinDir: f.pinDir });
   });

@@ -75,6 +75,8 @@ export interface Libbpf {
 export interface Libc {
   setns: Fn<[number, number], number>;
   if_nametoindex: Fn<[string], number>;
+  /** Every interface of the current namespace (name and index), read from the C array if_nameindex() returns. */
+  interfaces: () => { index: number; name: string }[];
   mount: Fn<[string, string, string, number, null], number>;
   vsnprintf: Fn<[Buffer, number, Pointer, Pointer], number>;
 }
@@ -163,12 +165,34 @@ export function libc(): Libc {
   libcCache = {
     setns: so.func('int setns(int fd, int nstype)'),
     if_nametoindex: so.func('unsigned int if_nametoindex(const char *ifname)'),
+    interfaces: interfacesOf(so),
     mount: so.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
     // va_list is declared as a pointer: on x86-64 it is an array type and
     // decays to one when passed, which is how libbpf's print callback gets it.
     vsnprintf: so.func('int vsnprintf(char *buf, size_t size, void *fmt, void *ap)'),
   };
   return libcCache;
+}
+
+function interfacesOf(so: ReturnType<typeof koffi.load>): () => { index: number; name: string }[] {
+  const entry = koffi.struct('talaria_if_nameindex', { if_index: 'uint', if_name: 'char *' });
+  const nameindex = so.func('void *if_nameindex()');
+  const free = so.func('void if_freenameindex(void *ptr)');
+  return () => {
+    const array = nameindex() as Pointer | null;
+    if (!array) return [];
+    try {
+      const out: { index: number; name: string }[] = [];
+      // The array ends with an entry of index 0.
+      for (let i = 0; ; i++) {
+        const e = koffi.decode(array, i * koffi.sizeof(entry), entry) as { if_index: number; if_name: string };
+        if (e.if_index === 0) return out;
+        out.push({ index: e.if_index, name: e.if_name });
+      }
+    } finally {
+      free(array);
+    }
+  };
 }
 
 /** errno of the last FFI call (for the calls that return NULL or -1). */

@@ -64,3 +64,8 @@ export function withNetns<T>(nsName: string | undefined, fn: () => T): T {
 export function ifIndex(ifname: string): number {
   return libc().if_nametoindex(ifname);
 }
+
+/** Every interface of the current namespace (run it inside withNetns for another). */
+export function interfaces(): { index: number; name: string }[] {
+  return libc().interfaces();
+}

@@ -4,6 +4,7 @@
 // filter running the latest program, and detaching what is not there is fine.
 import { BpfError, EEXIST, EINVAL, ENODEV, ENOENT } from './errors.js';
 import { lib } from './libbpf.js';
+import { captureLibbpfLog } from './libbpf-log.js';
 import { ifIndex, withNetns } from './netns.js';
 import type { ProgramRef } from './program.js';
 
@@ -41,6 +42,8 @@ function where(t: { ifname: string; netns?: string }, direction?: TcDirection): 
 }
 
 function hookFor(t: { ifname: string; netns?: string }, attachPoint: number, call: string): { hook: Buffer; ifindex: number } {
+  // libbpf would print the kernel's "Parent Qdisc doesn't exists" of every query on a bare interface to stderr.
+  captureLibbpfLog();
   const ifindex = ifIndex(t.ifname);
   if (!ifindex) throw new BpfError({ call, object: where(t), errno: ENODEV });
   // struct bpf_tc_hook { size_t sz; int ifindex; enum attach_point; __u32 parent; }

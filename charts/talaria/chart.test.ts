@@ -110,7 +110,9 @@ void describe('charts/talaria', () => {
       'Deployment/talaria-controller',
       'PodDisruptionBudget/talaria-controller',
       'Role/talaria-controller-leader-election',
+      'Role/talaria-node-agent',
       'RoleBinding/talaria-controller-leader-election',
+      'RoleBinding/talaria-node-agent',
       'Service/talaria-controller-metrics',
       'Service/talaria-node-agent-metrics',
       'ServiceAccount/talaria-controller',
@@ -145,7 +147,7 @@ void describe('charts/talaria', () => {
     const single = render('--set', 'controller.leaderElection.enabled=false', '--set', 'controller.replicas=1');
     const singleArgs = find(single, 'Deployment', 'talaria-controller').spec.template.spec.containers[0].args as string[];
     assert.ok(singleArgs.includes('--no-leader-elect'));
-    assert.ok(!single.some((o) => o.kind === 'Role'), 'no Lease permissions without leader election');
+    assert.ok(!single.some((o) => o.kind === 'Role' && o.metadata?.name === 'talaria-controller-leader-election'), 'no Lease permissions without leader election');
     assert.ok(!single.some((o) => o.kind === 'PodDisruptionBudget'), 'no PDB for a single replica (it would block drains)');
     assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
   });
@@ -229,6 +231,8 @@ void describe('charts/talaria', () => {
     ]);
     const agent = find(renders.defaults!, 'ClusterRole', 'talaria-node-agent');
     assert.deepEqual(agent.rules, [{ apiGroups: [''], resources: ['nodes', 'nodes/status'], verbs: ['patch'] }]);
+    const agentRole = find(renders.defaults!, 'Role', 'talaria-node-agent');
+    assert.deepEqual(agentRole.rules, [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['talaria-node-agent'], verbs: ['get'] }], 'only its own DaemonSet (is it being uninstalled?)');
     const agentBinding = find(renders.defaults!, 'ClusterRoleBinding', 'talaria-node-agent');
     assert.deepEqual(agentBinding.subjects, [{ kind: 'ServiceAccount', name: 'talaria-node-agent', namespace: 'kube-system' }]);
     const lease = find(renders.defaults!, 'Role', 'talaria-controller-leader-election');
