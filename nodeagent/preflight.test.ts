@@ -16,8 +16,8 @@ void describe('preflight checks', () => {
     assert.match(p!.message, /uplink eth0 MTU 1511 is below the pod MTU 1500 \(cni0\) \+ 12 .*raise the uplink MTU to 1512/);
   });
 
-  void it('kernels before 5.10 fail, 5.10 and later pass', () => {
-    for (const [release, ok] of [['5.4.0-150-generic', false], ['4.19.0', false], ['5.10.0', true], ['5.15.0-91', true], ['6.18.0', true], ['garbage', false]] as const) {
+  void it('kernels before 5.11 fail, 5.11 and later pass', () => {
+    for (const [release, ok] of [['5.4.0-150-generic', false], ['4.19.0', false], ['5.10.0', false], ['5.11.0', true], ['5.15.0-91', true], ['6.18.0', true], ['garbage', false]] as const) {
       assert.equal(preflightProblems({ ...fit, kernelRelease: release }).some((p) => p.check === 'kernel'), !ok, release);
     }
   });

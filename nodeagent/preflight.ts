@@ -8,8 +8,8 @@ import { release } from 'node:os';
 import { TALARIA_OPT_LEN } from '../bpf/layouts/shim.js';
 import { linkInfo } from './interfaces.js';
 
-/** bpf_redirect_peer (the fast delivery into pods) arrived in Linux 5.10. */
-export const MIN_KERNEL: readonly [number, number] = [5, 10];
+/** The newest helper the host programs call, bpf_ktime_get_coarse_ns, arrived in Linux 5.11 (bpf_redirect_peer in 5.10). */
+export const MIN_KERNEL: readonly [number, number] = [5, 11];
 /**
  * The kernel's own type information. The programs use no CO-RE today, but a
  * kernel without it lacks other BPF features of its era; Talaria supports and
@@ -48,7 +48,7 @@ export function preflightProblems(f: NodeFacts): PreflightProblem[] {
   const m = /^(\d+)\.(\d+)/.exec(f.kernelRelease);
   const [wantMajor, wantMinor] = MIN_KERNEL;
   if (!m || Number(m[1]) < wantMajor || (Number(m[1]) === wantMajor && Number(m[2]) < wantMinor)) {
-    out.push({ check: 'kernel', message: `kernel ${f.kernelRelease} is older than ${wantMajor}.${wantMinor} (bpf_redirect_peer)` });
+    out.push({ check: 'kernel', message: `kernel ${f.kernelRelease} is older than ${wantMajor}.${wantMinor} (the host programs call bpf_ktime_get_coarse_ns)` });
   }
   if (!f.btf) out.push({ check: 'btf', message: `no kernel BTF at ${KERNEL_BTF}: Talaria supports kernels built with CONFIG_DEBUG_INFO_BTF=y` });
   if (f.uplink.mtu === undefined) out.push({ check: 'uplink', message: `uplink ${f.uplink.name} does not exist (--uplink)` });
