@@ -18,6 +18,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   softswitch: async () => (await import('../p4/softswitch/command.js')).softswitchCommand,
   switch: async () => (await import('../p4/command.js')).switchCommand,
   testbed: async () => (await import('../testbed/command.js')).testbedCommand,
+  version: async () => (await import('./version.js')).versionCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,5 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../bpf/testing/paths.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry, register as globalRegistry } from 'prom-client';
@@ -30,6 +33,9 @@ void describe('startTelemetry', () => {
       const text = await t.registry.metrics();
       assert.match(text, /^process_cpu_user_seconds_total /m);
       assert.match(text, /^nodejs_heap_size_used_bytes /m);
+      // What `talaria version` prints, as kube-proxy's kubernetes_build_info.
+      const version = `v${(JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version}`;
+      assert.match(text, new RegExp(`^talaria_build_info\\{version="${version}",git_commit="[0-9a-f]{40}(-dirty)?|unknown",build_date="[^"]+",node_version="${process.version}"\\} 1$`, 'm'));
       assert.equal(globalRegistry.getSingleMetric('process_cpu_user_seconds_total'), undefined);
     } finally {
       await t.shutdown();

@@ -3,7 +3,8 @@
 // OpenTelemetry tracer provider configured the standard way, by OTEL_* env.
 // Telemetry must never take a process down, so nothing here throws: a broken
 // exporter configuration degrades to "no export" with one line on stderr.
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { buildInfo } from '../cli/version.js';
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Tracer } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -51,6 +52,7 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
   } catch (err) {
     warn(`default process metrics not registered: ${message(err)}`);
   }
+  registerBuildInfo(registry);
 
   const provider = createProvider(opts);
   live++;
@@ -73,6 +75,14 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
       return stopping;
     },
   };
+}
+
+/** talaria_build_info: 1, labelled with what this build is (kube-proxy exports kubernetes_build_info). */
+function registerBuildInfo(registry: Registry): void {
+  if (registry.getSingleMetric('talaria_build_info')) return;
+  const b = buildInfo();
+  new Gauge({ name: 'talaria_build_info', help: 'A metric with a constant 1 value labelled by the version, commit and Node.js of this build.', labelNames: ['version', 'git_commit', 'build_date', 'node_version'], registers: [registry] })
+    .set({ version: b.version, git_commit: b.gitCommit, build_date: b.buildDate, node_version: b.nodeVersion }, 1);
 }
 
 function createProvider(opts: TelemetryOptions): NodeTracerProvider {
