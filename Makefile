@@ -7,6 +7,7 @@ setup:
 build:
 	npm run --silent build
 	$(MAKE) -s -C bpf
+	./scripts/runtime-fileset.sh >/dev/null
 
 lint:
 	npx eslint .

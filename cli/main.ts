@@ -9,17 +9,30 @@ import type { Command } from 'commander';
 import { Command as Program } from 'commander';
 import { exitWithError } from './errors.js';
 
-// Subcommands, one line each (keep alphabetical).
+// Subcommands, one line each (keep alphabetical). The production ones are
+// imported by name; the development ones (benchmark, end-to-end suite,
+// testbed) by a path held in a variable, so that the compiler does not follow
+// them into the runtime build (tsconfig.runtime.json), which leaves them out.
 const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
-  bench: async () => (await import('../bench/command.js')).benchCommand,
+  bench: async () => (await development('../bench/command.js')).benchCommand!,
   controller: async () => (await import('../controller/command.js')).controllerCommand,
-  e2e: async () => (await import('../e2e/command.js')).e2eCommand,
+  e2e: async () => (await development('../e2e/command.js')).e2eCommand!,
   nodeagent: async () => (await import('../nodeagent/command.js')).nodeagentCommand,
   softswitch: async () => (await import('../p4/softswitch/command.js')).softswitchCommand,
   switch: async () => (await import('../p4/command.js')).switchCommand,
-  testbed: async () => (await import('../testbed/command.js')).testbedCommand,
+  testbed: async () => (await development('../testbed/command.js')).testbedCommand!,
   version: async () => (await import('./version.js')).versionCommand,
 };
+
+/** A development subcommand's module; undefined in the runtime build, which does not ship it. */
+async function development(path: string): Promise<Record<string, Command | undefined>> {
+  try {
+    return (await import(path)) as Record<string, Command | undefined>;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && (e as Error).message.includes(path.replace(/^\.\.\//, ''))) return {};
+    throw e;
+  }
+}
 
 async function main(argv: string[]): Promise<void> {
   const program = new Program('talaria')
@@ -28,7 +41,10 @@ async function main(argv: string[]): Promise<void> {
     .enablePositionalOptions();
   const wanted = argv[2];
   const names = wanted && wanted in SUBCOMMANDS ? [wanted] : Object.keys(SUBCOMMANDS);
-  for (const name of names) program.addCommand(await SUBCOMMANDS[name]());
+  for (const name of names) {
+    const command = await SUBCOMMANDS[name]();
+    if (command) program.addCommand(command);
+  }
   await program.parseAsync(argv);
 }
 

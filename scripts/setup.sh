@@ -48,6 +48,8 @@ fi
 k8s=$(./scripts/build-kubernetes.sh)
 mkdir -p build && ln -sfn "$k8s" build/kubernetes
 
-# The TypeScript and the eBPF objects.
+# The TypeScript and the eBPF objects, then the image's file set
+# (build/runtime), which the testbed runs Talaria from.
 npm run --silent build
 make -s -C bpf
+./scripts/runtime-fileset.sh >/dev/null

@@ -6,10 +6,11 @@
 // runs it. They are separate `talaria` processes, started and tracked by the
 // daemon, and each runs with exactly the permissions the chart grants: the
 // chart's RBAC and ServiceAccounts are rendered with helm and applied, and
-// each process gets a bound token of its ServiceAccount.
+// each process gets a bound token of its ServiceAccount. They run from the
+// image's file set (testbed/image.ts), as the chart's pods would.
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { talariaArgv } from '../cli/self.js';
+import { imageTalariaArgv } from './image.js';
 import { repoRoot } from '../bpf/testing/paths.js';
 import type { ApiClient, KubeObject } from './client.js';
 import type { ControlPlane } from './controlplane/control-plane.js';
@@ -77,7 +78,7 @@ export function missingIn(helpText: string): string[] {
 
 /** Which of the subcommands this build of talaria lacks (from `talaria --help`). */
 export async function missingSubcommands(): Promise<string[]> {
-  const out = await run(talariaArgv(['--help']), { allowFailure: true });
+  const out = await run(imageTalariaArgv(['--help']), { allowFailure: true });
   return missingIn(out.stdout);
 }
 
@@ -132,7 +133,7 @@ export async function startTalaria(opts: {
     await track(
       spawnTracked(
         name,
-        talariaArgv([
+        imageTalariaArgv([
           'controller',
           '--kubeconfig', credentials.controller,
           '--switch', p4runtime,
@@ -162,7 +163,7 @@ export async function startTalaria(opts: {
         `nodeagent-${n.name}`,
         inNodeNetns(
           n.netns,
-          talariaArgv([
+          imageTalariaArgv([
             'nodeagent',
             '--node', n.name,
             '--kubeconfig', agentKubeconfig,
@@ -200,7 +201,7 @@ async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: s
   const metrics = `127.0.0.1:${await freePort()}`;
   const process = spawnTracked(
     'softswitch',
-    talariaArgv([
+    imageTalariaArgv([
       'softswitch',
       '--ports', opts.switchPorts.join(','),
       '--grpc-addr', p4runtime,

@@ -152,7 +152,7 @@ void describe('charts/talaria', () => {
     assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
   });
 
-  void it('node agent: host network, only BPF/NET_ADMIN/SYS_ADMIN/PERFMON, bpffs, runs on every node', () => {
+  void it('node agent: host network, only BPF/NET_ADMIN/SYS_ADMIN/PERFMON, bpffs and the pods\' namespaces, runs on every node', () => {
     const ds = find(renders.defaults!, 'DaemonSet', 'talaria-node-agent');
     const spec = ds.spec.template.spec;
     assert.equal(spec.hostNetwork, true);
@@ -163,6 +163,8 @@ void describe('charts/talaria', () => {
     assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'SYS_ADMIN', 'PERFMON'] });
     assert.deepEqual(spec.volumes[0], { name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } });
     assert.equal(spec.containers[0].volumeMounts[0].mountPath, '/sys/fs/bpf');
+    assert.deepEqual(spec.volumes[1], { name: 'netns', hostPath: { path: '/run/netns', type: 'DirectoryOrCreate' } });
+    assert.deepEqual(spec.containers[0].volumeMounts[1], { name: 'netns', mountPath: '/run/netns', mountPropagation: 'HostToContainer', readOnly: true });
     assert.ok((spec.containers[0].args as string[]).includes('--node=$(NODE_NAME)'));
   });
 
