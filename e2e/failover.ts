@@ -5,7 +5,6 @@
 // must take over, adopt what the switch holds without rewriting it, and no
 // held connection may break.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { ApiClient } from '../testbed/client.js';
 import { service } from '../testbed/objects.js';
 import type { E2eContext } from './context.js';
@@ -23,16 +22,14 @@ interface ControllerProcess {
   metrics: string;
 }
 
-/** The testbed's controllers, with the metrics address each logged at start. */
-async function controllers(ctx: E2eContext): Promise<ControllerProcess[]> {
-  const out: ControllerProcess[] = [];
-  for (const p of ctx.tb.processes.filter((x) => /^controller-\d+$/.test(x.name))) {
-    const log = await readFile(p.log!, 'utf8');
-    const port = /metrics :(\d+)/.exec(log)?.[1];
-    if (!port) throw new Error(`${p.name} has not logged its metrics port (${p.log})`);
-    out.push({ name: p.name, pid: p.pid, metrics: `http://127.0.0.1:${port}/metrics` });
-  }
-  return out;
+/** The testbed's controllers (the chart's pods), with where their metrics are relayed to. */
+function controllers(ctx: E2eContext): ControllerProcess[] {
+  return ctx.tb.processes
+    .filter((x) => /^controller-\d+$/.test(x.name))
+    .map((p) => {
+      if (!p.metrics) throw new Error(`${p.name} has no metrics address in the testbed's state`);
+      return { name: p.name, pid: p.pid, metrics: `http://${p.metrics}/metrics` };
+    });
 }
 
 async function metric(c: ControllerProcess, name: string): Promise<number> {
@@ -53,7 +50,7 @@ export async function failover(ctx: E2eContext): Promise<string> {
     await ctx.eventually('the Service answers', async () => answeredBy(await ctx.http(client, ip, 80, 4)));
 
     const lease = await api.request<{ spec: { holderIdentity: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/talaria-controller');
-    const all = await controllers(ctx);
+    const all = controllers(ctx);
     // The identity is <host>_<pid>_<random>.
     const leader = all.find((c) => lease.spec.holderIdentity.includes(`_${c.pid}_`));
     assert.ok(leader, `no testbed controller holds the Lease (holder ${lease.spec.holderIdentity})`);

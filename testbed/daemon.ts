@@ -22,7 +22,8 @@ import { NODE_API_SERVER, inNodeNetns, startNodeRelay, startRelayHub } from './n
 import { logTail, stopTracked } from './processes.js';
 import { stateDir, writeState } from './state.js';
 import type { SwitchKind, TestbedState, TrackedProcess } from './state.js';
-import { startTalaria } from './talaria-mode.js';
+import { CHART_NAMESPACE, podProcessName, startTalaria } from './talaria-mode.js';
+import type { TalariaProcesses } from './talaria-mode.js';
 import { ECHO_APP, echoDeployment, echoService, extraService } from './workload.js';
 
 export interface DaemonOptions {
@@ -76,6 +77,10 @@ export class TestbedDaemon {
   private stopping: Promise<void> | undefined;
   /** Health endpoints to poll until the data path is programmed (netns '' = the root namespace). */
   private health: { name: string; netns: string; url: string }[] = [];
+  /** talaria mode: the relays to each node's Talaria metrics. */
+  private talaria: TalariaProcesses | undefined;
+  /** Controller pod -> its index in the process names. */
+  private readonly controllerPods = new Map<string, number>();
 
   constructor(private readonly o: DaemonOptions) {
     this.state = {
@@ -105,6 +110,21 @@ export class TestbedDaemon {
     this.state.processes.push(p);
     await this.save();
   };
+
+  /** A container a kubelet started: Talaria's get a process entry (replacing the one of an earlier run of it). */
+  private onPodContainer(node: string, c: { namespace: string; pod: string; labels: Record<string, string>; pid: number; log: string }): void {
+    const name = podProcessName(c.labels, c.pod, node, this.controllerPods);
+    if (!name) return;
+    const p: TrackedProcess = { name, pid: c.pid, argv: [], log: c.log, pod: `${c.namespace}/${c.pod}`, node };
+    this.setPodMetrics(p);
+    this.state.processes = [...this.state.processes.filter((x) => x.name !== name), p];
+    void this.save();
+  }
+
+  private setPodMetrics(p: TrackedProcess): void {
+    if (!this.talaria || !p.node) return;
+    p.metrics = (p.name.startsWith('controller-') ? this.talaria.controllerMetrics : this.talaria.agentMetrics).get(p.node);
+  }
 
   /** Builds everything and waits until it serves; throws (after cleaning up) on failure. */
   async start(): Promise<void> {
@@ -150,18 +170,23 @@ export class TestbedDaemon {
     const podsDir = join(stateDir(), 'pods');
     for (const n of this.topology.nodes) {
       const kubeconfig = await cp.kubeconfigFor(`kubelet-${n.name}`, { user: `system:node:${n.name}`, groups: ['system:nodes'] });
-      const k = new Kubelet({ kubeconfig, node: n, podsDir, log });
+      const k = new Kubelet({ kubeconfig, node: n, podsDir, log, onContainerStarted: (c) => this.onPodContainer(n.name, c) });
       this.kubelets.push(k);
       await k.start();
     }
     log(`${nodes} kubelets registered their Nodes`);
 
     if (mode === 'talaria') {
-      const t = await startTalaria({ controlPlane: cp, api, nodes: this.topology.nodes, switchPorts: this.topology.switchPorts, switchKind: this.o.switchKind ?? 'ebpf', logDir: stateDir(), onStarted: this.track });
+      const t = (this.talaria = await startTalaria({ controlPlane: cp, api, nodes: this.topology.nodes, switchPorts: this.topology.switchPorts, switchKind: this.o.switchKind ?? 'ebpf', logDir: stateDir(), onStarted: this.track }));
       this.state.p4runtime = t.p4runtime;
       this.state.pinDirs = t.pinDirs;
+      for (const p of this.state.processes) if (p.pod) this.setPodMetrics(p);
       await this.save();
-      this.health.push(...t.healthz);
+      log('Talaria installed (helm install charts/talaria)');
+      // The chart's pods: an agent on every node, and the controllers (one per node at most: host ports).
+      const want = nodes + Math.min(2, nodes);
+      await this.waitFor(`${want} Talaria pods ready`, async () => (await this.readyPods(CHART_NAMESPACE, 'app.kubernetes.io/name=talaria')) >= want);
+      log(`${want} Talaria pods ready`);
     } else {
       // One identity for every node's kube-proxy, bound to system:node-proxier, as kubeadm does.
       await api.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
@@ -204,7 +229,11 @@ export class TestbedDaemon {
   }
 
   private async readyEchoPods(): Promise<number> {
-    const pods = await this.api!.list('/api/v1/namespaces/default/pods?labelSelector=app%3D' + ECHO_APP);
+    return this.readyPods('default', `app=${ECHO_APP}`);
+  }
+
+  private async readyPods(namespace: string, selector: string): Promise<number> {
+    const pods = await this.api!.list(`/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
     return pods.filter((p) => !p.metadata.deletionTimestamp && ((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')).length;
   }
 
@@ -266,6 +295,7 @@ export class TestbedDaemon {
   /** A talaria process that died is a failed `up`, not a hang. */
   private checkProcesses(): void {
     for (const p of this.state.processes) {
+      if (p.pod) continue; // its kubelet restarts it
       try {
         process.kill(p.pid, 0);
       } catch {
@@ -294,7 +324,7 @@ export class TestbedDaemon {
     };
     // Talaria and kube-proxy first (while the API server still answers), the control plane last.
     const controlPlane = new Set(this.controlPlane?.processes.map((p) => p.pid));
-    await step('processes', () => stopTracked(this.state.processes.filter((p) => !controlPlane.has(p.pid))));
+    await step('processes', () => stopTracked(this.state.processes.filter((p) => !controlPlane.has(p.pid) && !p.pod)));
     await step('kubelets', () => Promise.allSettled(this.kubelets.map((k) => k.stop())));
     await step('control plane', () => this.controlPlane?.stop());
     this.api?.close();

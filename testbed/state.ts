@@ -22,6 +22,10 @@ export interface TrackedProcess {
   log?: string;
   /** host:port where its Prometheus metrics can be scraped from the root namespace. */
   metrics?: string;
+  /** namespace/name of the pod it is a container of: a kubelet runs (and restarts and stops) it. */
+  pod?: string;
+  /** The node it runs on (a pod's). */
+  node?: string;
 }
 
 export type Phase = 'starting' | 'ready' | 'failed' | 'stopping';

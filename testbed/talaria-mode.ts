@@ -1,66 +1,44 @@
 // Talaria mode: the switch on tb-switch's ports (Talaria's eBPF software
 // switch, or with --switch bmv2 talaria.p4 compiled by p4c and run by BMv2's
-// simple_switch_grpc, the P4 reference target), two controllers
-// (the chart's default: two replicas, leader election on) and one node agent
-// per node, inside the node's namespace as the chart's hostNetwork DaemonSet
-// runs it. They are separate `talaria` processes, started and tracked by the
-// daemon, and each runs with exactly the permissions the chart grants: the
-// chart's RBAC and ServiceAccounts are rendered with helm and applied, and
-// each process gets a bound token of its ServiceAccount. They run from the
-// image's file set (testbed/image.ts), as the chart's pods would.
+// simple_switch_grpc, the P4 reference target; either stands for the rack's
+// hardware switch, so the testbed runs it itself), and Talaria installed the
+// way a user installs it: `helm install` of charts/talaria on the real
+// control plane. The testbed's kubelets then run the chart's controller
+// Deployment (two replicas, leader election) and node agent DaemonSet as
+// hostNetwork pods in the nodes' namespaces, from the image's file set
+// (testbed/image.ts), each with its ServiceAccount's projected token and
+// exactly the chart's RBAC. The only testbed-specific values are what an
+// operator writes for their cluster: where the API server and the switch
+// are, the rack's topology, the switch ports' MACs.
+import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { stringify } from 'yaml';
 import { imageTalariaArgv } from './image.js';
 import { repoRoot } from '../bpf/testing/paths.js';
-import type { ApiClient, KubeObject } from './client.js';
+import type { ApiClient } from './client.js';
 import type { ControlPlane } from './controlplane/control-plane.js';
 import { run } from './network/exec.js';
 import { UPLINK, externalAddressing, netnsPrefix, switchNetns } from './network/addressing.js';
 import type { NodeAddressing } from './network/addressing.js';
-import { NODE_API_SERVER, inNodeNetns, startNodePortRelay } from './node-processes.js';
+import { inNodeNetns, startNodePortRelay } from './node-processes.js';
 import { freePort } from './free-port.js';
 import { spawnTracked, waitListening } from './processes.js';
 import type { SwitchKind, TrackedProcess } from './state.js';
 import { bmv2Argv } from '../p4/bmv2/bmv2-process.js';
 import { compileForBmv2, findP4Tools } from '../p4/bmv2/toolchain.js';
 
-/** The chart's release as the testbed installs its RBAC. */
+/** The chart's release as the testbed installs it. */
 export const CHART_RELEASE = 'talaria';
 export const CHART_NAMESPACE = 'kube-system';
-const CONTROLLER_SA = `${CHART_RELEASE}-controller`;
-const AGENT_SA = `${CHART_RELEASE}-node-agent`;
-const CONTROLLER_REPLICAS = 2;
-/** Where an agent serves health and metrics inside its node's namespace (kube-proxy's ports). */
+/** Where the chart's pods reach the API server and the switch inside a node namespace (relays, node-processes.ts). */
+const NODE_SWITCH_ADDRESS = '127.0.0.1:9559';
+/** The chart's default ports, inside each node's namespace. */
 export const AGENT_HEALTHZ = '127.0.0.1:10256';
 export const AGENT_METRICS = '127.0.0.1:10249';
-
-/** The chart's RBAC and ServiceAccounts, rendered by helm as `helm install` would. */
-export async function chartRbac(): Promise<KubeObject[]> {
-  const out = await run([
-    'helm', 'template', CHART_RELEASE, join(repoRoot(), 'charts', 'talaria'),
-    '--namespace', CHART_NAMESPACE, '--kube-version', '1.37.2',
-    '--show-only', 'templates/serviceaccounts.yaml', '--show-only', 'templates/rbac.yaml',
-  ]);
-  return parseAllDocuments(out.stdout).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => !!o);
-}
-
-/** Applies the chart's RBAC and returns kubeconfigs with bound tokens of its ServiceAccounts. */
-async function chartCredentials(cp: ControlPlane, api: ApiClient): Promise<{ controller: string; agent: (server: string) => Promise<string> }> {
-  for (const o of await chartRbac()) await api.apply(o);
-  const token = async (sa: string): Promise<string> => {
-    const tr = await api.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${CHART_NAMESPACE}/serviceaccounts/${sa}/token`, {
-      apiVersion: 'authentication.k8s.io/v1',
-      kind: 'TokenRequest',
-      spec: { expirationSeconds: 7 * 24 * 3600 },
-    });
-    return tr.status.token;
-  };
-  const agentToken = await token(AGENT_SA);
-  return {
-    controller: await cp.serviceAccountKubeconfig(CHART_NAMESPACE, CONTROLLER_SA, await token(CONTROLLER_SA)),
-    agent: (server) => cp.serviceAccountKubeconfig(CHART_NAMESPACE, AGENT_SA, agentToken, server),
-  };
-}
+const CONTROLLER_METRICS = '127.0.0.1:10263';
+/** The pods' `app.kubernetes.io/component` labels (charts/talaria/templates/_helpers.tpl). */
+const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 /** The subcommands talaria mode runs. */
 export const TALARIA_SUBCOMMANDS = ['softswitch', 'controller', 'nodeagent'] as const;
@@ -76,7 +54,7 @@ export function missingIn(helpText: string): string[] {
   return TALARIA_SUBCOMMANDS.filter((c) => !listed.has(c));
 }
 
-/** Which of the subcommands this build of talaria lacks (from `talaria --help`). */
+/** Which of the subcommands the image's file set lacks (from `talaria --help`). */
 export async function missingSubcommands(): Promise<string[]> {
   const out = await run(imageTalariaArgv(['--help']), { allowFailure: true });
   return missingIn(out.stdout);
@@ -92,11 +70,34 @@ export interface TalariaProcesses {
   processes: TrackedProcess[];
   p4runtime: string;
   pinDirs: string[];
-  /** healthz addresses to poll until the data path is programmed. */
-  healthz: { name: string; netns: string; url: string }[];
+  /** Each node's relay to the controller metrics port there, for the controller pod that lands on it. */
+  controllerMetrics: ReadonlyMap<string, string>;
+  /** Each node's relay to its agent's metrics. */
+  agentMetrics: ReadonlyMap<string, string>;
 }
 
-/** Starts switch, controllers and agents; the caller tracks and stops them. */
+/** The chart's values for this testbed: what an operator writes for their cluster. */
+export function chartValues(o: { nodes: readonly NodeAddressing[]; switchPorts: readonly string[]; deviceConfig: boolean }): Record<string, unknown> {
+  const ext = externalAddressing();
+  const port = (iface: string): number => o.switchPorts.indexOf(iface) + 1;
+  const prefix = netnsPrefix();
+  return {
+    kubernetesApiServer: { host: '127.0.0.1', port: 6443 },
+    switch: { address: NODE_SWITCH_ADDRESS, deviceId: 1, ...(o.deviceConfig ? { deviceConfig: { configMap: 'talaria-device-config', key: 'device-config' } } : {}) },
+    externalRoutes: [{ cidr: `${ext.ip}/32`, port: port(ext.switchPort), mac: ext.mac }],
+    // Each switch port's own MAC (the one the hosts' neighbour entries name), for the egress_ports table.
+    portMacs: [...o.nodes.map((n) => ({ port: port(n.switchPort), mac: n.switchPortMac })), { port: port(ext.switchPort), mac: ext.switchPortMac }],
+    nodeSwitchPorts: Object.fromEntries(o.nodes.map((n) => [n.name, port(n.switchPort)])),
+    nodeAgent: {
+      uplink: UPLINK,
+      // One kernel holds every testbed node's pins: a directory per node
+      // (the kubelet expands $(NODE_NAME)), where a real node has its own bpffs.
+      pinDir: `/sys/fs/bpf/talaria/${prefix === 'tb-' ? '' : prefix}$(NODE_NAME)`,
+    },
+  };
+}
+
+/** Starts the switch and installs the chart; the kubelets run its pods. */
 export async function startTalaria(opts: {
   controlPlane: ControlPlane;
   api: ApiClient;
@@ -107,81 +108,62 @@ export async function startTalaria(opts: {
   onStarted: (p: TrackedProcess) => Promise<void>;
 }): Promise<TalariaProcesses> {
   const processes: TrackedProcess[] = [];
-  const healthz: TalariaProcesses['healthz'] = [];
   const track = async (p: TrackedProcess, metrics?: string): Promise<void> => {
     if (metrics) p.metrics = metrics;
     processes.push(p);
     await opts.onStarted(p);
   };
-  const credentials = await chartCredentials(opts.controlPlane, opts.api);
   const sw = opts.switchKind === 'bmv2' ? startBmv2(opts) : await startSoftswitch(opts);
   await track(sw.process, sw.metrics);
-  // The controllers connect once; start them when the switch serves P4Runtime.
   await waitListening(sw.p4runtime, sw.process);
-  const p4runtime = sw.p4runtime;
 
-  const ext = externalAddressing();
-  const extPort = opts.switchPorts.indexOf(ext.switchPort) + 1;
-  // Each switch port's own MAC (the one the hosts' neighbour entries name), for the egress_ports table.
-  const portMacs = [...opts.nodes.map((n) => `${opts.switchPorts.indexOf(n.switchPort) + 1}=${n.switchPortMac}`), `${extPort}=${ext.switchPortMac}`];
-  // The rack's topology, as an operator writes it in the chart's nodeSwitchPorts.
-  const nodeSwitchPorts = opts.nodes.map((n) => `${n.name}=${opts.switchPorts.indexOf(n.switchPort) + 1}`);
-  for (let i = 0; i < CONTROLLER_REPLICAS; i++) {
-    const ctlHealth = await freePort();
-    const ctlMetrics = await freePort();
-    const name = `controller-${i}`;
-    await track(
-      spawnTracked(
-        name,
-        imageTalariaArgv([
-          'controller',
-          '--kubeconfig', credentials.controller,
-          '--switch', p4runtime,
-          '--device-id', '1',
-          ...(sw.deviceConfig ? ['--device-config', sw.deviceConfig] : []),
-          '--external-route', `${ext.ip}/32=${extPort},${ext.mac}`,
-          ...portMacs.flatMap((p) => ['--port-mac', p]),
-          ...nodeSwitchPorts.flatMap((p) => ['--node-switch-port', p]),
-          '--healthz-bind-address', `127.0.0.1:${ctlHealth}`,
-          '--metrics-bind-address', `127.0.0.1:${ctlMetrics}`,
-        ]),
-        join(opts.logDir, `${name}.log`),
-      ),
-      `127.0.0.1:${ctlMetrics}`,
-    );
-    healthz.push({ name, netns: '', url: `http://127.0.0.1:${ctlHealth}/healthz` });
+  // The switch's P4Runtime inside every node namespace, where the controller pods run.
+  let socket: string;
+  if (sw.p4runtime.startsWith('unix:')) socket = sw.p4runtime.slice('unix:'.length);
+  else {
+    socket = join(opts.logDir, 'switch-p4runtime.sock');
+    await track(spawnTracked('switch-relay', ['socat', `UNIX-LISTEN:${socket},fork,unlink-early,mode=600`, `TCP:${sw.p4runtime}`], join(opts.logDir, 'switch-relay.log')));
   }
-
-  const pinDirs = sw.pinDir ? [sw.pinDir] : [];
-  const agentKubeconfig = await credentials.agent(NODE_API_SERVER);
+  const controllerMetrics = new Map<string, string>();
+  const agentMetrics = new Map<string, string>();
   for (const n of opts.nodes) {
-    const pins = pinDir(n.name);
-    const metricsPort = await freePort();
-    pinDirs.push(pins);
-    await track(
-      spawnTracked(
-        `nodeagent-${n.name}`,
-        inNodeNetns(
-          n.netns,
-          imageTalariaArgv([
-            'nodeagent',
-            '--node', n.name,
-            '--kubeconfig', agentKubeconfig,
-            '--uplink', UPLINK,
-            '--pin-dir', pins,
-            '--healthz-bind-address', AGENT_HEALTHZ,
-            '--metrics-bind-address', AGENT_METRICS,
-          ]),
-        ),
-        join(opts.logDir, `nodeagent-${n.name}.log`),
-      ),
-      `127.0.0.1:${metricsPort}`,
-    );
-    // The agent's metrics live on the node namespace's loopback, as kube-proxy's do.
-    for (const relay of startNodePortRelay({ name: `metrics-relay-${n.name}`, netns: n.netns, target: AGENT_METRICS, rootPort: metricsPort, dir: opts.logDir })) await track(relay);
-    healthz.push({ name: `nodeagent-${n.name}`, netns: n.netns, url: `http://${AGENT_HEALTHZ}/healthz` });
+    const [host, port] = NODE_SWITCH_ADDRESS.split(':');
+    await track(spawnTracked(`switch-relay-${n.name}`, inNodeNetns(n.netns, ['socat', `TCP-LISTEN:${port},bind=${host},reuseaddr,fork`, `UNIX-CONNECT:${socket}`]), join(opts.logDir, `switch-relay-${n.name}.log`)));
+    // Metrics live on the node namespace's loopback, as on a node; relays make them scrapeable from the root namespace.
+    for (const [target, map, name] of [[AGENT_METRICS, agentMetrics, 'metrics-relay'], [CONTROLLER_METRICS, controllerMetrics, 'controller-metrics-relay']] as const) {
+      const rootPort = await freePort();
+      for (const relay of startNodePortRelay({ name: `${name}-${n.name}`, netns: n.netns, target, rootPort, dir: opts.logDir })) await track(relay);
+      map.set(n.name, `127.0.0.1:${rootPort}`);
+    }
   }
-  return { processes, p4runtime, pinDirs, healthz };
+
+  if (sw.deviceConfig) {
+    await opts.api.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'talaria-device-config', namespace: CHART_NAMESPACE },
+      binaryData: { 'device-config': readFileSync(sw.deviceConfig).toString('base64') },
+    });
+  }
+  const values = join(opts.logDir, 'talaria-values.yaml');
+  await writeFile(values, stringify(chartValues({ nodes: opts.nodes, switchPorts: opts.switchPorts, deviceConfig: !!sw.deviceConfig })));
+  await run(['helm', 'install', CHART_RELEASE, join(repoRoot(), 'charts', 'talaria'), '--namespace', CHART_NAMESPACE, '--kubeconfig', opts.controlPlane.adminKubeconfig, '--values', values]);
+
+  const pinDirs = [...(sw.pinDir ? [sw.pinDir] : []), ...opts.nodes.map((n) => pinDir(n.name))];
+  return { processes, p4runtime: sw.p4runtime, pinDirs, controllerMetrics, agentMetrics };
+}
+
+/**
+ * The name the testbed gives a process of a chart pod (the e2e suite and the
+ * benchmark look processes up by it): controller-<i> in order of appearance,
+ * nodeagent-<node>; undefined for pods that are not Talaria's.
+ */
+export function podProcessName(labels: Readonly<Record<string, string>>, pod: string, node: string, controllers: Map<string, number>): string | undefined {
+  if (labels['app.kubernetes.io/name'] !== 'talaria') return undefined;
+  if (labels[COMPONENT_LABEL] === 'node-agent') return `nodeagent-${node}`;
+  if (labels[COMPONENT_LABEL] !== 'controller') return undefined;
+  if (!controllers.has(pod)) controllers.set(pod, controllers.size);
+  return `controller-${controllers.get(pod)!}`;
 }
 
 interface StartedSwitch {

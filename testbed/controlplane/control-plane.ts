@@ -23,8 +23,13 @@ export const NODE_PORT_RANGE = '30000-32767';
 export const CLUSTER_CIDR = '10.244.0.0/16';
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
-/** The controllers of kube-controller-manager a testbed needs (and no more); nodelifecycle lifts the not-ready taint that admission puts on new Nodes. */
-export const CONTROLLERS = ['endpointslice', 'deployment', 'replicaset', 'serviceaccount', 'namespace', 'garbagecollector', 'nodelifecycle'] as const;
+/**
+ * The controllers of kube-controller-manager a testbed needs (and no more);
+ * nodelifecycle lifts the not-ready taint that admission puts on new Nodes;
+ * daemonset runs the chart's node agents; root-ca-cert-publisher writes the
+ * kube-root-ca.crt ConfigMap that a pod's service account volume holds.
+ */
+export const CONTROLLERS = ['endpointslice', 'deployment', 'replicaset', 'daemonset', 'serviceaccount', 'root-ca-cert-publisher', 'namespace', 'garbagecollector', 'nodelifecycle'] as const;
 
 export interface ControlPlaneOptions {
   /** Certificates, kubeconfigs, etcd's data and the logs go here. */

@@ -3,13 +3,19 @@
 // the image chooses which program that is.
 //   talaria/echo  testbed/images/echo.ts: HTTP on TCP ports, JSON datagrams on UDP ports
 //   nginx         the real nginx (Debian's), TCP ports, a small static answer
+//   ghcr.io/talaria-io/talaria  Talaria's own image: the image's file set
+//                 (build/runtime, testbed/image.ts), entry point `talaria`,
+//                 so that the chart's pods run what the image ships
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageTalariaArgv } from '../image.js';
 
 export const ECHO_IMAGE = 'talaria/echo';
 export const NGINX_IMAGE = 'nginx';
-export const BUILTIN_IMAGES: readonly string[] = [ECHO_IMAGE, NGINX_IMAGE];
+/** The chart's image.repository. */
+export const TALARIA_IMAGE = 'ghcr.io/talaria-io/talaria';
+export const BUILTIN_IMAGES: readonly string[] = [ECHO_IMAGE, NGINX_IMAGE, TALARIA_IMAGE];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const isSource = import.meta.url.endsWith('.ts');
@@ -23,6 +29,8 @@ export interface ContainerPort {
 export interface ContainerSpec {
   name: string;
   image?: string;
+  command?: string[];
+  args?: string[];
   ports?: ContainerPort[];
 }
 
@@ -110,10 +118,15 @@ ${servers}
 `;
 }
 
-/** Writes what a container needs and returns the argv that runs it. */
-export async function containerArgv(c: ContainerSpec, ctx: ContainerContext): Promise<string[]> {
+/** Writes what a container needs and returns the argv that runs it (`expand`: the kubelet's $(VAR) expansion). */
+export async function containerArgv(c: ContainerSpec, ctx: ContainerContext, expand: (s: string) => string = (s) => s): Promise<string[]> {
   const image = normalizeImage(c.image ?? '');
   await mkdir(ctx.dir, { recursive: true });
+  if (image === TALARIA_IMAGE) {
+    // ENTRYPOINT ["talaria"]: a command replaces it, args follow it.
+    const args = (c.args ?? []).map(expand);
+    return c.command?.length ? [...c.command.map(expand), ...args] : imageTalariaArgv(args);
+  }
   if (image === ECHO_IMAGE) {
     return echoArgv(['--pod', ctx.pod, '--node', ctx.node, '--tcp', portsOf(c, 'TCP').join(','), '--udp', portsOf(c, 'UDP').join(',')]);
   }

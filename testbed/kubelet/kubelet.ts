@@ -23,6 +23,10 @@ import { inNetns, ipBatch, run } from '../network/exec.js';
 import { addPodNetwork, removePodNetwork } from '../network/topology.js';
 import { containerArgv, expectedListeners, validateContainers } from '../images/images.js';
 import type { ContainerSpec } from '../images/images.js';
+import { containerEnv, expand } from './container-env.js';
+import type { ConfigMapReader } from './container-env.js';
+import { MountPoints, containerMounts, inContainerMounts, podVolumes } from './volumes.js';
+import type { PodVolumes, TokenRequester } from './volumes.js';
 
 export interface KubeletOptions {
   /** kubeconfig with this node's credentials (system:node:<name>). */
@@ -33,6 +37,8 @@ export interface KubeletOptions {
   log?: (msg: string) => void;
   /** How often to look for listening ports while a pod starts (ms). */
   readinessPollMs?: number;
+  /** Each container process started (and started again), e.g. for the testbed's process list. */
+  onContainerStarted?: (c: { namespace: string; pod: string; labels: Record<string, string>; container: string; pid: number; log: string }) => void;
 }
 
 interface RunningContainer {
@@ -47,9 +53,17 @@ interface LocalPod {
   uid: string;
   namespace: string;
   name: string;
+  /** On the node's network (hostNetwork): no namespace, address or veth of its own. */
+  hostNetwork: boolean;
   netns: string;
   ip: string;
+  /** The address slot in the node's pod CIDR; 0 for a hostNetwork pod. */
   slot: number;
+  labels: Record<string, string>;
+  volumes?: PodVolumes;
+  tokenTimer?: NodeJS.Timeout;
+  /** Each container's spec as the API has it (env, volumeMounts, probes, securityContext). */
+  podSpec: V1Pod;
   dir: string;
   containers: RunningContainer[];
   ready: boolean;
@@ -60,6 +74,8 @@ interface LocalPod {
 }
 
 const ARCH = process.arch === 'x64' ? 'amd64' : process.arch;
+/** Projected service account tokens are rewritten this often (they live an hour). */
+const TOKEN_REFRESH_MS = 20 * 60_000;
 /** Renew the node Lease this often (the kubelet's default: a quarter of its 40 s duration). */
 const LEASE_RENEW_MS = 10_000;
 
@@ -80,6 +96,7 @@ export class Kubelet {
   private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly log: (msg: string) => void;
+  private readonly mountPoints = new MountPoints();
 
   constructor(private readonly opts: KubeletOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -120,6 +137,8 @@ export class Kubelet {
     await this.pods$?.stop();
     await Promise.allSettled([...this.queues.values()]);
     await Promise.allSettled([...this.pods.values()].map((p) => this.killContainers(p, 0)));
+    for (const p of this.pods.values()) if (p.tokenTimer) clearInterval(p.tokenTimer);
+    this.mountPoints.remove();
     this.api?.close();
   }
 
@@ -266,15 +285,19 @@ export class Kubelet {
       this.patchStatus(pod, { phase: 'Failed', reason: 'UnsupportedImage', message: problems.join('; ') });
       return;
     }
-    const slot = this.allocateSlot();
+    const hostNetwork = pod.spec?.hostNetwork === true;
+    const slot = hostNetwork ? 0 : this.allocateSlot();
     const local: LocalPod = {
       key,
       uid: pod.metadata!.uid!,
       namespace,
       name,
-      netns: podNetns(namespace, name),
-      ip: podIP(this.opts.node, slot),
+      hostNetwork,
+      netns: hostNetwork ? this.opts.node.netns : podNetns(namespace, name),
+      ip: hostNetwork ? this.opts.node.ip : podIP(this.opts.node, slot),
       slot,
+      labels: pod.metadata?.labels ?? {},
+      podSpec: pod,
       dir: join(this.opts.podsDir, `${namespace}_${name}_${pod.metadata!.uid!.slice(0, 8)}`),
       containers: [],
       ready: false,
@@ -285,7 +308,13 @@ export class Kubelet {
     };
     this.pods.set(key, local);
     try {
-      await addPodNetwork({ node: this.opts.node, netns: local.netns, hostVeth: podHostVeth(namespace, name, pod.metadata!.uid!), ip: local.ip });
+      if (pod.spec?.volumes?.length) {
+        const volumes = await podVolumes(pod, local.dir, { configMap: this.readConfigMap, token: this.requestToken });
+        local.volumes = volumes;
+        local.tokenTimer = setInterval(() => void volumes.refreshTokens().catch((e: unknown) => this.log(`kubelet ${this.nodeName}: pod ${key}: token: ${(e as Error).message}`)), TOKEN_REFRESH_MS);
+        local.tokenTimer.unref();
+      }
+      if (!hostNetwork) await addPodNetwork({ node: this.opts.node, netns: local.netns, hostVeth: podHostVeth(namespace, name, pod.metadata!.uid!), ip: local.ip });
       for (const c of containers) await this.startContainer(local, c);
     } catch (err) {
       await this.teardown(local, 0);
@@ -313,12 +342,26 @@ export class Kubelet {
 
   private async startContainer(local: LocalPod, c: ContainerSpec): Promise<void> {
     const dir = join(local.dir, c.name);
-    const argv = await containerArgv(c, { pod: local.name, namespace: local.namespace, node: this.nodeName, dir });
-    const logFd = openSync(join(dir, 'container.log'), 'a');
+    const spec = (local.podSpec.spec?.containers ?? []).find((x) => x.name === c.name)!;
+    const env = await containerEnv(local.podSpec, spec, { configMap: this.readConfigMap, hostIP: this.opts.node.ip, podIP: local.ip });
+    let argv = await containerArgv(c, { pod: local.name, namespace: local.namespace, node: this.nodeName, dir }, (text) => expand(text, env));
+    const mounts = local.volumes ? containerMounts(spec, local.volumes) : [];
+    const uid = spec.securityContext?.runAsUser ?? local.podSpec.spec?.securityContext?.runAsUser;
+    const gid = spec.securityContext?.runAsGroup ?? local.podSpec.spec?.securityContext?.runAsGroup ?? uid;
+    if (mounts.length || uid) {
+      await this.mountPoints.ensure(mounts.map((m) => m.target));
+      argv = inContainerMounts(mounts, argv, uid ? { uid, gid: gid ?? uid } : undefined);
+    }
+    // The node's network: enter only its network namespace (`ip netns exec`
+    // would remount /sys and hide the host's bpffs, which a node agent pins in).
+    const full = local.hostNetwork ? ['nsenter', `--net=/run/netns/${local.netns}`, '--', ...argv] : inNetns(local.netns, argv);
+    const log = join(dir, 'container.log');
+    const logFd = openSync(log, 'a');
     try {
-      const full = inNetns(local.netns, argv);
-      // Own process group: termination reaches nginx's workers too.
-      const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
+      // Own process group: termination reaches nginx's workers too. A
+      // container's environment is its own (and PATH, to find its tools).
+      const processEnv = spec.env?.length || spec.envFrom?.length ? { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/', ...env } : process.env;
+      const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ['ignore', logFd, logFd], env: processEnv });
       const rc: RunningContainer = { name: c.name, child, exited: Promise.resolve() };
       rc.exited = new Promise<void>((resolve) => {
         child.on('exit', (code) => {
@@ -329,10 +372,35 @@ export class Kubelet {
         child.on('error', () => resolve());
       });
       local.containers.push(rc);
+      if (child.pid !== undefined) this.opts.onContainerStarted?.({ namespace: local.namespace, pod: local.name, labels: local.labels, container: c.name, pid: child.pid, log });
     } finally {
       closeSync(logFd);
     }
   }
+
+  /** A ConfigMap's data as the API has it (binaryData decoded), for env and volumes. */
+  private readonly readConfigMap: ConfigMapReader = async (namespace, name) => {
+    try {
+      const cm = await this.api!.request<{ data?: Record<string, string>; binaryData?: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/configmaps/${name}`);
+      return {
+        ...Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
+        ...Object.fromEntries(Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+      };
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+
+  /** A pod's service account token, bound to the pod, as the kubelet gets it (TokenRequest). */
+  private readonly requestToken: TokenRequester = async (o) => {
+    const tr = await this.api!.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${o.namespace}/serviceaccounts/${o.serviceAccount}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { ...(o.audiences ? { audiences: o.audiences } : {}), expirationSeconds: o.expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: o.pod.name, uid: o.pod.uid } },
+    });
+    return tr.status.token;
+  };
 
   /**
    * restartPolicy Always: a container that exits makes the pod unready; after
@@ -368,9 +436,15 @@ export class Kubelet {
     });
   }
 
-  /** Polls `ss` in the pod namespace until every declared port listens. */
+  /**
+   * Until the pod can serve: its readiness probes pass (httpGet, inside its
+   * network namespace), or, for containers without one, every declared port
+   * listens (`ss` in the pod namespace).
+   */
   private async waitListening(local: LocalPod, containers: readonly ContainerSpec[]): Promise<void> {
-    const want = expectedListeners(containers);
+    const specs = local.podSpec.spec?.containers ?? [];
+    const probes = specs.flatMap((c) => (c.readinessProbe?.httpGet ? [{ c, get: c.readinessProbe.httpGet }] : []));
+    const want = expectedListeners(containers.filter((c) => !probes.some((p) => p.c.name === c.name)));
     const poll = this.opts.readinessPollMs ?? 100;
     for (;;) {
       if (local.terminating || this.stopped) return;
@@ -388,8 +462,17 @@ export class Kubelet {
         if (f[0] === 'tcp') tcp.add(port);
         else if (f[0] === 'udp') udp.add(port);
       }
-      if (want.tcp.every((p) => tcp.has(p)) && want.udp.every((p) => udp.has(p))) return;
-      await new Promise((r) => setTimeout(r, poll));
+      const probed = await Promise.all(
+        probes.map(async ({ c, get }) => {
+          const port = typeof get.port === 'number' ? get.port : /^\d+$/.test(String(get.port)) ? Number(get.port) : c.ports?.find((p) => p.name === get.port)?.containerPort;
+          if (port === undefined) throw new Error(`container ${c.name}: readinessProbe port ${String(get.port)} is not a container port`);
+          const url = `http://127.0.0.1:${port}${get.path ?? '/'}`;
+          const r = await run(['nsenter', `--net=/run/netns/${local.netns}`, '--', 'curl', '-fsS', '-o', '/dev/null', '-m', '2', url], { allowFailure: true });
+          return r.code === 0;
+        }),
+      );
+      if (probed.every(Boolean) && want.tcp.every((p) => tcp.has(p)) && want.udp.every((p) => udp.has(p))) return;
+      await new Promise((r) => setTimeout(r, probes.length ? Math.max(poll, 500) : poll));
     }
   }
 
@@ -470,11 +553,14 @@ export class Kubelet {
       const cur = this.pod(local.namespace, local.name);
       if (cur && cur.metadata!.uid === local.uid) this.patchStatus(cur, { conditions: this.conditions(false) });
     }
-    await removePodNetwork(local.netns);
-    // Forget the old pod's MAC for its address (it may be reused later).
-    await ipBatch(this.opts.node.netns, [`neigh del ${local.ip} dev ${CNI_BRIDGE}`], true);
+    if (local.tokenTimer) clearInterval(local.tokenTimer);
+    if (!local.hostNetwork) {
+      await removePodNetwork(local.netns);
+      // Forget the old pod's MAC for its address (it may be reused later).
+      await ipBatch(this.opts.node.netns, [`neigh del ${local.ip} dev ${CNI_BRIDGE}`], true);
+      this.usedSlots.delete(local.slot);
+    }
     await rm(local.dir, { recursive: true, force: true });
-    this.usedSlots.delete(local.slot);
     if (this.pods.get(local.key) === local) this.pods.delete(local.key);
   }
 
