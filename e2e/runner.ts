@@ -11,6 +11,7 @@ import { FAILOVER, failover } from './failover.js';
 import type { Mode } from './context.js';
 import { CLIENT, CLIENT_2, E2eContext, clientPod } from './context.js';
 import { assertNoServiceConntrack } from './promises.js';
+import { UNINSTALL, uninstall } from './uninstall.js';
 
 export interface CaseResult {
   mode: Mode;
@@ -81,6 +82,10 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
       }
       if (mode === 'talaria' && !o.filter) {
         record(await runOne(c, 'no conntrack entry on any node for service traffic', () => assertNoServiceConntrack(c)));
+      }
+      // Last: it takes Talaria away (and installs it again).
+      if (mode === 'talaria' && (!o.filter || UNINSTALL.includes(o.filter))) {
+        record(await runOne(c, UNINSTALL, () => uninstall(c)));
       }
     } catch (err) {
       record({ mode, ...(mode === 'talaria' && o.switchKind === 'bmv2' ? { switch: 'bmv2' as const } : {}), name: 'testbed', passed: false, seconds: 0, detail: (err as Error).message });

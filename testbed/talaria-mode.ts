@@ -33,9 +33,8 @@ export const CHART_RELEASE = 'talaria';
 export const CHART_NAMESPACE = 'kube-system';
 /** Where the chart's pods reach the API server and the switch inside a node namespace (relays, node-processes.ts). */
 const NODE_SWITCH_ADDRESS = '127.0.0.1:9559';
-/** The chart's default ports, inside each node's namespace. */
-export const AGENT_HEALTHZ = '127.0.0.1:10256';
-export const AGENT_METRICS = '127.0.0.1:10249';
+/** The chart's default metrics ports, inside each node's namespace. */
+const AGENT_METRICS = '127.0.0.1:10249';
 const CONTROLLER_METRICS = '127.0.0.1:10263';
 /** The pods' `app.kubernetes.io/component` labels (charts/talaria/templates/_helpers.tpl). */
 const COMPONENT_LABEL = 'app.kubernetes.io/component';
@@ -77,7 +76,7 @@ export interface TalariaProcesses {
 }
 
 /** The chart's values for this testbed: what an operator writes for their cluster. */
-export function chartValues(o: { nodes: readonly NodeAddressing[]; switchPorts: readonly string[]; deviceConfig: boolean }): Record<string, unknown> {
+export function chartValues(o: { nodes: readonly NodeAddressing[]; switchPorts: readonly string[]; deviceConfig: boolean; otlpEndpoint?: string }): Record<string, unknown> {
   const ext = externalAddressing();
   const port = (iface: string): number => o.switchPorts.indexOf(iface) + 1;
   const prefix = netnsPrefix();
@@ -88,6 +87,7 @@ export function chartValues(o: { nodes: readonly NodeAddressing[]; switchPorts: 
     // Each switch port's own MAC (the one the hosts' neighbour entries name), for the egress_ports table.
     portMacs: [...o.nodes.map((n) => ({ port: port(n.switchPort), mac: n.switchPortMac })), { port: port(ext.switchPort), mac: ext.switchPortMac }],
     nodeSwitchPorts: Object.fromEntries(o.nodes.map((n) => [n.name, port(n.switchPort)])),
+    ...(o.otlpEndpoint ? { tracing: { otlpEndpoint: o.otlpEndpoint } } : {}),
     nodeAgent: {
       uplink: UPLINK,
       // One kernel holds every testbed node's pins: a directory per node
@@ -124,11 +124,17 @@ export async function startTalaria(opts: {
     socket = join(opts.logDir, 'switch-p4runtime.sock');
     await track(spawnTracked('switch-relay', ['socat', `UNIX-LISTEN:${socket},fork,unlink-early,mode=600`, `TCP:${sw.p4runtime}`], join(opts.logDir, 'switch-relay.log')));
   }
+  // Traces to the OTLP endpoint the testbed was given (a collector on the root
+  // namespace's loopback), through a relay to the same port in every node namespace.
+  const otlp = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(process.env.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined;
+  const otlpSocket = join(opts.logDir, 'otlp.sock');
+  if (otlp) await track(spawnTracked('otlp-relay', ['socat', `UNIX-LISTEN:${otlpSocket},fork,unlink-early,mode=600`, `TCP:${otlp.hostname}:${otlp.port}`], join(opts.logDir, 'otlp-relay.log')));
   const controllerMetrics = new Map<string, string>();
   const agentMetrics = new Map<string, string>();
   for (const n of opts.nodes) {
     const [host, port] = NODE_SWITCH_ADDRESS.split(':');
     await track(spawnTracked(`switch-relay-${n.name}`, inNodeNetns(n.netns, ['socat', `TCP-LISTEN:${port},bind=${host},reuseaddr,fork`, `UNIX-CONNECT:${socket}`]), join(opts.logDir, `switch-relay-${n.name}.log`)));
+    if (otlp) await track(spawnTracked(`otlp-relay-${n.name}`, inNodeNetns(n.netns, ['socat', `TCP-LISTEN:${otlp.port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${otlpSocket}`]), join(opts.logDir, `otlp-relay-${n.name}.log`)));
     // Metrics live on the node namespace's loopback, as on a node; relays make them scrapeable from the root namespace.
     for (const [target, map, name] of [[AGENT_METRICS, agentMetrics, 'metrics-relay'], [CONTROLLER_METRICS, controllerMetrics, 'controller-metrics-relay']] as const) {
       const rootPort = await freePort();
@@ -146,7 +152,7 @@ export async function startTalaria(opts: {
     });
   }
   const values = join(opts.logDir, 'talaria-values.yaml');
-  await writeFile(values, stringify(chartValues({ nodes: opts.nodes, switchPorts: opts.switchPorts, deviceConfig: !!sw.deviceConfig })));
+  await writeFile(values, stringify(chartValues({ nodes: opts.nodes, switchPorts: opts.switchPorts, deviceConfig: !!sw.deviceConfig, otlpEndpoint: otlp ? `http://127.0.0.1:${otlp.port}` : undefined })));
   await run(['helm', 'install', CHART_RELEASE, join(repoRoot(), 'charts', 'talaria'), '--namespace', CHART_NAMESPACE, '--kubeconfig', opts.controlPlane.adminKubeconfig, '--values', values]);
 
   const pinDirs = [...(sw.pinDir ? [sw.pinDir] : []), ...opts.nodes.map((n) => pinDir(n.name))];

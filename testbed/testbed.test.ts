@@ -240,13 +240,19 @@ describe('testbed in talaria mode', () => {
     assert.match(tb.switch.p4runtime ?? '', /^127\.0\.0\.1:\d+$/);
     assert.equal(tb.switch.target, 'ebpf');
     assert.deepEqual(tb.processes.map((p) => p.name).sort(), [
-      'api-relay', 'api-relay-node-1', 'api-relay-node-2', 'controller-0', 'controller-1', 'daemon',
-      'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler',
+      'api-relay', 'api-relay-node-1', 'api-relay-node-2', 'controller-0', 'controller-1',
+      'controller-metrics-relay-node-1', 'controller-metrics-relay-node-1-node', 'controller-metrics-relay-node-2', 'controller-metrics-relay-node-2-node',
+      'daemon', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler',
       'metrics-relay-node-1', 'metrics-relay-node-1-node', 'metrics-relay-node-2', 'metrics-relay-node-2-node',
-      'nodeagent-node-1', 'nodeagent-node-2', 'softswitch',
+      'nodeagent-node-1', 'nodeagent-node-2', 'softswitch', 'switch-relay', 'switch-relay-node-1', 'switch-relay-node-2',
     ]);
+    // The chart's pods, installed by helm: a controller per node (host ports), an agent on every node.
+    const talariaPods = tb.pods.filter((p) => p.namespace === 'kube-system' && p.labels['app.kubernetes.io/name'] === 'talaria' && p.ready);
+    const on = (component: string): string[] => talariaPods.filter((p) => p.labels['app.kubernetes.io/component'] === component).map((p) => p.node ?? '').sort();
+    assert.deepEqual(on('node-agent'), ['node-1', 'node-2']);
+    assert.deepEqual(on('controller'), ['node-1', 'node-2']);
     // Every Talaria process can be scraped from the root namespace.
-    for (const p of tb.processes.filter((x) => /^(controller-|nodeagent-|softswitch)/.test(x.name))) {
+    for (const p of tb.processes.filter((x) => /^(controller-\d|nodeagent-|softswitch$)/.test(x.name))) {
       const text = await (await fetch(`http://${p.metrics}/metrics`)).text();
       assert.match(text, /^# HELP /m, `${p.name} at ${p.metrics}`);
     }
