@@ -54,10 +54,10 @@ function talaria(args: string[], env: Record<string, string> = {}, until?: RegEx
   return { child, ready: Promise.race([ready, early]), exited };
 }
 
-function agent(): ReturnType<typeof talaria> {
+function agent(kubeconfig = api.kubeconfigPath): ReturnType<typeof talaria> {
   const n = cluster.nodes[0]!;
   return talaria(
-    ['nodeagent', '--node', n.name, '--kubeconfig', api.kubeconfigPath, '--uplink', 'eth0', '--netns', n.netns, '--pin-dir', pinDir, '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'],
+    ['nodeagent', '--node', n.name, '--kubeconfig', kubeconfig, '--uplink', 'eth0', '--netns', n.netns, '--pin-dir', pinDir, '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'],
     { POD_NAME: 'talaria-node-agent-x1', POD_NAMESPACE: NS },
     /nodeagent: ready \(/,
   );
@@ -121,6 +121,25 @@ describe('uninstall: the node agent leaves the node clean, and only then', { ski
     assert.deepEqual(withAgentFilter(cluster.nodes[0]!.netns), []);
     assert.deepEqual(agentPins(), []);
     assert.ok(existsSync(otherPins), 'the directory below (another component\'s pins) stays');
+  });
+
+  it('stopped after its ServiceAccount lost its permissions (helm uninstall deletes the RBAC with the DaemonSet): it cleans up', async () => {
+    // The agent's own ServiceAccount, allowed everything until the release goes.
+    await api.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DS, namespace: NS } });
+    const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'uninstall-test' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: DS, namespace: NS }] };
+    await api.create(binding);
+    const tr = await api.api.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${NS}/serviceaccounts/${DS}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+    const kubeconfig = await api.controlPlane.serviceAccountKubeconfig(NS, DS, tr.status.token);
+    const a = agent(kubeconfig);
+    await a.ready;
+    assert.ok(withAgentFilter(cluster.nodes[0]!.netns).includes('eth0'));
+    await api.delete(binding);
+    a.child.kill('SIGTERM');
+    const { code, log } = await a.exited;
+    assert.equal(code, 0, log);
+    assert.match(log, /refuses this agent's ServiceAccount \(HTTP 403\): Talaria is being uninstalled/);
+    assert.deepEqual(withAgentFilter(cluster.nodes[0]!.netns), []);
+    assert.deepEqual(agentPins(), []);
   });
 
   it('`talaria nodeagent --cleanup` needs only where: it detaches and unpins what a killed agent left', async () => {

@@ -3,7 +3,10 @@
 // upgrade breaks no connection; only an uninstall should take them away.
 // An agent told to stop (SIGTERM) tells the two apart by its DaemonSet: gone
 // or being deleted means `helm uninstall` (or kubectl delete), anything else
-// a restart. `talaria nodeagent --cleanup` does the same by hand.
+// a restart. `helm uninstall` deletes the DaemonSet, the RBAC and the
+// ServiceAccount in one go, so by the time the agent asks, its token may be
+// refused (401) or its permissions gone (403): that is an uninstall too.
+// `talaria nodeagent --cleanup` does the same by hand.
 import { readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -14,14 +17,19 @@ import { detachTc, queryTc } from '../bpf/loader/tc.js';
 import { BpfError, ENODEV } from '../bpf/loader/errors.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath.js';
 
-const notFound = (e: unknown): boolean => (e as { code?: number }).code === 404;
+const status = (e: unknown): number | undefined => (e as { code?: number }).code;
+const notFound = (e: unknown): boolean => status(e) === 404;
+/** The API server no longer knows this agent's ServiceAccount (401) or its RBAC (403): the release is gone. */
+const credentialsRevoked = (e: unknown): boolean => status(e) === 401 || status(e) === 403;
 
 /**
- * Whether this agent's pod is going away because its DaemonSet is: true when
- * the DaemonSet is gone (background deletion, helm's default) or carries a
- * deletionTimestamp (foreground). False when it still stands (a restart, a
- * rolling update, a node drain), when the pod has no DaemonSet, or when the
- * API server cannot say: keeping the programs is the safe mistake.
+ * Whether this agent's pod is going away because its release is: true when
+ * its DaemonSet is gone (background deletion, helm's default) or carries a
+ * deletionTimestamp (foreground), or when the API server refuses the agent's
+ * own credentials (its ServiceAccount or RBAC deleted with the release).
+ * False when the DaemonSet still stands (a restart, a rolling update, a node
+ * drain), when the pod has no DaemonSet, or when the API server cannot be
+ * asked: keeping the programs is the safe mistake.
  */
 export async function beingUninstalled(kc: KubeConfig, pod: { namespace: string; name: string }, log: (line: string) => void): Promise<boolean> {
   try {
@@ -36,7 +44,11 @@ export async function beingUninstalled(kc: KubeConfig, pod: { namespace: string;
       throw e;
     }
   } catch (e) {
-    log(`cannot tell whether Talaria is being uninstalled (keeping programs and pins): ${(e as Error).message}`);
+    if (credentialsRevoked(e)) {
+      log(`the API server refuses this agent's ServiceAccount (HTTP ${status(e)}): Talaria is being uninstalled`);
+      return true;
+    }
+    log(`cannot tell whether Talaria is being uninstalled (keeping programs and pins): ${(e as Error).message.split('\n')[0]}`);
     return false;
   }
 }
