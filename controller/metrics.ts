@@ -3,8 +3,14 @@
 // Registered on an injected registry, never the global one.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** kube-proxy's sync duration buckets: 0.001 * 2^n, n = 0..14. */
+const SYNC_BUCKETS = Array.from({ length: 15 }, (_, n) => 0.001 * 2 ** n);
+
 export class ControllerMetrics {
   readonly syncDuration: Histogram;
+  /** The same syncs split as kube-proxy splits them: full (every Service recomputed, the switch read back) and partial. */
+  readonly syncFullDuration: Histogram;
+  readonly syncPartialDuration: Histogram;
   readonly programmingDuration: Histogram;
   readonly lastSync: Gauge;
   readonly serviceChangesPending: Gauge;
@@ -24,9 +30,11 @@ export class ControllerMetrics {
     this.syncDuration = new Histogram({
       name: 'kubeproxy_sync_proxy_rules_duration_seconds',
       help: 'SyncProxyRules latency in seconds (one sync of the switch tables)',
-      buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384],
+      buckets: SYNC_BUCKETS,
       registers,
     });
+    this.syncFullDuration = new Histogram({ name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'Latency of full syncs (every Service recomputed, the switch read back)', buckets: SYNC_BUCKETS, registers });
+    this.syncPartialDuration = new Histogram({ name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'Latency of partial syncs (only what changed)', buckets: SYNC_BUCKETS, registers });
     this.programmingDuration = new Histogram({
       name: 'kubeproxy_network_programming_duration_seconds',
       help: 'In Cluster Network Programming Latency in seconds (object change to switch acknowledgement)',

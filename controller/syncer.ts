@@ -148,6 +148,7 @@ export class Syncer {
         for (const t of this.carriedTimes.values()) m.programmingDuration.observe(Math.max(0, (ack - t) / 1000));
         this.carriedTimes.clear();
         m.syncDuration.observe(durationMs / 1000);
+        (full ? m.syncFullDuration : m.syncPartialDuration).observe(durationMs / 1000);
         m.lastSync.set(ack / 1000);
         this.opts.onSynced?.();
       } catch (err) {

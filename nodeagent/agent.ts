@@ -266,7 +266,9 @@ export class NodeAgent {
 
     const complete = await this.syncPods(ctx.full);
     this.syncs++;
-    m.syncDuration.observe((performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    m.syncDuration.observe(seconds);
+    (ctx.full ? m.syncFullDuration : m.syncPartialDuration).observe(seconds);
     m.lastSync.set(Date.now() / 1000);
     this.opts.health.updated();
     // Pods whose interface is not there yet: look again soon.

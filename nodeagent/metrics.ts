@@ -14,6 +14,9 @@ const SYNC_BUCKETS = Array.from({ length: 15 }, (_, n) => 0.001 * 2 ** n);
 
 export class AgentMetrics {
   readonly syncDuration: Histogram;
+  /** kube-proxy's split of the same syncs: full (periodic, or every pod interface rescanned) and partial. */
+  readonly syncFullDuration: Histogram;
+  readonly syncPartialDuration: Histogram;
   readonly lastSync: Gauge;
   readonly mapEntries: Gauge<'map'>;
   readonly mapCapacity: Gauge<'map'>;
@@ -27,6 +30,8 @@ export class AgentMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.syncDuration = new Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'Time of one sync of the node agent maps.', buckets: SYNC_BUCKETS, registers });
+    this.syncFullDuration = new Histogram({ name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'Time of one full sync of the node agent maps (periodic; every pod interface rescanned).', buckets: SYNC_BUCKETS, registers });
+    this.syncPartialDuration = new Histogram({ name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'Time of one partial sync of the node agent maps.', buckets: SYNC_BUCKETS, registers });
     this.lastSync = new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'Unix time of the last successful sync of the maps; 0 until the first.', registers });
     this.lastSync.set(0);
     this.mapEntries = new Gauge({ name: 'talaria_bpf_map_entries', help: 'Entries in the map.', labelNames: ['map'], registers });

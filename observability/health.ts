@@ -25,6 +25,7 @@ export class HealthTracker {
   private readonly now: () => number;
   private lastUpdatedMs: number | undefined;
   private oldestQueuedMs: number | undefined;
+  private lastQueuedMs: number | undefined;
   private blockedBy: string | undefined;
 
   constructor(opts: { staleAfterMs?: number; now?: () => number } = {}) {
@@ -34,7 +35,13 @@ export class HealthTracker {
 
   /** A change arrived that a later sync must program (kube-proxy's QueuedUpdate). */
   queued(): void {
-    this.oldestQueuedMs ??= this.now();
+    this.lastQueuedMs = this.now();
+    this.oldestQueuedMs ??= this.lastQueuedMs;
+  }
+
+  /** When a change last arrived (kube-proxy's last_queued_timestamp); undefined before the first. */
+  get lastQueued(): number | undefined {
+    return this.lastQueuedMs;
   }
 
   /** A sync programmed everything queued so far (kube-proxy's Updated). */

@@ -72,6 +72,17 @@ void describe('startProxyServers', () => {
     assert.equal((await fetch(`http://127.0.0.1:${servers.healthzPort}/healthz`)).status, 200);
   });
 
+  void it('counts the answers of /healthz and /livez by code, and says when a change was last queued (kube-proxy\'s metrics)', async () => {
+    const text = await registry.metrics();
+    // The earlier cases: /healthz answered 200 and 503, /livez 200.
+    assert.match(text, /^kubeproxy_proxy_healthz_total\{code="200"\} [1-9]\d*$/m);
+    assert.match(text, /^kubeproxy_proxy_healthz_total\{code="503"\} [1-9]\d*$/m);
+    assert.match(text, /^kubeproxy_proxy_livez_total\{code="200"\} [1-9]\d*$/m);
+    health.queued();
+    assert.match(await registry.metrics(), new RegExp(`^kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds ${now / 1000}$`, 'm'));
+    health.updated();
+  });
+
   void it('serves the registry on /metrics and "talaria" on /proxyMode', async () => {
     const metrics = await fetch(`http://127.0.0.1:${servers.metricsPort}/metrics`);
     assert.equal(metrics.status, 200);

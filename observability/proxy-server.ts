@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { HealthTracker } from './health.js';
 import { UserError } from '../cli/errors.js';
@@ -49,7 +50,7 @@ export async function startProxyServers(opts: ProxyServersOptions): Promise<Prox
     let healthzPort = 0;
     let metricsPort = 0;
     if (healthz) {
-      const server = createServer(healthApp(opts.health));
+      const server = createServer(healthApp(opts.health, healthMetrics(opts.registry, opts.health)));
       servers.push(server);
       healthzPort = await listen(server, healthz, 'healthz');
     }
@@ -94,12 +95,36 @@ export function bindAddress(what: string, value: string | undefined, defaultPort
   return { host, port };
 }
 
-function healthApp(health: HealthTracker): express.Express {
+/**
+ * kube-proxy's metrics of its health server: answers by code, and when a
+ * change last arrived. Registered with the health server (the software
+ * switch, which serves none, has none).
+ */
+function healthMetrics(registry: Registry, health: HealthTracker): { healthz: Counter<'code'>; livez: Counter<'code'> } {
+  const registers = [registry];
+  // A registry serves one health server; one started again on it (a restart in tests) takes the metrics over.
+  for (const name of ['kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', 'kubeproxy_proxy_healthz_total', 'kubeproxy_proxy_livez_total']) registry.removeSingleMetric(name);
+  new Gauge({
+    name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds',
+    help: 'The last time a change was queued for a sync; 0 before the first.',
+    registers,
+    collect() {
+      this.set((health.lastQueued ?? 0) / 1000);
+    },
+  });
+  return {
+    healthz: new Counter({ name: 'kubeproxy_proxy_healthz_total', help: 'Answers of /healthz by HTTP code.', labelNames: ['code'], registers }),
+    livez: new Counter({ name: 'kubeproxy_proxy_livez_total', help: 'Answers of /livez by HTTP code.', labelNames: ['code'], registers }),
+  };
+}
+
+function healthApp(health: HealthTracker, counters: { healthz: Counter<'code'>; livez: Counter<'code'> }): express.Express {
   const app = express();
   app.disable('x-powered-by');
   const answer = (live: boolean) => (_req: express.Request, res: express.Response): void => {
     const s = health.snapshot();
     const ok = live ? health.live() : s.healthy;
+    (live ? counters.livez : counters.healthz).inc({ code: ok ? '200' : '503' });
     res
       .status(ok ? 200 : 503)
       .set('X-Content-Type-Options', 'nosniff')
