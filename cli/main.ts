@@ -45,6 +45,9 @@ async function main(argv: string[]): Promise<void> {
     const command = await SUBCOMMANDS[name]();
     if (command) program.addCommand(command);
   }
+  // A configuration file stands for flags (cli/configuration.ts); loaded only when given.
+  const configurable = wanted === 'controller' || wanted === 'nodeagent';
+  if (configurable && argv.some((a) => a === '--config' || a.startsWith('--config='))) argv = (await import('./configuration.js')).withConfig(argv, wanted);
   await program.parseAsync(argv);
 }
 

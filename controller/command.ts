@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { UserError } from '../cli/errors.js';
+import { durationMs } from '../cli/duration.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { Controller, loadKubeconfig } from './controller.js';
 import { parseExternalRoute, parseNodeSwitchPort, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
@@ -55,18 +56,13 @@ function positiveInt(name: string, text: string): bigint {
   return BigInt(text);
 }
 
-function durationMs(name: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
-  if (!m) throw new UserError(`${name} ${JSON.stringify(text)}: expected a duration like 500ms, 2s, 1m`);
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's'] ?? 1000);
-}
-
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} controller: ${line}\n`);
 }
 
 export const controllerCommand = new Command('controller')
   .description('program the switch (P4Runtime) from Kubernetes Services and EndpointSlices, like kube-proxy')
+  .option('--config <file>', 'a TalariaConfiguration (YAML or JSON) for the flags below; a flag on the command line wins (docs/configuration.md)')
   .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
   .option('--switch <host:port>', "the switch's P4Runtime server", '127.0.0.1:9559')
   .addOption(new Option('--p4runtime <host:port>', 'same as --switch').hideHelp())
@@ -91,8 +87,9 @@ export const controllerCommand = new Command('controller')
     repeatable(parseNodeSwitchPort),
     [] as { node: string; port: number }[],
   )
-  .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10256')
-  .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode); "" disables', '127.0.0.1:10249')
+  // Not kube-proxy's 10256/10249: on the host network they are the node agent's.
+  .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10262')
+  .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode); "" disables', '127.0.0.1:10263')
   .addOption(new Option('--no-leader-elect', 'write without holding the Lease (a single controller)'))
   .option('--leader-elect-lease-namespace <ns>', 'namespace of the leader Lease', 'kube-system')
   .option('--leader-elect-lease-name <name>', 'name of the leader Lease', 'talaria-controller')

@@ -12,6 +12,8 @@ import { DEFAULT_PIN_DIR } from '../bpf/loader/pin.js';
 import { HOST_MAPS } from '../bpf/layouts/host-maps.js';
 import { NodeAgent } from './agent.js';
 import { AgentMetrics } from './metrics.js';
+import { DEFAULT_GC_TIMEOUTS } from './gc.js';
+import { durationSeconds } from '../cli/duration.js';
 import { beingUninstalled, removeFromNode } from './uninstall.js';
 
 interface Flags {
@@ -27,6 +29,9 @@ interface Flags {
   bpfObject?: string;
   redirectPeer: boolean;
   maxConnections?: string;
+  conntrackTcpTimeoutEstablished: string;
+  conntrackTcpTimeoutCloseWait: string;
+  conntrackUdpTimeout: string;
   healthzBindAddress: string;
   metricsBindAddress: string;
   cleanup?: boolean;
@@ -51,6 +56,7 @@ function cleanup(f: { netns?: string; pinDir: string }): void {
 
 export const nodeagentCommand = new Command('nodeagent')
   .description('per-node agent: eBPF fast path between pod veths and the uplink, service connections pinned at the hosts')
+  .option('--config <file>', 'a TalariaConfiguration (YAML or JSON) for the flags below; a flag on the command line wins (docs/configuration.md)')
   .option('--node <name>', 'this node (Pods with this spec.nodeName); required unless --cleanup')
   .option('--kubeconfig <file>', 'kubeconfig of the API server; required unless --cleanup')
   .option('--uplink <if>', "the node's interface to the switch", 'eth0')
@@ -61,6 +67,9 @@ export const nodeagentCommand = new Command('nodeagent')
   .option('--cluster-cidr <cidr>', 'pod CIDR of the whole cluster', '10.244.0.0/16')
   .option('--bpf-object <file>', 'compiled host programs (default: build/bpf/host.bpf.o)')
   .option('--max-connections <n>', 'capacity of the connection and reply maps (LRU; default 65536; a pinned map keeps its size until --cleanup)')
+  .option('--conntrack-tcp-timeout-established <d>', 'idle time after which a TCP connection entry is forgotten (kube-proxy\'s flag; 24h)', `${DEFAULT_GC_TIMEOUTS.tcpS / 3600}h`)
+  .option('--conntrack-tcp-timeout-close-wait <d>', 'the same after a FIN or RST was seen', `${DEFAULT_GC_TIMEOUTS.tcpClosingS}s`)
+  .option('--conntrack-udp-timeout <d>', 'the same for UDP (and other protocols)', `${DEFAULT_GC_TIMEOUTS.udpS}s`)
   .addOption(new Option('--no-redirect-peer', 'deliver into pods with bpf_redirect instead of bpf_redirect_peer'))
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez)', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode)', '127.0.0.1:10249')
@@ -106,6 +115,11 @@ export const nodeagentCommand = new Command('nodeagent')
       objectPath: f.bpfObject,
       redirectPeer: f.redirectPeer,
       maxEntries: maxEntries(f.maxConnections),
+      timeouts: {
+        tcpS: durationSeconds('--conntrack-tcp-timeout-established', f.conntrackTcpTimeoutEstablished),
+        tcpClosingS: durationSeconds('--conntrack-tcp-timeout-close-wait', f.conntrackTcpTimeoutCloseWait),
+        udpS: durationSeconds('--conntrack-udp-timeout', f.conntrackUdpTimeout),
+      },
       metrics,
       health,
       log,
