@@ -128,6 +128,20 @@ void describe('controller against the API server and a P4Runtime server', () => 
     await h.stopController(c);
   });
 
+  void it('/healthz of the leader follows its switch session: 503 with the reason while it has none, /livez stays 200', async () => {
+    const c = await h.controller({ servers: true });
+    await until('synced', () => c.syncer.lastStats !== undefined);
+    const healthz = (): Promise<Response> => fetch(`http://127.0.0.1:${c.ports.healthz}/healthz`);
+    assert.equal((await healthz()).status, 200);
+    await h.stopSwitch();
+    await until('unhealthy without the switch', async () => (await healthz()).status === 503, 20_000);
+    assert.match(((await (await healthz()).json()) as { reason: string }).reason, /no P4Runtime session with the switch/);
+    assert.equal((await fetch(`http://127.0.0.1:${c.ports.healthz}/livez`)).status, 200);
+    await h.startSwitch();
+    await until('healthy with the switch back', async () => (await healthz()).status === 200, 30_000);
+    await h.stopController(c);
+  });
+
   void it('two controllers: one leader, failover when it stops', async (t) => {
     const a = await h.controller({ lease: true, identity: 'ctl-a' });
     await until('a leads', () => a.isLeader && a.syncer.lastStats !== undefined);

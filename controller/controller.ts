@@ -163,6 +163,8 @@ export class Controller {
     if (this.stopped) return;
     this.leading = true;
     this.metrics.leader.set(1);
+    // A leader without a session programs nothing: not healthy (a standby is).
+    this.health.block(`leader with no P4Runtime session with the switch at ${this.opts.switchAddress} yet`);
     let first = true;
     const connection = new SwitchConnection({
       address: this.opts.switchAddress,
@@ -173,12 +175,14 @@ export class Controller {
       log: this.log,
       onUp: (session) => {
         this.metrics.connected.set(1);
+        this.health.unblock();
         this.syncer.attach(session, { freshIds: first });
         first = false;
         this.runner.run({ full: true, resetBackoff: true });
       },
       onDown: () => {
         this.metrics.connected.set(0);
+        if (this.leading) this.health.block(`leader with no P4Runtime session with the switch at ${this.opts.switchAddress}: lost, reconnecting`);
         this.syncer.detach();
       },
     });
@@ -197,6 +201,7 @@ export class Controller {
   private async stepDown(): Promise<void> {
     this.leading = false;
     this.metrics.leader.set(0);
+    this.health.unblock();
     this.syncer.detach();
     const c = this.connection;
     this.connection = undefined;

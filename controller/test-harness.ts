@@ -71,7 +71,17 @@ export class Harness {
   }
 
   async restartSwitch(): Promise<void> {
+    await this.stopSwitch();
+    await this.startSwitch();
+  }
+
+  /** The switch goes away (its P4Runtime server stops). */
+  async stopSwitch(): Promise<void> {
     await this.switchServer.stop(100);
+  }
+
+  /** A fresh switch (empty, no pipeline) at the same address. */
+  async startSwitch(): Promise<void> {
     this.switchServer = new P4RuntimeServer({ deviceId: 1, target: this.newTarget(), p4info: this.info });
     await this.switchServer.start(this.address);
   }

@@ -121,6 +121,16 @@ export class TestbedDaemon {
     void this.save();
   }
 
+  /** A pod's containers are gone: so is its process entry (and a controller's name is free again). */
+  private onPodStopped(p: { namespace: string; pod: string }): void {
+    const key = `${p.namespace}/${p.pod}`;
+    if (!this.state.processes.some((x) => x.pod === key)) return;
+    log(`${key} stopped`);
+    this.state.processes = this.state.processes.filter((x) => x.pod !== key);
+    this.controllerPods.delete(p.pod);
+    void this.save();
+  }
+
   private setPodMetrics(p: TrackedProcess): void {
     if (!this.talaria || !p.node) return;
     p.metrics = (p.name.startsWith('controller-') ? this.talaria.controllerMetrics : this.talaria.agentMetrics).get(p.node);
@@ -170,7 +180,7 @@ export class TestbedDaemon {
     const podsDir = join(stateDir(), 'pods');
     for (const n of this.topology.nodes) {
       const kubeconfig = await cp.kubeconfigFor(`kubelet-${n.name}`, { user: `system:node:${n.name}`, groups: ['system:nodes'] });
-      const k = new Kubelet({ kubeconfig, node: n, podsDir, log, onContainerStarted: (c) => this.onPodContainer(n.name, c) });
+      const k = new Kubelet({ kubeconfig, node: n, podsDir, log, onContainerStarted: (c) => this.onPodContainer(n.name, c), onPodStopped: (p) => this.onPodStopped(p) });
       this.kubelets.push(k);
       await k.start();
     }

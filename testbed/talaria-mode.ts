@@ -161,14 +161,20 @@ export async function startTalaria(opts: {
 
 /**
  * The name the testbed gives a process of a chart pod (the e2e suite and the
- * benchmark look processes up by it): controller-<i> in order of appearance,
- * nodeagent-<node>; undefined for pods that are not Talaria's.
+ * benchmark look processes up by it): controller-<i>, the lowest index no
+ * running controller pod has, nodeagent-<node>; undefined for pods that are
+ * not Talaria's. `controllers` maps the running controller pods to their index.
  */
 export function podProcessName(labels: Readonly<Record<string, string>>, pod: string, node: string, controllers: Map<string, number>): string | undefined {
   if (labels['app.kubernetes.io/name'] !== 'talaria') return undefined;
   if (labels[COMPONENT_LABEL] === 'node-agent') return `nodeagent-${node}`;
   if (labels[COMPONENT_LABEL] !== 'controller') return undefined;
-  if (!controllers.has(pod)) controllers.set(pod, controllers.size);
+  if (!controllers.has(pod)) {
+    const taken = new Set(controllers.values());
+    let i = 0;
+    while (taken.has(i)) i++;
+    controllers.set(pod, i);
+  }
   return `controller-${controllers.get(pod)!}`;
 }
 

@@ -239,13 +239,14 @@ describe('testbed in talaria mode', () => {
   it('runs the switch, the controller and the agents, and serves Services through them', async () => {
     assert.match(tb.switch.p4runtime ?? '', /^127\.0\.0\.1:\d+$/);
     assert.equal(tb.switch.target, 'ebpf');
+    const kubeSystem = tb.pods.filter((p) => p.namespace === 'kube-system').map((p) => `${p.name} on ${p.node} ${p.phase}${p.ready ? ' ready' : ''}`);
     assert.deepEqual(tb.processes.map((p) => p.name).sort(), [
       'api-relay', 'api-relay-node-1', 'api-relay-node-2', 'controller-0', 'controller-1',
       'controller-metrics-relay-node-1', 'controller-metrics-relay-node-1-node', 'controller-metrics-relay-node-2', 'controller-metrics-relay-node-2-node',
       'daemon', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler',
       'metrics-relay-node-1', 'metrics-relay-node-1-node', 'metrics-relay-node-2', 'metrics-relay-node-2-node',
       'nodeagent-node-1', 'nodeagent-node-2', 'softswitch', 'switch-relay', 'switch-relay-node-1', 'switch-relay-node-2',
-    ]);
+    ], `the chart's pods: ${kubeSystem.join('; ')}`);
     // The chart's pods, installed by helm: a controller per node (host ports), an agent on every node.
     const talariaPods = tb.pods.filter((p) => p.namespace === 'kube-system' && p.labels['app.kubernetes.io/name'] === 'talaria' && p.ready);
     const on = (component: string): string[] => talariaPods.filter((p) => p.labels['app.kubernetes.io/component'] === component).map((p) => p.node ?? '').sort();

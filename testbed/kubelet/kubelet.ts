@@ -39,6 +39,8 @@ export interface KubeletOptions {
   readinessPollMs?: number;
   /** Each container process started (and started again), e.g. for the testbed's process list. */
   onContainerStarted?: (c: { namespace: string; pod: string; labels: Record<string, string>; container: string; pid: number; log: string }) => void;
+  /** A pod's containers are gone (deleted, replaced, or failed to start). */
+  onPodStopped?: (p: { namespace: string; pod: string }) => void;
 }
 
 interface RunningContainer {
@@ -309,7 +311,7 @@ export class Kubelet {
     this.pods.set(key, local);
     try {
       if (pod.spec?.volumes?.length) {
-        const volumes = await podVolumes(pod, local.dir, { configMap: this.readConfigMap, token: this.requestToken });
+        const volumes = await this.untilReferencesExist(local, () => podVolumes(pod, local.dir, { configMap: this.readConfigMap, token: this.requestToken }));
         local.volumes = volumes;
         local.tokenTimer = setInterval(() => void volumes.refreshTokens().catch((e: unknown) => this.log(`kubelet ${this.nodeName}: pod ${key}: token: ${(e as Error).message}`)), TOKEN_REFRESH_MS);
         local.tokenTimer.unref();
@@ -343,7 +345,7 @@ export class Kubelet {
   private async startContainer(local: LocalPod, c: ContainerSpec): Promise<void> {
     const dir = join(local.dir, c.name);
     const spec = (local.podSpec.spec?.containers ?? []).find((x) => x.name === c.name)!;
-    const env = await containerEnv(local.podSpec, spec, { configMap: this.readConfigMap, hostIP: this.opts.node.ip, podIP: local.ip });
+    const env = await this.untilReferencesExist(local, () => containerEnv(local.podSpec, spec, { configMap: this.readConfigMap, hostIP: this.opts.node.ip, podIP: local.ip }));
     let argv = await containerArgv(c, { pod: local.name, namespace: local.namespace, node: this.nodeName, dir }, (text) => expand(text, env));
     const mounts = local.volumes ? containerMounts(spec, local.volumes) : [];
     const uid = spec.securityContext?.runAsUser ?? local.podSpec.spec?.securityContext?.runAsUser;
@@ -375,6 +377,23 @@ export class Kubelet {
       if (child.pid !== undefined) this.opts.onContainerStarted?.({ namespace: local.namespace, pod: local.name, labels: local.labels, container: c.name, pid: child.pid, log });
     } finally {
       closeSync(logFd);
+    }
+  }
+
+  /**
+   * A pod whose ConfigMap is not there yet (kube-root-ca.crt is written by
+   * kube-controller-manager shortly after a namespace appears) waits for it,
+   * as a kubelet keeps a pod in ContainerCreating, instead of failing.
+   */
+  private async untilReferencesExist<T>(local: LocalPod, setUp: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await setUp();
+      } catch (err) {
+        if (!/ConfigMap .* not found|has no key/.test((err as Error).message) || attempt >= 120 || local.terminating || this.stopped) throw err;
+        if (attempt === 1) this.log(`kubelet ${this.nodeName}: pod ${local.key}: ${(err as Error).message}; waiting for it`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
   }
 
@@ -562,6 +581,7 @@ export class Kubelet {
     }
     await rm(local.dir, { recursive: true, force: true });
     if (this.pods.get(local.key) === local) this.pods.delete(local.key);
+    this.opts.onPodStopped?.({ namespace: local.namespace, pod: local.name });
   }
 
   /** The last step of a graceful delete: the object goes once the containers have. */
