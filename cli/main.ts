@@ -19,6 +19,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   e2e: async () => (await development('../e2e/command.js')).e2eCommand!,
   nodeagent: async () => (await import('../nodeagent/command.js')).nodeagentCommand,
   softswitch: async () => (await import('../p4/softswitch/command.js')).softswitchCommand,
+  status: async () => (await import('./status.js')).statusCommand,
   switch: async () => (await import('../p4/command.js')).switchCommand,
   testbed: async () => (await development('../testbed/command.js')).testbedCommand!,
   version: async () => (await import('./version.js')).versionCommand,

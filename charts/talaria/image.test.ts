@@ -71,12 +71,12 @@ void describe('the runtime file set (scripts/runtime-fileset.sh)', { timeout: 30
     const topLevel = Object.entries(lock.packages).filter(([k]) => k.startsWith('node_modules/') && !k.slice('node_modules/'.length).includes('/node_modules/'));
     const wrong = topLevel.filter(([k, p]) => (p.dev ? existsSync(join(out, k)) : !p.optional && !existsSync(join(out, k)))).map(([k, p]) => `${k}${p.dev ? ' (dev) is there' : ' is missing'}`);
     assert.deepEqual(wrong, []);
-    for (const tool of ['typescript', 'eslint', 'tsx', 'vega', 'yaml', 'kubernetes-models']) assert.ok(!existsSync(join(out, 'node_modules', tool)), tool);
+    for (const tool of ['typescript', 'eslint', 'tsx', 'vega', 'kubernetes-models']) assert.ok(!existsSync(join(out, 'node_modules', tool)), tool);
   });
 
   void it('runs: the chart\'s subcommands and version, and no development subcommand', () => {
     const help = talaria('--help');
-    for (const c of ['controller', 'nodeagent', 'softswitch', 'switch', 'version']) assert.match(help, new RegExp(`^  ${c}\\b`, 'm'), c);
+    for (const c of ['controller', 'nodeagent', 'softswitch', 'status', 'switch', 'version']) assert.match(help, new RegExp(`^  ${c}\\b`, 'm'), c);
     for (const c of ['bench', 'e2e', 'testbed']) assert.doesNotMatch(help, new RegExp(`^  ${c}\\b`, 'm'), c);
     assert.match(talaria('version'), /^talaria v\d+\.\d+\.\d+ \(commit ([0-9a-f]{40}(-dirty)?|unknown), built \d{4}-/);
     assert.match(talaria('nodeagent', '--help'), /--cleanup/);
