@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { UserError } from '../cli/errors.js';
 import { durationMs } from '../cli/duration.js';
+import { logFormatOption, makeLog, type LogFormat } from '../cli/log.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { Controller, loadKubeconfig } from './controller.js';
 import { parseExternalRoute, parseNodeSwitchPort, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
@@ -28,6 +29,7 @@ interface Flags {
   serviceProxyName?: string;
   minSyncPeriod: string;
   syncPeriod: string;
+  logFormat: LogFormat;
 }
 
 /** A repeatable flag whose values `parse` checks; its message becomes the user's error. */
@@ -56,9 +58,6 @@ function positiveInt(name: string, text: string): bigint {
   return BigInt(text);
 }
 
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} controller: ${line}\n`);
-}
 
 export const controllerCommand = new Command('controller')
   .description('program the switch (P4Runtime) from Kubernetes Services and EndpointSlices, like kube-proxy')
@@ -97,7 +96,9 @@ export const controllerCommand = new Command('controller')
   .option('--service-proxy-name <name>', 'handle only Services labelled service.kubernetes.io/service-proxy-name=<name>')
   .option('--min-sync-period <d>', 'minimum time between syncs (changes in between are coalesced)', '10ms')
   .option('--sync-period <d>', 'full resync period (re-reads the switch)', '60s')
+  .addOption(logFormatOption())
   .action(async (f: Flags) => {
+    const log = makeLog('controller', f.logFormat);
     let kubeconfig;
     try {
       kubeconfig = loadKubeconfig(f.kubeconfig);

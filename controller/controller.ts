@@ -11,6 +11,7 @@ import type { P4InfoIndex } from '../p4/p4info/p4info.js';
 import { talariaP4Info } from '../p4/p4info/load-p4info.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers, type ProxyServers } from '../observability/proxy-server.js';
+import { makeLog } from '../cli/log.js';
 import { ClusterState } from './cluster-state.js';
 import type { ExternalRoute, PortMac } from './desired/nodes.js';
 import { EventRecorder, eventSink, type EventSink } from './events.js';
@@ -70,7 +71,7 @@ export class Controller {
   private leading = false;
 
   constructor(private readonly opts: ControllerOptions) {
-    this.log = opts.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} controller: ${line}\n`));
+    this.log = opts.log ?? makeLog('controller');
     this.identity = opts.identity ?? `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
     this.p4info = opts.p4info ?? talariaP4Info();
     this.metrics = new ControllerMetrics(opts.registry);

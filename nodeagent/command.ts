@@ -14,6 +14,7 @@ import { NodeAgent } from './agent.js';
 import { AgentMetrics } from './metrics.js';
 import { DEFAULT_GC_TIMEOUTS } from './gc.js';
 import { durationSeconds } from '../cli/duration.js';
+import { logFormatOption, makeLog, type Log, type LogFormat } from '../cli/log.js';
 import { beingUninstalled, removeFromNode } from './uninstall.js';
 
 interface Flags {
@@ -35,6 +36,7 @@ interface Flags {
   healthzBindAddress: string;
   metricsBindAddress: string;
   cleanup?: boolean;
+  logFormat: LogFormat;
 }
 
 function maxEntries(v: string | undefined): Record<string, number> | undefined {
@@ -44,9 +46,7 @@ function maxEntries(v: string | undefined): Record<string, number> | undefined {
   return { [HOST_MAPS.conns]: n, [HOST_MAPS.replies]: n };
 }
 
-const log = (line: string): void => {
-  process.stderr.write(`${new Date().toISOString()} nodeagent: ${line}\n`);
-};
+let log: Log = makeLog('nodeagent');
 
 /** Detaches the agent's programs from every interface, removes its pins; what it did goes to the log. */
 function cleanup(f: { netns?: string; pinDir: string }): void {
@@ -74,12 +74,14 @@ export const nodeagentCommand = new Command('nodeagent')
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez)', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode)', '127.0.0.1:10249')
   .option('--service-proxy-name <name>', 'handle only Services labelled service.kubernetes.io/service-proxy-name=<name> (as the controller, with the same value)')
+  .addOption(logFormatOption())
   .option('--cleanup', "detach the agent's programs from every interface and remove its pins (--pin-dir, --netns), then exit")
   .addHelpText(
     'after',
     '\nStopped (SIGTERM), the agent leaves its programs attached and its maps pinned, so that a restart breaks no\nconnection. Run as a DaemonSet pod (POD_NAME and POD_NAMESPACE set), it removes them like --cleanup when its\nDaemonSet is gone or being deleted: helm uninstall leaves the nodes clean.',
   )
   .action(async (f: Flags) => {
+    log = makeLog('nodeagent', f.logFormat);
     if (f.cleanup) {
       cleanup({ netns: f.netns, pinDir: f.pinDir });
       return;

@@ -59,7 +59,7 @@ function agent(kubeconfig = api.kubeconfigPath): ReturnType<typeof talaria> {
   return talaria(
     ['nodeagent', '--node', n.name, '--kubeconfig', kubeconfig, '--uplink', 'eth0', '--netns', n.netns, '--pin-dir', pinDir, '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'],
     { POD_NAME: 'talaria-node-agent-x1', POD_NAMESPACE: NS },
-    /nodeagent: ready \(/,
+    /nodeagent\] ready \(/,
   );
 }
 

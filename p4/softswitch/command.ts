@@ -15,6 +15,7 @@ import { P4RuntimeServer } from '../server/server.js';
 import { PortError, SwitchDatapath, type SwitchPort } from './datapath.js';
 import { EbpfTarget } from './ebpf-target.js';
 import { registerSwitchMetrics } from './metrics.js';
+import { logFormatOption, makeLog, type LogFormat } from '../../cli/log.js';
 
 export interface SoftswitchOptions {
   ports: string;
@@ -25,6 +26,8 @@ export interface SoftswitchOptions {
   cleanup: boolean;
   metricsBindAddress: string;
   bpfStats: boolean;
+  /** Default text. */
+  logFormat?: LogFormat;
 }
 
 /** --ports IF1,IF2: port i (1-based) is the i-th interface. */
@@ -43,7 +46,7 @@ export function namespaceAddresses(netns: string | undefined): string[] {
   return parsed.flatMap((l) => (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => !!a && !a.startsWith('127.')));
 }
 
-export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) => void = (m) => process.stderr.write(`softswitch: ${m}\n`)): Promise<{ stop(): Promise<void>; port: number }> {
+export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) => void = makeLog('softswitch', opts.logFormat)): Promise<{ stop(): Promise<void>; port: number }> {
   const ports = parsePorts(opts.ports);
   if (!/^\d+$/.test(opts.deviceId) || BigInt(opts.deviceId) === 0n) throw new UserError(`--device-id: '${opts.deviceId}' is not a positive integer`);
   let datapath: SwitchDatapath;
@@ -107,6 +110,7 @@ export const softswitchCommand = new Command('softswitch')
   .addOption(new Option('--pin-dir <dir>', 'where the maps are pinned (kept across restarts)').default(DEFAULT_PIN_DIR))
   .option('--cleanup', 'remove the pinned maps on exit (forwarding state is lost)', false)
   .addOption(new Option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics here ("" = off)').default(''))
+  .addOption(logFormatOption())
   .option('--no-bpf-stats', 'do not turn on kernel BPF run-time stats (talaria_bpf_program_run_seconds_total)')
   .action(async (opts: SoftswitchOptions) => {
     const sw = await runSoftswitch(opts);
