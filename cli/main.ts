@@ -18,6 +18,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   controller: async () => (await import('../controller/command.js')).controllerCommand,
   e2e: async () => (await development('../e2e/command.js')).e2eCommand!,
   nodeagent: async () => (await import('../nodeagent/command.js')).nodeagentCommand,
+  service: async () => (await import('./service-list.js')).serviceCommand,
   softswitch: async () => (await import('../p4/softswitch/command.js')).softswitchCommand,
   status: async () => (await import('./status.js')).statusCommand,
   switch: async () => (await import('../p4/command.js')).switchCommand,
