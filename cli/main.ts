@@ -17,6 +17,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   bench: async () => (await development('../bench/command.js')).benchCommand!,
   controller: async () => (await import('../controller/command.js')).controllerCommand,
   e2e: async () => (await development('../e2e/command.js')).e2eCommand!,
+  node: async () => (await import('./node-connections.js')).nodeCommand,
   nodeagent: async () => (await import('../nodeagent/command.js')).nodeagentCommand,
   service: async () => (await import('./service-list.js')).serviceCommand,
   softswitch: async () => (await import('../p4/softswitch/command.js')).softswitchCommand,
