@@ -165,7 +165,7 @@ export class Controller {
     this.leading = true;
     this.metrics.leader.set(1);
     // A leader without a session programs nothing: not healthy (a standby is).
-    this.health.block(`leader with no P4Runtime session with the switch at ${this.opts.switchAddress} yet`);
+    this.health.block('switch', `leader with no P4Runtime session with the switch at ${this.opts.switchAddress} yet`);
     let first = true;
     const connection = new SwitchConnection({
       address: this.opts.switchAddress,
@@ -176,14 +176,14 @@ export class Controller {
       log: this.log,
       onUp: (session) => {
         this.metrics.connected.set(1);
-        this.health.unblock();
+        this.health.unblock('switch');
         this.syncer.attach(session, { freshIds: first });
         first = false;
         this.runner.run({ full: true, resetBackoff: true });
       },
       onDown: () => {
         this.metrics.connected.set(0);
-        if (this.leading) this.health.block(`leader with no P4Runtime session with the switch at ${this.opts.switchAddress}: lost, reconnecting`);
+        if (this.leading) this.health.block('switch', `leader with no P4Runtime session with the switch at ${this.opts.switchAddress}: lost, reconnecting`);
         this.syncer.detach();
       },
     });
@@ -202,7 +202,7 @@ export class Controller {
   private async stepDown(): Promise<void> {
     this.leading = false;
     this.metrics.leader.set(0);
-    this.health.unblock();
+    this.health.unblock('switch');
     this.syncer.detach();
     const c = this.connection;
     this.connection = undefined;

@@ -223,6 +223,17 @@ describe('node agent on namespaces', { skip: process.getuid?.() !== 0 && 'needs 
     await until('the pod entry to go', () => dp.pods.lookup(d.ip) === undefined);
   });
 
+  it("kube-proxy's node eligibility: a node the autoscaler is about to delete answers /healthz 503, /livez 200", async () => {
+    const health = h.agents.get('node-1')!.health;
+    const taint = async (taints: object[]) => h.api.api.request('PATCH', '/api/v1/nodes/node-1', { spec: { taints } }, 'application/merge-patch+json');
+    await taint([{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }]);
+    await until('node-1 ineligible', () => !health.healthy());
+    assert.match(health.snapshot().blocked ?? '', /node node-1 is tainted ToBeDeletedByClusterAutoscaler/);
+    assert.equal(health.live(), true);
+    await taint([]);
+    await until('node-1 eligible again', () => health.healthy());
+  });
+
   // Last: it restarts node-2's agent on a broken uplink.
   it('a node whose uplink has no room for the shim: nothing attached, not ready with the reason, serving once fixed', async () => {
     const n = cluster.nodes[1]!;

@@ -5,7 +5,7 @@
 // a bounded-frequency runner coalesces them and resyncs periodically. Bad
 // input (a pod without an IP, a vanished interface, a full map) is logged
 // with the object's name and counted; everything else is still served.
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { HealthTracker } from '../observability/health.js';
 import { BoundedFrequencyRunner } from '../proxy/bounded-frequency-runner.js';
 import type { RunContext } from '../proxy/bounded-frequency-runner.js';
@@ -72,6 +72,9 @@ function cidrParts(cidr: string): { addr: string; mask: string } {
   const dotted = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
   return { addr: dotted(a >>> 0), mask: dotted(mask) };
 }
+
+/** The cluster autoscaler's taint on a node it is about to delete. */
+const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
 
 const podName = (p: V1Pod): string => `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name ?? '?'}`;
 
@@ -187,14 +190,14 @@ export class NodeAgent {
       const failed = new Set<PreflightCheck>(problems.map((p) => p.check));
       for (const check of ['kernel', 'btf', 'uplink', 'pod_gateway', 'mtu'] as const) o.metrics.preflightFailed.set({ check }, failed.has(check) ? 1 : 0);
       if (problems.length === 0) {
-        o.health.unblock();
+        o.health.unblock('preflight');
         if (last) o.log('preflight checks pass now');
         return true;
       }
       const message = problems.map((p) => p.message).join('; ');
       if (message !== last) {
         o.log(`node ${o.nodeName} is not fit for Talaria, nothing attached (checking again every ${(o.preflightRetryMs ?? 10_000) / 1000} s): ${message}`);
-        o.health.block(message);
+        o.health.block('preflight', message);
         this.publisher?.set({ ready: false, reason: 'PreflightFailed', message });
         last = message;
       }
@@ -244,6 +247,7 @@ export class NodeAgent {
     const started = performance.now();
     const m = this.opts.metrics;
 
+    this.checkNodeEligibility(inf.nodes.list());
     const desired = desiredState({ nodeName: this.opts.nodeName, serviceProxyName: this.opts.serviceProxyName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list(), memo: this.memo });
     for (const p of desired.problems) this.bad('service', `Service ${p.service} ${p.field}`, p.message);
     this.flushStaleAffinity(this.desired, desired);
@@ -273,6 +277,22 @@ export class NodeAgent {
     this.opts.health.updated();
     // Pods whose interface is not there yet: look again soon.
     if (!complete) setTimeout(() => this.runner?.run(), 1000).unref();
+  }
+
+  /**
+   * kube-proxy's node eligibility: a node being deleted, or marked by the
+   * cluster autoscaler for deletion, answers /healthz 503 so that load
+   * balancers drain it (externalTrafficPolicy=Cluster), while /livez stays 200.
+   */
+  private checkNodeEligibility(nodes: readonly V1Node[]): void {
+    const self = nodes.find((n) => n.metadata?.name === this.opts.nodeName);
+    const reason = self?.metadata?.deletionTimestamp
+      ? `node ${this.opts.nodeName} is being deleted`
+      : self?.spec?.taints?.some((t) => t.key === TO_BE_DELETED_TAINT)
+        ? `node ${this.opts.nodeName} is tainted ${TO_BE_DELETED_TAINT}`
+        : undefined;
+    if (reason) this.opts.health.block('node', reason);
+    else this.opts.health.unblock('node');
   }
 
   /**

@@ -26,7 +26,8 @@ export class HealthTracker {
   private lastUpdatedMs: number | undefined;
   private oldestQueuedMs: number | undefined;
   private lastQueuedMs: number | undefined;
-  private blockedBy: string | undefined;
+  /** Why the proxy should not be used, by cause (preflight, switch, node): /healthz fails while any is set. */
+  private readonly blocks = new Map<string, string>();
 
   constructor(opts: { staleAfterMs?: number; now?: () => number } = {}) {
     this.staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
@@ -51,16 +52,23 @@ export class HealthTracker {
   }
 
   /**
-   * The proxy cannot program anything until an operator fixes the node (a
-   * failed preflight check): unhealthy, so that the pod is not Ready and load
-   * balancers skip the node, but alive, so that it is not restarted in a loop.
+   * The proxy should not be used, for a reason a restart does not fix: a
+   * failed preflight check (nothing programmed until an operator fixes the
+   * node), a leader without its switch, a node being deleted (kube-proxy's
+   * node eligibility). Unhealthy, so that the pod is not Ready and load
+   * balancers skip the node, but alive, so that it is not restarted in a
+   * loop. One reason per cause; /healthz gives them all.
    */
-  block(reason: string): void {
-    this.blockedBy = reason;
+  block(cause: string, reason: string): void {
+    this.blocks.set(cause, reason);
   }
 
-  unblock(): void {
-    this.blockedBy = undefined;
+  unblock(cause: string): void {
+    this.blocks.delete(cause);
+  }
+
+  private get blockedBy(): string | undefined {
+    return this.blocks.size ? [...this.blocks.values()].join('; ') : undefined;
   }
 
   healthy(): boolean {

@@ -63,12 +63,12 @@ void describe('startProxyServers', () => {
   });
 
   void it('while blocked by a failed preflight check: /healthz 503 with the reason, /livez 200', async () => {
-    health.block('uplink eth0 MTU 1500 is below the pod MTU 1500 + 12');
+    health.block('preflight', 'uplink eth0 MTU 1500 is below the pod MTU 1500 + 12');
     const res = await fetch(`http://127.0.0.1:${servers.healthzPort}/healthz`);
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { reason: string }).reason, 'uplink eth0 MTU 1500 is below the pod MTU 1500 + 12');
     assert.equal((await fetch(`http://127.0.0.1:${servers.healthzPort}/livez`)).status, 200);
-    health.unblock();
+    health.unblock('preflight');
     assert.equal((await fetch(`http://127.0.0.1:${servers.healthzPort}/healthz`)).status, 200);
   });
 

@@ -29,7 +29,7 @@ export async function until(what: string, fn: () => boolean | Promise<boolean>, 
 export class AgentHarness {
   api!: TestApiServer;
   kc!: KubeConfig;
-  readonly agents = new Map<string, { agent: NodeAgent; registry: Registry }>();
+  readonly agents = new Map<string, { agent: NodeAgent; registry: Registry; health: HealthTracker }>();
   readonly logs: string[] = [];
 
   constructor(
@@ -55,9 +55,10 @@ export class AgentHarness {
   }
 
   /** An agent for node `node`, not started yet (start() resolves once the preflight checks pass). */
-  newAgent(node: number, extra: { maxEntries?: Record<string, number>; health?: HealthTracker; preflightRetryMs?: number } = {}): { agent: NodeAgent; registry: Registry } {
+  newAgent(node: number, extra: { maxEntries?: Record<string, number>; health?: HealthTracker; preflightRetryMs?: number } = {}): { agent: NodeAgent; registry: Registry; health: HealthTracker } {
     const n = this.cluster.nodes[node - 1]!;
     const registry = new Registry();
+    const health = extra.health ?? new HealthTracker();
     const agent = new NodeAgent({
       nodeName: n.name,
       kubeconfig: this.kc,
@@ -68,14 +69,14 @@ export class AgentHarness {
       clusterCidr: '10.244.0.0/16',
       redirectPeer: true,
       metrics: new AgentMetrics(registry),
-      health: extra.health ?? new HealthTracker(),
+      health,
       log: (l) => this.logs.push(`${n.name}: ${l}`),
       minSyncIntervalMs: 20,
       maxEntries: extra.maxEntries,
       preflightRetryMs: extra.preflightRetryMs,
     });
-    this.agents.set(n.name, { agent, registry });
-    return { agent, registry };
+    this.agents.set(n.name, { agent, registry, health });
+    return { agent, registry, health };
   }
 
   /** Starts (or restarts) the agent of node `node` and waits for its first sync. */
