@@ -6,13 +6,13 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { readDesiredInput, userKubeconfig } from './cluster.js';
 import { UserError } from './errors.js';
 import { BpfMap } from '../bpf/loader/map.js';
 import { DEFAULT_PIN_DIR } from '../bpf/loader/pin.js';
 import { HOST_MAPS, hostAffinityKey, hostConn, hostFlow, hostReply } from '../bpf/layouts/host-maps.js';
 import type { HostAffinityKey, HostConn, HostFlow, HostReply } from '../bpf/layouts/host-maps.js';
-import { desiredInputFromObjects } from '../controller/desired/from-objects.js';
 import type { DesiredInput } from '../controller/desired/desired-state.js';
 import { frontendCandidates } from '../proxy/frontends.js';
 
@@ -94,12 +94,8 @@ export const nodeCommand = new Command('node').description("inspect a node's Tal
       }
       let names: Names = { service: () => undefined, pod: () => undefined };
       try {
-        const kc = new KubeConfig();
-        if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
-        else kc.loadFromDefault();
-        const core = kc.makeApiClient(CoreV1Api);
-        const [services, slices, nodes, pods] = await Promise.all([core.listServiceForAllNamespaces(), kc.makeApiClient(DiscoveryV1Api).listEndpointSliceForAllNamespaces(), core.listNode(), core.listPodForAllNamespaces()]);
-        const input = desiredInputFromObjects({ services: services.items, slices: slices.items, nodes: nodes.items });
+        const kc = userKubeconfig(f.kubeconfig);
+        const [input, pods] = await Promise.all([readDesiredInput(kc), kc.makeApiClient(CoreV1Api).listPodForAllNamespaces()]);
         names = namesFrom(input, pods.items.flatMap((p) => (p.status?.podIP && !p.spec?.hostNetwork ? [{ ip: p.status.podIP, name: `${p.metadata?.namespace}/${p.metadata?.name}` }] : [])));
       } catch (e) {
         process.stderr.write(`(no names: the API server could not be read: ${(e as Error).message.split('\n')[0]})\n`);

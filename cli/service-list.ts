@@ -5,9 +5,7 @@
 // model the controller computes from (proxy/), so a frontend the switch lacks
 // is one the controller has not (yet) written.
 import { Command } from 'commander';
-import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
-import { UserError } from './errors.js';
-import { desiredInputFromObjects } from '../controller/desired/from-objects.js';
+import { readDesiredInput, userKubeconfig } from './cluster.js';
 import type { DesiredInput } from '../controller/desired/desired-state.js';
 import { frontendCandidates } from '../proxy/frontends.js';
 import type { TablesJson } from '../p4/switch-tables.js';
@@ -118,20 +116,7 @@ export const serviceCommand = new Command('service').description('inspect the Se
     .option('--device-id <n>', 'P4Runtime device id', '1')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (f: { kubeconfig?: string; switch?: string; deviceId: string; output: string }) => {
-      const kc = new KubeConfig();
-      try {
-        if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
-        else kc.loadFromDefault();
-      } catch (e) {
-        throw new UserError(`--kubeconfig ${f.kubeconfig ?? '(default)'}: ${(e as Error).message}`);
-      }
-      const core = kc.makeApiClient(CoreV1Api);
-      const [services, slices, nodes] = await Promise.all([
-        core.listServiceForAllNamespaces(),
-        kc.makeApiClient(DiscoveryV1Api).listEndpointSliceForAllNamespaces(),
-        core.listNode(),
-      ]);
-      const input = desiredInputFromObjects({ services: services.items, slices: slices.items, nodes: nodes.items });
+      const input = await readDesiredInput(userKubeconfig(f.kubeconfig));
       const tables = f.switch ? await readSwitch(f.switch, f.deviceId) : undefined;
       const rows = serviceRows(input, typeof tables === 'object' ? tables : undefined);
       process.stdout.write(f.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${renderServiceRows(rows, typeof tables === 'string' ? tables : undefined)}\n`);

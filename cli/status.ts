@@ -4,7 +4,9 @@
 // the node agents (ready, and why a node is not), and the versions running.
 // Read-only: Kubernetes objects of the release, and the switch's pipeline.
 import { Command } from 'commander';
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { userKubeconfig } from './cluster.js';
 import { UserError } from './errors.js';
 import { buildInfo } from './version.js';
 import { agentReadyCondition } from '../proxy/node-annotations.js';
@@ -119,13 +121,7 @@ export const statusCommand = new Command('status')
   .option('--switch <host:port>', "the switch's P4Runtime address as seen from here (default: the release's ConfigMap)")
   .option('-o, --output <format>', 'text or json', 'text')
   .action(async (f: { kubeconfig?: string; namespace: string; release: string; switch?: string; output: string }) => {
-    const kc = new KubeConfig();
-    try {
-      if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
-      else kc.loadFromDefault();
-    } catch (e) {
-      throw new UserError(`--kubeconfig ${f.kubeconfig ?? '(default)'}: ${(e as Error).message}`);
-    }
+    const kc = userKubeconfig(f.kubeconfig);
     const r = await gatherStatus(kc, { namespace: f.namespace, release: f.release, switchAddress: f.switch, probe: probeSwitch });
     process.stdout.write(f.output === 'json' ? `${JSON.stringify({ ...r, healthy: healthy(r) }, null, 2)}\n` : `${renderStatus(r)}\n`);
     if (!healthy(r)) process.exitCode = 1;
