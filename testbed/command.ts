@@ -13,6 +13,7 @@ import { talariaArgv } from '../cli/self.js';
 import { ApiClient, ApiRequestError, objectPath } from './client.js';
 import type { KubeObject } from './client.js';
 import { removePins, runDaemon } from './daemon.js';
+import { removeMountPoints } from './kubelet/volumes.js';
 import { validateContainers } from './images/images.js';
 import type { ContainerSpec } from './images/images.js';
 import { MAX_NODES, MODES, externalNetns, netnsPrefix, podNetns, switchNetns } from './network/addressing.js';
@@ -140,6 +141,7 @@ export async function down(opts: { quiet?: boolean } = {}): Promise<string[]> {
   const ns = await destroyTopology(s?.prefix ?? netnsPrefix());
   if (ns.length > 0) done.push(`${ns.length} namespaces`);
   await removePins(s?.pinDirs ?? []);
+  removeMountPoints(s?.mountPoints ?? []);
   await removeStateDir();
   if (!opts.quiet) process.stdout.write(done.length > 0 ? `removed ${done.join(', ')}\n` : 'no testbed was running\n');
   return done;

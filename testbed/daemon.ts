@@ -12,6 +12,7 @@ import { ApiClient } from './client.js';
 import type { KubeObject } from './client.js';
 import { ControlPlane } from './controlplane/control-plane.js';
 import { Kubelet } from './kubelet/kubelet.js';
+import { MountPoints } from './kubelet/volumes.js';
 import { KUBE_PROXY_HEALTHZ, startKubeProxy } from './kube-proxy.js';
 import { netnsPrefix, podNetns } from './network/addressing.js';
 import { run } from './network/exec.js';
@@ -79,6 +80,11 @@ export class TestbedDaemon {
   private health: { name: string; netns: string; url: string }[] = [];
   /** talaria mode: the relays to each node's Talaria metrics. */
   private talaria: TalariaProcesses | undefined;
+  /** Mount points the kubelets make on the host, recorded in the state so that `down` finds them after a crash. */
+  private readonly mountPoints = new MountPoints((dir) => {
+    this.state.mountPoints = [...(this.state.mountPoints ?? []), dir];
+    void this.save();
+  });
   /** Controller pod -> its index in the process names. */
   private readonly controllerPods = new Map<string, number>();
 
@@ -180,7 +186,7 @@ export class TestbedDaemon {
     const podsDir = join(stateDir(), 'pods');
     for (const n of this.topology.nodes) {
       const kubeconfig = await cp.kubeconfigFor(`kubelet-${n.name}`, { user: `system:node:${n.name}`, groups: ['system:nodes'] });
-      const k = new Kubelet({ kubeconfig, node: n, podsDir, log, onContainerStarted: (c) => this.onPodContainer(n.name, c), onPodStopped: (p) => this.onPodStopped(p) });
+      const k = new Kubelet({ kubeconfig, node: n, podsDir, log, mountPoints: this.mountPoints, onContainerStarted: (c) => this.onPodContainer(n.name, c), onPodStopped: (p) => this.onPodStopped(p) });
       this.kubelets.push(k);
       await k.start();
     }
@@ -336,6 +342,7 @@ export class TestbedDaemon {
     const controlPlane = new Set(this.controlPlane?.processes.map((p) => p.pid));
     await step('processes', () => stopTracked(this.state.processes.filter((p) => !controlPlane.has(p.pid) && !p.pod)));
     await step('kubelets', () => Promise.allSettled(this.kubelets.map((k) => k.stop())));
+    await step('mount points', () => this.mountPoints.remove());
     await step('control plane', () => this.controlPlane?.stop());
     this.api?.close();
     await step('namespaces', () => destroyTopology());

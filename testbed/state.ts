@@ -59,6 +59,8 @@ export interface TestbedState {
   p4runtime?: string | null;
   /** bpffs directories the testbed's processes pin under (removed by down). */
   pinDirs: string[];
+  /** Directories made on the host as mount points of the chart's pods (testbed/kubelet/volumes.ts). */
+  mountPoints?: string[];
   log: string;
 }
 

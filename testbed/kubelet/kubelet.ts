@@ -39,6 +39,8 @@ export interface KubeletOptions {
   readinessPollMs?: number;
   /** Each container process started (and started again), e.g. for the testbed's process list. */
   onContainerStarted?: (c: { namespace: string; pod: string; labels: Record<string, string>; container: string; pid: number; log: string }) => void;
+  /** Where mount points missing on the host are made (shared by a testbed's kubelets); default: the kubelet's own, removed when it stops. */
+  mountPoints?: MountPoints;
   /** A pod's containers are gone (deleted, replaced, or failed to start). */
   onPodStopped?: (p: { namespace: string; pod: string }) => void;
 }
@@ -98,10 +100,11 @@ export class Kubelet {
   private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly log: (msg: string) => void;
-  private readonly mountPoints = new MountPoints();
+  private readonly mountPoints: MountPoints;
 
   constructor(private readonly opts: KubeletOptions) {
     this.log = opts.log ?? (() => undefined);
+    this.mountPoints = opts.mountPoints ?? new MountPoints();
   }
 
   get nodeName(): string {
@@ -140,7 +143,7 @@ export class Kubelet {
     await Promise.allSettled([...this.queues.values()]);
     await Promise.allSettled([...this.pods.values()].map((p) => this.killContainers(p, 0)));
     for (const p of this.pods.values()) if (p.tokenTimer) clearInterval(p.tokenTimer);
-    this.mountPoints.remove();
+    if (!this.opts.mountPoints) this.mountPoints.remove();
     this.api?.close();
   }
 

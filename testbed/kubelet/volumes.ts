@@ -122,11 +122,14 @@ export function inContainerMounts(mounts: readonly { source: string; target: str
 
 /**
  * Mount points exist only in a filesystem, which the container shares with
- * the host: the ones missing on the host are made, remembered, and removed
- * again (when empty) by removeMountPoints.
+ * the host: the ones missing on the host are made, reported (the testbed
+ * records them in its state, so that `down` removes them even after a
+ * crash), and removed again, when empty, by remove().
  */
 export class MountPoints {
   private readonly made: string[] = [];
+
+  constructor(private readonly onMade: (dir: string) => void = () => undefined) {}
 
   async ensure(targets: readonly string[]): Promise<void> {
     for (const t of targets) {
@@ -134,22 +137,27 @@ export class MountPoints {
       let top = t;
       while (!existsSync(dirname(top))) top = dirname(top);
       await mkdir(t, { recursive: true });
-      // Every directory made, deepest first on removal.
       for (let d = t; ; d = dirname(d)) {
         this.made.push(d);
+        this.onMade(d);
         if (d === top) break;
       }
     }
   }
 
   remove(): void {
-    for (const d of [...this.made].sort((a, b) => b.length - a.length)) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // In use or not empty: leave it.
-      }
-    }
+    removeMountPoints(this.made);
     this.made.length = 0;
+  }
+}
+
+/** Removes the directories made as mount points, deepest first, those that are empty. */
+export function removeMountPoints(dirs: readonly string[]): void {
+  for (const d of [...new Set(dirs)].sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // In use, not empty, or gone: leave it.
+    }
   }
 }
