@@ -79,7 +79,6 @@ export interface TalariaProcesses {
 export function chartValues(o: { nodes: readonly NodeAddressing[]; switchPorts: readonly string[]; deviceConfig: boolean; otlpEndpoint?: string }): Record<string, unknown> {
   const ext = externalAddressing();
   const port = (iface: string): number => o.switchPorts.indexOf(iface) + 1;
-  const prefix = netnsPrefix();
   return {
     kubernetesApiServer: { host: '127.0.0.1', port: 6443 },
     switch: { address: NODE_SWITCH_ADDRESS, deviceId: 1, ...(o.deviceConfig ? { deviceConfig: { configMap: 'talaria-device-config', key: 'device-config' } } : {}) },
@@ -92,7 +91,7 @@ export function chartValues(o: { nodes: readonly NodeAddressing[]; switchPorts: 
       uplink: UPLINK,
       // One kernel holds every testbed node's pins: a directory per node
       // (the kubelet expands $(NODE_NAME)), where a real node has its own bpffs.
-      pinDir: `/sys/fs/bpf/talaria/${prefix === 'tb-' ? '' : prefix}$(NODE_NAME)`,
+      pinDir: pinDir('$(NODE_NAME)'),
     },
   };
 }
