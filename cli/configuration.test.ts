@@ -13,6 +13,7 @@ const head = { apiVersion: 'talaria.io/v1alpha1', kind: 'TalariaConfiguration' }
 const full = {
   ...head,
   clientConnection: { kubeconfig: '/etc/talaria/kubeconfig' },
+  nodePortAddresses: ['198.18.0.0/15'],
   controller: {
     healthzBindAddress: '0.0.0.0:10262',
     syncPeriod: '2m',
@@ -37,10 +38,10 @@ void describe('TalariaConfiguration (--config)', () => {
   void it('stands for the flags of each component', () => {
     const v = validate(full);
     assert.deepEqual(configArgv(v, 'controller'), [
-      '--kubeconfig=/etc/talaria/kubeconfig', '--healthz-bind-address=0.0.0.0:10262', '--sync-period=2m', '--switch=10.0.0.1:9559', '--device-id=7', '--election-id=3',
+      '--kubeconfig=/etc/talaria/kubeconfig', '--nodeport-addresses=198.18.0.0/15', '--healthz-bind-address=0.0.0.0:10262', '--sync-period=2m', '--switch=10.0.0.1:9559', '--device-id=7', '--election-id=3',
       '--no-leader-elect', '--external-route=0.0.0.0/0=48,02:00:00:00:00:30', '--port-mac=1=02:00:00:00:01:01', '--node-switch-port=node-a=1',
     ]);
-    assert.deepEqual(configArgv(v, 'nodeagent'), ['--kubeconfig=/etc/talaria/kubeconfig', '--uplink=ens5', '--cluster-cidr=10.32.0.0/12', '--no-redirect-peer', '--conntrack-tcp-timeout-established=12h', '--conntrack-udp-timeout=30s']);
+    assert.deepEqual(configArgv(v, 'nodeagent'), ['--kubeconfig=/etc/talaria/kubeconfig', '--nodeport-addresses=198.18.0.0/15', '--uplink=ens5', '--cluster-cidr=10.32.0.0/12', '--no-redirect-peer', '--conntrack-tcp-timeout-established=12h', '--conntrack-udp-timeout=30s']);
   });
 
   void it('a flag on the command line wins over the file, a repeatable one replaces the file\'s values', () => {
@@ -63,6 +64,7 @@ void describe('TalariaConfiguration (--config)', () => {
       [{ ...head, nodeAgent: { clusterCIDR: '10.0.0.0/33' } }, /TalariaConfiguration nodeAgent.clusterCIDR: "10.0.0.0\/33" is not a CIDR$/],
       [{ ...head, nodeAgent: { healthzBindAddress: 'x:99999' } }, /TalariaConfiguration nodeAgent.healthzBindAddress: "x:99999" is not HOST:PORT$/],
       [{ ...head, nodeAgent: 'eth0' }, /TalariaConfiguration nodeAgent: must be a mapping$/],
+      [{ ...head, nodePortAddresses: ['10.0.0.0/8', 'eth0'] }, /TalariaConfiguration nodePortAddresses: \[1\]: "eth0" is not a CIDR$/],
     ];
     for (const [doc, want] of bad) assert.throws(() => validate(doc), want, JSON.stringify(doc));
     assert.throws(() => withConfig(['node', 'm', 'controller', '--config', join(dir, 'missing.yaml')], 'controller'), /--config .*missing.yaml: no such file/);

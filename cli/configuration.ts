@@ -58,6 +58,11 @@ const isAddress: Check = (v) => {
     return `${JSON.stringify(v)} is not HOST:PORT`;
   }
 };
+const isCidrList: Check = (v) => {
+  if (!Array.isArray(v)) return 'must be a list of CIDRs';
+  const bad = (v as unknown[]).findIndex((c) => typeof c !== 'string' || !parseCidr(c));
+  return bad < 0 ? undefined : `[${bad}]: ${JSON.stringify((v as unknown[])[bad])} is not a CIDR`;
+};
 const isCidr: Check = (v) => (typeof v === 'string' && parseCidr(v) ? undefined : `${JSON.stringify(v)} is not a CIDR`);
 /** A list whose items become repeated flags, each checked by the flag's own parser. */
 const listOf = (text: (item: Record<string, unknown>) => string, parser: (t: string) => unknown): Check => (v) => {
@@ -92,6 +97,7 @@ const AGENT: readonly Component[] = ['nodeagent'];
 export const FIELDS: readonly Field[] = [
   { path: 'clientConnection.kubeconfig', flag: '--kubeconfig', components: BOTH, check: isString },
   { path: 'serviceProxyName', flag: '--service-proxy-name', components: BOTH, check: isString },
+  { path: 'nodePortAddresses', flag: '--nodeport-addresses', components: BOTH, check: isCidrList, argv: (v) => ((v as string[]).length ? [`--nodeport-addresses=${(v as string[]).join(',')}`] : []) },
   { path: 'controller.healthzBindAddress', flag: '--healthz-bind-address', components: CONTROLLER, check: isAddress },
   { path: 'controller.metricsBindAddress', flag: '--metrics-bind-address', components: CONTROLLER, check: isAddress },
   { path: 'controller.minSyncPeriod', flag: '--min-sync-period', components: CONTROLLER, check: isDuration },

@@ -6,6 +6,17 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/** A flag's value parser whose message (naming the flag and the bad part) becomes the user's error. */
+export function flagValue<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+  };
+}
+
 export function exitWithError(err: unknown): never {
   if (err instanceof UserError) {
     process.stderr.write(`talaria: ${err.message}\n`);

@@ -3,12 +3,13 @@
 // coordination.k8s.io Lease.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { UserError } from '../cli/errors.js';
+import { UserError, flagValue } from '../cli/errors.js';
 import { durationMs } from '../cli/duration.js';
 import { logFormatOption, makeLog, type LogFormat } from '../cli/log.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { Controller, loadKubeconfig } from './controller.js';
 import { parseExternalRoute, parseNodeSwitchPort, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
+import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/frontends.js';
 
 interface Flags {
   kubeconfig: string;
@@ -20,6 +21,7 @@ interface Flags {
   externalRoute: ExternalRoute[];
   portMac: PortMac[];
   nodeSwitchPort: { node: string; port: number }[];
+  nodeportAddresses: NodePortAddresses;
   healthzBindAddress: string;
   metricsBindAddress: string;
   leaderElect: boolean;
@@ -34,13 +36,8 @@ interface Flags {
 
 /** A repeatable flag whose values `parse` checks; its message becomes the user's error. */
 function repeatable<T>(parse: (text: string) => T): (text: string, acc: T[]) => T[] {
-  return (text, acc) => {
-    try {
-      return [...acc, parse(text)];
-    } catch (e) {
-      throw new UserError((e as Error).message);
-    }
-  };
+  const one = flagValue(parse);
+  return (text, acc) => [...acc, one(text)];
 }
 
 /** The topology flags as a map; a node named twice is a mistake, not an override. */
@@ -87,6 +84,7 @@ export const controllerCommand = new Command('controller')
     [] as { node: string; port: number }[],
   )
   // Not kube-proxy's 10256/10249: on the host network they are the node agent's.
+  .option('--nodeport-addresses <cidr,...>', "the node addresses NodePorts answer on, as kube-proxy's flag (default: every InternalIP; the node agents get the same value)", flagValue(parseNodePortAddresses), [] as NodePortAddresses)
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez); "" disables', '127.0.0.1:10262')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode); "" disables', '127.0.0.1:10263')
   .addOption(new Option('--no-leader-elect', 'write without holding the Lease (a single controller)'))
@@ -127,6 +125,7 @@ export const controllerCommand = new Command('controller')
       externalRoutes: f.externalRoute,
       portMacs: f.portMac,
       nodeSwitchPorts: nodeSwitchPorts(f.nodeSwitchPort),
+      nodePortAddresses: f.nodeportAddresses,
       serviceProxyName: f.serviceProxyName,
       lease: f.leaderElect
         ? { namespace: f.leaderElectLeaseNamespace, name: f.leaderElectLeaseName, durationMs: leaseMs, renewDeadlineMs: (leaseMs * 2) / 3, retryPeriodMs: Math.max(200, leaseMs / 7.5) }

@@ -12,6 +12,7 @@ import { talariaP4Info } from '../p4/p4info/load-p4info.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers, type ProxyServers } from '../observability/proxy-server.js';
 import { makeLog } from '../cli/log.js';
+import type { NodePortAddresses } from '../proxy/frontends.js';
 import { ClusterState } from './cluster-state.js';
 import type { ExternalRoute, PortMac } from './desired/nodes.js';
 import { EventRecorder, eventSink, type EventSink } from './events.js';
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   readonly portMacs?: readonly PortMac[];
   /** Node name -> the switch port that leads to it (--node-switch-port). */
   readonly nodeSwitchPorts?: ReadonlyMap<string, number>;
+  /** kube-proxy's --nodeport-addresses (empty: every InternalIP answers on NodePorts). */
+  readonly nodePortAddresses?: NodePortAddresses;
   readonly serviceProxyName?: string;
   /** undefined: no leader election (this process is the only writer). */
   readonly lease?: { namespace: string; name: string; durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
@@ -80,6 +83,7 @@ export class Controller {
     this.syncer = new Syncer({
       state: this.state,
       codec: new EntityCodec(this.p4info),
+      nodePortAddresses: opts.nodePortAddresses,
       metrics: this.metrics,
       tracer: opts.tracer,
       log: this.log,

@@ -6,6 +6,7 @@
 // diffs only the Services whose inputs changed.
 import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { Update } from '../p4/proto/types.js';
+import type { NodePortAddresses } from '../proxy/frontends.js';
 import type { ClusterState } from './cluster-state.js';
 import { DesiredStateComputer, type DesiredState, type OnSwitch } from './desired/desired-state.js';
 import { entityKey, formatEntity, writeOrder, type Entity } from './desired/entities.js';
@@ -19,6 +20,8 @@ import { GrpcCode, type SwitchSession } from './switch/session.js';
 export interface SyncerOptions {
   readonly state: ClusterState;
   readonly codec: EntityCodec;
+  /** kube-proxy's --nodeport-addresses (empty: every InternalIP answers on NodePorts). */
+  readonly nodePortAddresses?: NodePortAddresses;
   readonly metrics: ControllerMetrics;
   readonly tracer?: Tracer;
   readonly log?: (line: string) => void;
@@ -166,6 +169,7 @@ export class Syncer {
     return new DesiredStateComputer({
       capacity: this.opts.codec.capacity(),
       ipv6: this.opts.codec.ipv6,
+      nodePortAddresses: this.opts.nodePortAddresses,
       busy: {
         frontend: (id) => this.installed.hasFrontendId(id),
         backend: (id) => this.installed.hasBackendId(id),

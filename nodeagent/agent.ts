@@ -25,6 +25,7 @@ import type { PodInterface } from './interfaces.js';
 import { syncMap } from './map-sync.js';
 import type { MapSyncResult } from './map-sync.js';
 import type { AgentMetrics } from './metrics.js';
+import type { NodePortAddresses } from '../proxy/frontends.js';
 import { NodePublisher } from './node-publisher.js';
 import { nodeFacts, preflightProblems } from './preflight.js';
 import type { NodeFacts, PreflightCheck } from './preflight.js';
@@ -33,6 +34,8 @@ export interface NodeAgentOptions {
   nodeName: string;
   /** kube-proxy's --service-proxy-name, as the controller's: serve only Services with this label value. */
   serviceProxyName?: string;
+  /** kube-proxy's --nodeport-addresses, as the controller's (empty: every InternalIP). */
+  nodePortAddresses?: NodePortAddresses;
   kubeconfig: KubeConfig;
   /** The node's link to the switch. */
   uplink: string;
@@ -248,7 +251,7 @@ export class NodeAgent {
     const m = this.opts.metrics;
 
     this.checkNodeEligibility(inf.nodes.list());
-    const desired = desiredState({ nodeName: this.opts.nodeName, serviceProxyName: this.opts.serviceProxyName, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list(), memo: this.memo });
+    const desired = desiredState({ nodeName: this.opts.nodeName, serviceProxyName: this.opts.serviceProxyName, nodePortAddresses: this.opts.nodePortAddresses, services: inf.services.list(), slices: inf.slices.list(), nodes: inf.nodes.list(), memo: this.memo });
     for (const p of desired.problems) this.bad('service', `Service ${p.service} ${p.field}`, p.message);
     this.flushStaleAffinity(this.desired, desired);
     this.desired = desired;

@@ -4,7 +4,7 @@
 // hand, like kube-proxy --cleanup (nodeagent/uninstall.ts).
 import { Command, Option } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
-import { UserError } from '../cli/errors.js';
+import { UserError, flagValue } from '../cli/errors.js';
 import { startTelemetry } from '../observability/telemetry.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers } from '../observability/proxy-server.js';
@@ -12,6 +12,7 @@ import { DEFAULT_PIN_DIR } from '../bpf/loader/pin.js';
 import { HOST_MAPS } from '../bpf/layouts/host-maps.js';
 import { NodeAgent } from './agent.js';
 import { AgentMetrics } from './metrics.js';
+import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/frontends.js';
 import { DEFAULT_GC_TIMEOUTS } from './gc.js';
 import { durationSeconds } from '../cli/duration.js';
 import { logFormatOption, makeLog, type Log, type LogFormat } from '../cli/log.js';
@@ -20,6 +21,7 @@ import { beingUninstalled, removeFromNode } from './uninstall.js';
 interface Flags {
   node?: string;
   serviceProxyName?: string;
+  nodeportAddresses: NodePortAddresses;
   kubeconfig?: string;
   uplink: string;
   netns?: string;
@@ -73,6 +75,7 @@ export const nodeagentCommand = new Command('nodeagent')
   .addOption(new Option('--no-redirect-peer', 'deliver into pods with bpf_redirect instead of bpf_redirect_peer'))
   .option('--healthz-bind-address <host:port>', 'health endpoint (/healthz, /livez)', '127.0.0.1:10256')
   .option('--metrics-bind-address <host:port>', 'metrics endpoint (/metrics, /proxyMode)', '127.0.0.1:10249')
+  .option('--nodeport-addresses <cidr,...>', "the node addresses NodePorts answer on, as kube-proxy's flag (default: every InternalIP; the controller's value)", flagValue(parseNodePortAddresses), [] as NodePortAddresses)
   .option('--service-proxy-name <name>', 'handle only Services labelled service.kubernetes.io/service-proxy-name=<name> (as the controller, with the same value)')
   .addOption(logFormatOption())
   .option('--cleanup', "detach the agent's programs from every interface and remove its pins (--pin-dir, --netns), then exit")
@@ -107,6 +110,7 @@ export const nodeagentCommand = new Command('nodeagent')
     const agent = new NodeAgent({
       nodeName: f.node,
       serviceProxyName: f.serviceProxyName,
+      nodePortAddresses: f.nodeportAddresses,
       kubeconfig: kc,
       uplink: f.uplink,
       netns: f.netns,

@@ -9,7 +9,7 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { HOST_FE_F_AFFINITY, HOST_FE_F_HAS_ENDPOINTS, HOST_FE_F_LOCAL_ONLY } from '../bpf/layouts/host-maps.js';
 import type { HostFrontend, HostFrontendKey, HostLocalBackend } from '../bpf/layouts/host-maps.js';
 import { endpointsFromSlices, selectableEndpoints, sliceServiceName } from '../proxy/endpoints.js';
-import { frontendCandidates, ownsBefore, type FrontendCandidate, type NodeAddresses } from '../proxy/frontends.js';
+import { frontendCandidates, ownsBefore, type FrontendCandidate, type NodeAddresses, type NodePortAddresses } from '../proxy/frontends.js';
 import type { Problem } from '../proxy/problem.js';
 import { serviceName, servicePortsFromService, type ProxyFilter, type ServicePortInfo, type ServicePortsResult } from '../proxy/service-port.js';
 
@@ -86,6 +86,8 @@ export function desiredState(input: {
   slices: readonly V1EndpointSlice[];
   nodes: readonly V1Node[];
   serviceProxyName?: string;
+  /** kube-proxy's --nodeport-addresses, as the controller's (empty: every InternalIP). */
+  nodePortAddresses?: NodePortAddresses;
   /** Reused between calls with the same nodeName and serviceProxyName (the agent keeps one). */
   memo?: DesiredStateMemo;
 }): DesiredState {
@@ -111,7 +113,7 @@ export function desiredState(input: {
     if (!r) memo.ports.set(svc, (r = servicePortsFromService(svc, filter)));
     problems.push(...r.problems);
     for (const sp of r.ports) {
-      for (const c of frontendCandidates(sp, nodes)) {
+      for (const c of frontendCandidates(sp, nodes, input.nodePortAddresses)) {
         if (!isIPv4(c.addr)) continue;
         let list = claims.get(c.key);
         if (!list) claims.set(c.key, (list = []));

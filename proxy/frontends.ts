@@ -5,6 +5,7 @@
 // maps) both build on it, so a host and the switch never disagree on which
 // Service a frontend belongs to.
 import type { ServicePortInfo } from './service-port.js';
+import { cidrContains, parseCidr } from './ip.js';
 
 export type FrontendKind = 'cluster' | 'nodeport' | 'external' | 'loadbalancer';
 
@@ -31,14 +32,32 @@ export function frontendKey(addr: string, port: number, protocol: string): strin
   return `${addr}|${port}|${protocol}`;
 }
 
+/** kube-proxy's --nodeport-addresses: the node addresses that answer on NodePorts (none given: every InternalIP). */
+export type NodePortAddresses = readonly Cidr[];
+type Cidr = NonNullable<ReturnType<typeof parseCidr>>;
+
+/** Parses the --nodeport-addresses value (comma-separated CIDRs); throws a message naming the bad one. */
+export function parseNodePortAddresses(text: string): NodePortAddresses {
+  return text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map((t) => {
+      const c = parseCidr(t);
+      if (!c) throw new Error(`--nodeport-addresses ${JSON.stringify(text)}: ${JSON.stringify(t)} is not a CIDR`);
+      return c;
+    });
+}
+
 /** Every frontend a service port asks for, in spec order: ClusterIPs, node ports, external IPs, LoadBalancer IPs. */
-export function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeAddresses[]): FrontendCandidate[] {
+export function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeAddresses[], nodePortAddresses: NodePortAddresses = []): FrontendCandidate[] {
   const out: FrontendCandidate[] = [];
   const p = sp.portIndex;
   for (const ip of sp.clusterIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'cluster', field: `spec.ports[${p}].port` });
   if (sp.nodePort !== undefined) {
+    const serves = (ip: string): boolean => nodePortAddresses.length === 0 || nodePortAddresses.some((c) => cidrContains(c, ip));
     for (const n of nodes) {
-      for (const ip of n.internalIPs) out.push({ key: frontendKey(ip, sp.nodePort, sp.protocol), addr: ip, port: sp.nodePort, kind: 'nodeport', node: n.name, field: `spec.ports[${p}].nodePort` });
+      for (const ip of n.internalIPs.filter(serves)) out.push({ key: frontendKey(ip, sp.nodePort, sp.protocol), addr: ip, port: sp.nodePort, kind: 'nodeport', node: n.name, field: `spec.ports[${p}].nodePort` });
     }
   }
   for (const ip of sp.externalIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'external', field: `spec.externalIPs (${ip})` });

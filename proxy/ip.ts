@@ -52,3 +52,16 @@ export function parseCidr(text: string | undefined): { ip: string; prefixLen: nu
 function canonicalIpv6(ip: string): string {
   return formatIpv6(parseIpv6(ip));
 }
+
+/** Whether ip lies in cidr (a parseCidr result); addresses of the other family never do. */
+export function cidrContains(cidr: { ip: string; prefixLen: number; family: IpFamily }, ip: string): boolean {
+  const a = canonicalIp(ip);
+  if (!a || a.family !== cidr.family) return false;
+  const x = ipBytes(a.ip);
+  const net = ipBytes(cidr.ip);
+  for (let bit = 0; bit < cidr.prefixLen; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if ((x[bit >> 3]! & mask) !== (net[bit >> 3]! & mask)) return false;
+  }
+  return true;
+}

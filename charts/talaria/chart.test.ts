@@ -256,6 +256,9 @@ void describe('charts/talaria', () => {
     assert.equal(data.TALARIA_NODE_SWITCH_PORT_0, 'node-a.example.com=1');
     assert.equal(data.TALARIA_NODE_SWITCH_PORT_1, 'node-b.example.com=2');
     assert.deepEqual(args.filter((a) => a.startsWith('--node-switch-port=')), ['--node-switch-port=$(TALARIA_NODE_SWITCH_PORT_0)', '--node-switch-port=$(TALARIA_NODE_SWITCH_PORT_1)']);
+    // The switch and the agents answer NodePorts on the same addresses.
+    const agentArgs = find(renders.allOn!, 'DaemonSet', 'talaria-node-agent').spec.template.spec.containers[0].args as string[];
+    for (const a of [args, agentArgs]) assert.ok(a.includes('--nodeport-addresses=198.18.0.0/15'), a.join(' '));
   });
 
   void it('PrometheusRule carries the very rules of observability/alerts, runbook links rebased', () => {

@@ -12,7 +12,7 @@ import type { BackendEntity, EgressPortEntity, Entity, FrontendEntity, GroupEnti
 import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
 import { AdoptionHints, IdAllocator, MAX_ID } from './id-allocator.js';
 import { LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS, isLookupGroup, lookupSlots } from './lookup-groups.js';
-import { frontendCandidates, ownsBefore, type FrontendKind } from '../../proxy/frontends.js';
+import { frontendCandidates, ownsBefore, type FrontendKind, type NodePortAddresses } from '../../proxy/frontends.js';
 import type { ExternalRoute, NodeInfo, PortMac } from './nodes.js';
 
 /** The owner of the switch's wiring (routes, egress ports) in DesiredState.byOwner (Services are "namespace/name"). */
@@ -101,6 +101,8 @@ export interface DesiredStateOptions {
   readonly busy?: { frontend(id: number): boolean; backend(id: number): boolean; group(id: number): boolean; member(id: number): boolean };
   /** False when the pipeline matches 32-bit addresses only (talaria.p4 today): IPv6 is reported, not programmed. */
   readonly ipv6?: boolean;
+  /** kube-proxy's --nodeport-addresses: the node addresses NodePorts answer on (empty: every InternalIP). */
+  readonly nodePortAddresses?: NodePortAddresses;
 }
 
 export class DesiredStateComputer {
@@ -386,7 +388,7 @@ export class DesiredStateComputer {
   private register(name: string, r: ServicePortsResult, nodes: readonly NodeInfo[]): string[] {
     const keys: string[] = [];
     for (const sp of r.ports) {
-      for (const c of frontendCandidates(sp, nodes)) {
+      for (const c of frontendCandidates(sp, nodes, this.opts.nodePortAddresses)) {
         if (!this.familyOk(c.addr)) continue;
         let m = this.claimants.get(c.key);
         if (!m) this.claimants.set(c.key, (m = new Map()));
@@ -418,7 +420,7 @@ export class DesiredStateComputer {
     const reported = new Set<string>();
     const problems: Problem[] = [];
     for (const sp of r.ports) {
-      for (const c of frontendCandidates(sp, nodes)) {
+      for (const c of frontendCandidates(sp, nodes, this.opts.nodePortAddresses)) {
         if (!this.familyOk(c.addr)) continue;
         const owner = this.winner(c.key, services);
         if (owner === name && !taken.has(c.key)) {
@@ -447,9 +449,9 @@ export class DesiredStateComputer {
     const won = this.won.get(name) ?? new Set<string>();
     const maxGroup = this.opts.capacity.maxGroupSize ?? Infinity;
     for (const sp of ports?.ports ?? []) {
-      const frontends = frontendCandidates(sp, nodes).filter((c) => won.has(`${sp.key} ${c.key}`));
+      const frontends = frontendCandidates(sp, nodes, this.opts.nodePortAddresses).filter((c) => won.has(`${sp.key} ${c.key}`));
       let endpoints = eps?.endpoints.get(sp.key) ?? [];
-      const v6 = [...frontendCandidates(sp, nodes).map((c) => c.addr), ...endpoints.map((e) => e.addr)].filter((a) => !this.familyOk(a));
+      const v6 = [...frontendCandidates(sp, nodes, this.opts.nodePortAddresses).map((c) => c.addr), ...endpoints.map((e) => e.addr)].filter((a) => !this.familyOk(a));
       if (v6.length > 0) {
         problems.push({ service: name, field: `spec.ports[${sp.portIndex}]`, reason: 'unsupported', message: `IPv6 is not supported by the switch pipeline; not programmed: ${[...new Set(v6)].slice(0, 4).join(', ')}` });
         endpoints = endpoints.filter((e) => this.familyOk(e.addr));
