@@ -58,12 +58,15 @@ const isAddress: Check = (v) => {
     return `${JSON.stringify(v)} is not HOST:PORT`;
   }
 };
+const isCidr: Check = (v) => (typeof v === 'string' && parseCidr(v) ? undefined : `${JSON.stringify(v)} is not a CIDR`);
 const isCidrList: Check = (v) => {
   if (!Array.isArray(v)) return 'must be a list of CIDRs';
-  const bad = (v as unknown[]).findIndex((c) => typeof c !== 'string' || !parseCidr(c));
-  return bad < 0 ? undefined : `[${bad}]: ${JSON.stringify((v as unknown[])[bad])} is not a CIDR`;
+  for (const [i, c] of (v as Value[]).entries()) {
+    const problem = isCidr(c);
+    if (problem) return `[${i}]: ${problem}`;
+  }
+  return undefined;
 };
-const isCidr: Check = (v) => (typeof v === 'string' && parseCidr(v) ? undefined : `${JSON.stringify(v)} is not a CIDR`);
 /** A list whose items become repeated flags, each checked by the flag's own parser. */
 const listOf = (text: (item: Record<string, unknown>) => string, parser: (t: string) => unknown): Check => (v) => {
   if (!Array.isArray(v)) return 'must be a list';

@@ -7,11 +7,11 @@
 // ServiceAccount in one go, so by the time the agent asks, its token may be
 // refused (401) or its permissions gone (403): that is an uninstall too.
 // `talaria nodeagent --cleanup` does the same by hand.
-import { readdirSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_PIN_DIR, unpin } from '../bpf/loader/pin.js';
+import { removeEmptyParents, rmdirQuiet, unpin } from '../bpf/loader/pin.js';
 import { interfaces, withNetns } from '../bpf/loader/netns.js';
 import { detachTc, queryTc } from '../bpf/loader/tc.js';
 import { BpfError, ENODEV } from '../bpf/loader/errors.js';
@@ -85,12 +85,6 @@ export function removeFromNode(opts: { netns?: string; pinDir: string }): { deta
     if (!statSync(path).isDirectory() && unpin(path)) unpinned.push(name);
   }
   // Empty directories go too, up to /sys/fs/bpf/talaria.
-  for (let d = dir; d === DEFAULT_PIN_DIR || d.startsWith(`${DEFAULT_PIN_DIR}/`) || d === dir; d = dirname(d)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      break;
-    }
-  }
+  if (rmdirQuiet(dir)) removeEmptyParents(dir);
   return { detached, unpinned };
 }

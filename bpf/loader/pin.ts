@@ -94,12 +94,18 @@ export function removePinDir(dir: string): void {
     rmdirQuiet(d);
   };
   walk(abs);
-  for (let p = dirname(abs); p === DEFAULT_PIN_DIR || p.startsWith(`${DEFAULT_PIN_DIR}/`); p = dirname(p)) {
+  removeEmptyParents(abs);
+}
+
+/** Removes the empty directories above dir, up to and including /sys/fs/bpf/talaria. */
+export function removeEmptyParents(dir: string): void {
+  for (let p = dirname(resolve(dir)); p === DEFAULT_PIN_DIR || p.startsWith(`${DEFAULT_PIN_DIR}/`); p = dirname(p)) {
     if (!rmdirQuiet(p)) break;
   }
 }
 
-function rmdirQuiet(d: string): boolean {
+/** Removes an empty directory; false when it is not there, or not empty. */
+export function rmdirQuiet(d: string): boolean {
   try {
     rmdirSync(d);
     return true;
