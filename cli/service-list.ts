@@ -9,6 +9,8 @@ import { readDesiredInput, userKubeconfig } from './cluster.js';
 import type { DesiredInput } from '../controller/desired/desired-state.js';
 import { frontendCandidates } from '../proxy/frontends.js';
 import type { TablesJson } from '../p4/switch-tables.js';
+import { addClientTransportOptions, clientTransport, type ClientTransportFlags } from '../p4/transport-flags.js';
+import type { P4RuntimeTransport } from '../p4/transport.js';
 
 export interface BackendRow {
   addr: string;
@@ -91,13 +93,17 @@ export function renderServiceRows(rows: readonly ServicePortRow[], switchNote?: 
   return out.join('\n');
 }
 
-async function readSwitch(address: string, deviceId: string): Promise<TablesJson | string> {
-  const { P4RuntimeClient } = await import('../p4/client/client.js');
+async function readSwitch(address: string, deviceId: string, transport: P4RuntimeTransport): Promise<TablesJson | string> {
+  const { openReadOnly } = await import('../p4/client/read-only.js');
   const { P4InfoIndex } = await import('../p4/p4info/p4info.js');
   const { readTables } = await import('../p4/switch-tables.js');
-  const client = new P4RuntimeClient({ address, deviceId: BigInt(deviceId), deadlineMs: 10_000 });
+  let client;
   try {
-    await client.connect();
+    client = await openReadOnly({ address, deviceId: BigInt(deviceId), transport, deadlineMs: 10_000 });
+  } catch (e) {
+    return `the switch at ${address} could not be read: ${(e as Error).message.split('\n')[0]}`;
+  }
+  try {
     const pipeline = await client.getPipeline('P4INFO_AND_COOKIE');
     if (!pipeline.p4info) return `the switch at ${address} has no pipeline`;
     return await readTables(client, new P4InfoIndex(pipeline.p4info));
@@ -109,15 +115,16 @@ async function readSwitch(address: string, deviceId: string): Promise<TablesJson
 }
 
 export const serviceCommand = new Command('service').description('inspect the Services Talaria serves').addCommand(
-  new Command('list')
+  addClientTransportOptions(new Command('list'))
     .description('every service port: frontends and backends with their state, and what the switch holds of them (like cilium service list)')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--switch <host:port>', "the switch's P4Runtime address, to show what it holds (default: not read)")
     .option('--device-id <n>', 'P4Runtime device id', '1')
     .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (f: { kubeconfig?: string; switch?: string; deviceId: string; output: string }) => {
+    .action(async (f: ClientTransportFlags & { kubeconfig?: string; switch?: string; deviceId: string; output: string }) => {
+      const transport = f.switch ? clientTransport(f) : undefined;
       const input = await readDesiredInput(userKubeconfig(f.kubeconfig));
-      const tables = f.switch ? await readSwitch(f.switch, f.deviceId) : undefined;
+      const tables = f.switch ? await readSwitch(f.switch, f.deviceId, transport!) : undefined;
       const rows = serviceRows(input, typeof tables === 'object' ? tables : undefined);
       process.stdout.write(f.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${renderServiceRows(rows, typeof tables === 'string' ? tables : undefined)}\n`);
     }),

@@ -53,17 +53,20 @@ void describe('talaria status', { skip: process.getuid?.() !== 0 && 'needs root 
   });
 
   void it('probes the switch: no pipeline, then talaria.p4 once installed, unreachable when nothing answers', async () => {
-    assert.equal((await probeSwitch(switchAddress, '1')).state, 'no pipeline');
+    const probe = probeSwitch({ switchInsecurePlaintext: true });
+    assert.equal((await probe(switchAddress, '1')).state, 'no pipeline');
     const client = new P4RuntimeClient({ address: switchAddress, deviceId: 1n });
     await client.connect();
     await client.arbitrate();
     await client.setPipeline(talariaP4Info());
     await client.close();
-    assert.equal((await probeSwitch(switchAddress, '1')).state, 'talaria.p4');
-    assert.equal((await probeSwitch('127.0.0.1:1', '1')).state, 'unreachable');
+    assert.equal((await probe(switchAddress, '1')).state, 'talaria.p4');
+    assert.equal((await probe('127.0.0.1:1', '1')).state, 'unreachable');
+    // Without TLS files or an explicit plaintext flag the switch is not dialled, and the status says why.
+    assert.deepEqual(await probeSwitch({})(switchAddress, '1'), { state: 'unreachable', detail: 'P4Runtime needs mutual TLS (--switch-ca-file, --switch-cert-file, --switch-key-file) or, knowingly, --switch-insecure-plaintext' });
   });
 
   void it('names what is missing when there is no release', async () => {
-    await assert.rejects(gatherStatus(api.kubeConfig(), { namespace: 'default', release: 'talaria', probe: probeSwitch }), /no Talaria release "talaria" in namespace default/);
+    await assert.rejects(gatherStatus(api.kubeConfig(), { namespace: 'default', release: 'talaria', probe: probeSwitch({ switchInsecurePlaintext: true }) }), /no Talaria release "talaria" in namespace default/);
   });
 });

@@ -10,6 +10,7 @@ import { userKubeconfig } from './cluster.js';
 import { UserError } from './errors.js';
 import { buildInfo } from './version.js';
 import { agentReadyCondition } from '../proxy/node-annotations.js';
+import { addClientTransportOptions, clientTransport, type ClientTransportFlags } from '../p4/transport-flags.js';
 
 export interface StatusReport {
   controller: { replicas: number; ready: number; leader?: string; leaseAgeSeconds?: number };
@@ -85,20 +86,26 @@ export function renderStatus(r: StatusReport): string {
   return lines.join('\n');
 }
 
-/** The real probe: P4Runtime GetForwardingPipelineConfig, compared with talaria.p4's P4Info. */
-export const probeSwitch: SwitchProbe = async (address, deviceId) => {
-  const { P4RuntimeClient } = await import('../p4/client/client.js');
+/** The real probe: P4Runtime GetForwardingPipelineConfig in a read-only session, compared with talaria.p4's P4Info. */
+export const probeSwitch = (transportFlags: ClientTransportFlags): SwitchProbe => async (address, deviceId) => {
+  let transport;
+  try {
+    transport = clientTransport(transportFlags);
+  } catch (e) {
+    return { state: 'unreachable', detail: (e as Error).message };
+  }
+  const { openReadOnly } = await import('../p4/client/read-only.js');
   const { P4RuntimeError } = await import('../p4/client/errors.js');
   const { P4InfoIndex } = await import('../p4/p4info/p4info.js');
   const { talariaP4Info } = await import('../p4/p4info/load-p4info.js');
   const { pipelineCookie } = await import('../controller/switch/connection.js');
-  const client = new P4RuntimeClient({ address, deviceId: BigInt(deviceId), deadlineMs: 5000 });
+  let client;
   try {
-    try {
-      await client.connect();
-    } catch (e) {
-      return { state: 'unreachable', detail: (e as Error).message.split('\n')[0] };
-    }
+    client = await openReadOnly({ address, deviceId: BigInt(deviceId), transport, deadlineMs: 5000 });
+  } catch (e) {
+    return { state: 'unreachable', detail: (e as Error).message.split('\n')[0] };
+  }
+  try {
     try {
       const pipeline = await client.getPipeline('P4INFO_AND_COOKIE');
       if (!pipeline.p4info) return { state: 'no pipeline' };
@@ -113,16 +120,16 @@ export const probeSwitch: SwitchProbe = async (address, deviceId) => {
   }
 };
 
-export const statusCommand = new Command('status')
+export const statusCommand = addClientTransportOptions(new Command('status'))
   .description('the state of the installation: controllers and leader, the switch, the node agents, versions (like cilium status)')
   .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
   .option('-n, --namespace <ns>', "the release's namespace", 'kube-system')
   .option('--release <name>', 'the Helm release name', 'talaria')
   .option('--switch <host:port>', "the switch's P4Runtime address as seen from here (default: the release's ConfigMap)")
   .option('-o, --output <format>', 'text or json', 'text')
-  .action(async (f: { kubeconfig?: string; namespace: string; release: string; switch?: string; output: string }) => {
+  .action(async (f: ClientTransportFlags & { kubeconfig?: string; namespace: string; release: string; switch?: string; output: string }) => {
     const kc = userKubeconfig(f.kubeconfig);
-    const r = await gatherStatus(kc, { namespace: f.namespace, release: f.release, switchAddress: f.switch, probe: probeSwitch });
+    const r = await gatherStatus(kc, { namespace: f.namespace, release: f.release, switchAddress: f.switch, probe: probeSwitch(f) });
     process.stdout.write(f.output === 'json' ? `${JSON.stringify({ ...r, healthy: healthy(r) }, null, 2)}\n` : `${renderStatus(r)}\n`);
     if (!healthy(r)) process.exitCode = 1;
   });

@@ -10,8 +10,10 @@ import { startTelemetry } from '../observability/telemetry.js';
 import { Controller, loadKubeconfig } from './controller.js';
 import { parseExternalRoute, parseNodeSwitchPort, parsePortMac, type ExternalRoute, type PortMac } from './desired/nodes.js';
 import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/frontends.js';
+import { clientChannel } from '../p4/transport.js';
+import { addClientTransportOptions, clientTransport, type ClientTransportFlags } from '../p4/transport-flags.js';
 
-interface Flags {
+interface Flags extends ClientTransportFlags {
   kubeconfig: string;
   switch: string;
   p4runtime?: string;
@@ -56,7 +58,7 @@ function positiveInt(name: string, text: string): bigint {
 }
 
 
-export const controllerCommand = new Command('controller')
+export const controllerCommand = addClientTransportOptions(new Command('controller'))
   .description('program the switch (P4Runtime) from Kubernetes Services and EndpointSlices, like kube-proxy')
   .option('--config <file>', 'a TalariaConfiguration (YAML or JSON) for the flags below; a flag on the command line wins (docs/configuration.md)')
   .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
@@ -112,11 +114,18 @@ export const controllerCommand = new Command('controller')
       }
       if (deviceConfig.length === 0) throw new UserError(`--device-config ${f.deviceConfig}: the file is empty`);
     }
+    const switchTransport = clientTransport(f);
+    try {
+      clientChannel(switchTransport);
+    } catch (e) {
+      throw new UserError(`the switch's TLS: ${(e as Error).message}`);
+    }
     const leaseMs = durationMs('--leader-elect-lease-duration', f.leaderElectLeaseDuration);
     const telemetry = startTelemetry({ serviceName: 'talaria-controller' });
     const controller = new Controller({
       kubeconfig,
       switchAddress: f.p4runtime ?? f.switch,
+      switchTransport,
       deviceId: positiveInt('--device-id', f.deviceId),
       deviceConfig,
       electionId: positiveInt('--election-id', f.electionId),

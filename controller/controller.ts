@@ -9,6 +9,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import type { P4InfoIndex } from '../p4/p4info/p4info.js';
 import { talariaP4Info } from '../p4/p4info/load-p4info.js';
+import type { P4RuntimeTransport } from '../p4/transport.js';
 import { HealthTracker } from '../observability/health.js';
 import { startProxyServers, type ProxyServers } from '../observability/proxy-server.js';
 import { makeLog } from '../cli/log.js';
@@ -27,6 +28,8 @@ import { Syncer } from './syncer.js';
 export interface ControllerOptions {
   readonly kubeconfig: KubeConfig;
   readonly switchAddress: string;
+  /** Mutual TLS or plaintext towards the switch (default plaintext: tests only; the command makes it explicit). */
+  readonly switchTransport?: P4RuntimeTransport;
   readonly deviceId: bigint;
   /** The target's device config sent with the pipeline (BMv2: the JSON p4c wrote); empty for the eBPF switch. */
   readonly deviceConfig?: Buffer;
@@ -173,6 +176,7 @@ export class Controller {
     let first = true;
     const connection = new SwitchConnection({
       address: this.opts.switchAddress,
+      transport: this.opts.switchTransport,
       deviceId: this.opts.deviceId,
       electionId: (this.opts.electionId << 64n) + transitions,
       p4info: this.p4info,

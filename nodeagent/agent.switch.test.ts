@@ -59,7 +59,7 @@ c.on('error', (e) => console.log('error ' + e.code));
 const BULK_SIZE = 8 << 20;
 
 function startSwitch(): Promise<number> {
-  const argv = talariaArgv(['softswitch', '--ports', 'swn1,swn2', '--grpc-addr', '127.0.0.1:0', '--device-id', '1', '--netns', cluster.switchNetns, '--pin-dir', `${h.pinRoot}/switch`]);
+  const argv = talariaArgv(['softswitch', '--ports', 'swn1,swn2', '--grpc-addr', '127.0.0.1:0', '--insecure-plaintext', '--device-id', '1', '--netns', cluster.switchNetns, '--pin-dir', `${h.pinRoot}/switch`]);
   sw = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   const child = sw;
   return new Promise((resolve, reject) => {

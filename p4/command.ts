@@ -1,14 +1,16 @@
 // `talaria switch tables`: what a P4Runtime switch holds, read over
-// P4Runtime (any target: the eBPF software switch or a P4 switch).
+// P4Runtime (any target: the eBPF software switch or a P4 switch) in a
+// read-only session.
 import { Command, Option } from 'commander';
 import { UserError } from '../cli/errors.js';
-import { P4RuntimeClient } from './client/client.js';
+import { openReadOnly } from './client/read-only.js';
+import { addClientTransportOptions, clientTransport, type ClientTransportFlags } from './transport-flags.js';
 import { P4RuntimeError } from './client/errors.js';
 import { P4InfoIndex } from './p4info/p4info.js';
 import { talariaP4Info } from './p4info/load-p4info.js';
 import { readTables, renderTables } from './switch-tables.js';
 
-interface TablesOptions {
+interface TablesOptions extends ClientTransportFlags {
   json?: boolean;
   addr: string;
   deviceId: string;
@@ -17,11 +19,11 @@ interface TablesOptions {
 
 async function tables(options: TablesOptions): Promise<void> {
   if (!/^\d+$/.test(options.deviceId) || BigInt(options.deviceId) === 0n) throw new UserError(`--device-id ${options.deviceId}: a non-zero integer`);
-  const client = new P4RuntimeClient({ address: options.addr, deviceId: BigInt(options.deviceId), deadlineMs: Number(options.timeout) });
+  const transport = clientTransport(options);
+  const client = await openReadOnly({ address: options.addr, deviceId: BigInt(options.deviceId), transport, deadlineMs: Number(options.timeout) }).catch((e: Error) => {
+    throw new UserError(`cannot reach a P4Runtime server at ${options.addr}: ${e.message.split('\n')[0]}`);
+  });
   try {
-    await client.connect().catch(() => {
-      throw new UserError(`cannot reach a P4Runtime server at ${options.addr}`);
-    });
     // Names come from the device's own P4Info; talaria.p4's when it has none to give.
     const pipeline = await client.getPipeline('P4INFO_AND_COOKIE').catch((err: unknown) => {
       if (err instanceof P4RuntimeError && err.codeName === 'FAILED_PRECONDITION') {
@@ -43,7 +45,7 @@ async function tables(options: TablesOptions): Promise<void> {
 export const switchCommand = new Command('switch')
   .description('inspect a P4Runtime switch (the software switch or a P4 target)')
   .addCommand(
-    new Command('tables')
+    addClientTransportOptions(new Command('tables'))
       .description('print every table entry with counters, and the selector groups (like `cilium service list`)')
       .option('--json', 'stable JSON: {"tables": {...}, "groups": {...}}')
       .option('--addr <host:port>', 'P4Runtime server', '127.0.0.1:9559')

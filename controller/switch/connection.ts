@@ -10,10 +10,12 @@ import { createHash } from 'node:crypto';
 import { P4RuntimeClient, P4RuntimeWriteError, P4RuntimeError, Code, codeName, type P4InfoIndex } from '../../p4/client/index.js';
 import { encodeP4Info } from '../../p4/p4info/load-p4info.js';
 import type { Entity as P4Entity, Update } from '../../p4/proto/types.js';
+import type { P4RuntimeTransport } from '../../p4/transport.js';
 import type { SwitchSession, UpdateFailure } from './session.js';
 
 export interface SwitchConnectionOptions {
   readonly address: string;
+  readonly transport?: P4RuntimeTransport;
   readonly deviceId: bigint;
   readonly electionId: bigint;
   readonly p4info: P4InfoIndex;
@@ -60,6 +62,7 @@ export class SwitchConnection {
     this.stopped = false;
     const client = new P4RuntimeClient({
       address: this.opts.address,
+      transport: this.opts.transport,
       deviceId: this.opts.deviceId,
       electionId: this.opts.electionId,
       p4info: this.opts.p4info,

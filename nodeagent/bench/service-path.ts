@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       }
       dp.attach('eth0', 'fromUplink');
     }
-    const argv = talariaArgv(['softswitch', '--ports', 'swn1,swn2', '--grpc-addr', '127.0.0.1:0', '--device-id', '1', '--netns', cluster.switchNetns, '--pin-dir', `${pinRoot}/switch`]);
+    const argv = talariaArgv(['softswitch', '--ports', 'swn1,swn2', '--grpc-addr', '127.0.0.1:0', '--insecure-plaintext', '--device-id', '1', '--netns', cluster.switchNetns, '--pin-dir', `${pinRoot}/switch`]);
     sw = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     const child = sw;
     const port = await new Promise<number>((resolve, reject) => {

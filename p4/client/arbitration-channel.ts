@@ -22,6 +22,8 @@ export interface ArbitrationResult {
 
 export interface ArbitrationChannelOptions {
   deviceId: bigint;
+  /** The P4Runtime role to arbitrate in ('' = the default role). */
+  role: string;
   openStream: () => grpc.ClientDuplexStream<StreamMessageRequest, StreamMessageResponse>;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -100,7 +102,7 @@ export class ArbitrationChannel {
   private send(): void {
     if (!this.stream || this.electionId === undefined) return;
     this.stream.write({
-      arbitration: { device_id: this.options.deviceId.toString(), election_id: bigIntToUint128(this.electionId) },
+      arbitration: { device_id: this.options.deviceId.toString(), role: this.options.role ? { name: this.options.role } : null, election_id: bigIntToUint128(this.electionId) },
     });
   }
 

@@ -1,7 +1,9 @@
 // P4RuntimeClient: a controller's connection to one P4Runtime device over
 // @grpc/grpc-js. Arbitration on StreamChannel (re-arbitrating after the
 // stream breaks), Capabilities, Set/GetForwardingPipelineConfig with cookie,
-// batched Write with per-update errors, streaming Read with wildcards. Every
+// batched Write with per-update errors, streaming Read with wildcards, over
+// mutual TLS or an explicit plaintext (../transport.ts), in the default role
+// or another (Role in the arbitration and in every Write). Every
 // call carries a deadline and the active OpenTelemetry context (W3C
 // traceparent in the gRPC metadata).
 import * as grpc from '@grpc/grpc-js';
@@ -24,6 +26,7 @@ import type {
   Update,
 } from '../proto/types.js';
 import { bigIntToUint128 } from '../proto/uint128.js';
+import { clientChannel, PLAINTEXT, type P4RuntimeTransport } from '../transport.js';
 import { ArbitrationChannel } from './arbitration-channel.js';
 import type { ArbitrationResult } from './arbitration-channel.js';
 import { P4RuntimeError, P4RuntimeWriteError } from './errors.js';
@@ -48,7 +51,10 @@ export interface P4RuntimeClientOptions {
   takeOverWhenPrimaryLost?: boolean;
   /** Updates per WriteRequest; write() splits longer arrays (default 5000). */
   maxBatch?: number;
-  credentials?: grpc.ChannelCredentials;
+  /** Mutual TLS or plaintext (default plaintext: tests and loopback only). */
+  transport?: P4RuntimeTransport;
+  /** P4Runtime role (default: the default role, which writes everything). */
+  role?: string;
   channelOptions?: grpc.ChannelOptions;
 }
 
@@ -104,13 +110,16 @@ export class P4RuntimeClient {
     this.electionIdValue = BigInt(options.electionId ?? 1);
     this.p4info = options.p4info;
     const Ctor = p4RuntimeClientConstructor();
-    this.stub = new Ctor(options.address, options.credentials ?? grpc.credentials.createInsecure(), {
+    const channel = clientChannel(options.transport ?? PLAINTEXT);
+    this.stub = new Ctor(options.address, channel.credentials, {
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
       'grpc.max_send_message_length': 256 * 1024 * 1024,
+      ...channel.options,
       ...options.channelOptions,
     }) as unknown as Stub;
     this.channel = new ArbitrationChannel({
       deviceId: this.deviceId,
+      role: options.role ?? '',
       openStream: () => this.stub.StreamChannel(metadata()),
       initialBackoffMs: options.reconnect?.initialMs ?? 100,
       maxBackoffMs: options.reconnect?.maxMs ?? 5000,
@@ -192,6 +201,7 @@ export class P4RuntimeClient {
     const request = {
       device_id: this.deviceId.toString(),
       election_id: bigIntToUint128(this.electionIdValue),
+      role: this.options.role ?? '',
       action: options.action ?? 'VERIFY_AND_COMMIT',
       config: {
         p4info: message,
@@ -256,6 +266,7 @@ export class P4RuntimeClient {
     const request = {
       device_id: this.deviceId.toString(),
       election_id: bigIntToUint128(this.electionIdValue),
+      role: this.options.role ?? '',
       updates: batch,
       atomicity,
     };
@@ -275,6 +286,7 @@ export class P4RuntimeClient {
    */
   async *read(entities: readonly Entity[], options: { deadlineMs?: number } = {}): AsyncGenerator<Entity> {
     const call = this.stub.Read(
+      // No role: a read sees every table, whichever role the client writes in.
       { device_id: this.deviceId.toString(), entities },
       metadata(),
       this.deadline(options.deadlineMs ?? this.options.readDeadlineMs ?? 120_000),

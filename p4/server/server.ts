@@ -4,7 +4,9 @@
 // and applied through the target, Read with wildcards and counters, errors
 // as P4Runtime reports them. State lives in the target; the server rebuilds
 // its store from the target on start, so a restart keeps the forwarding
-// state until a new primary reconciles it.
+// state until a new primary reconciles it. The transport (mutual TLS or an
+// explicit plaintext) and the access policy (who may take which role,
+// access.ts) decide who may change anything.
 import * as grpc from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { extractTraceContext } from '../../observability/grpc-trace-context.js';
@@ -24,6 +26,8 @@ import type {
   WriteRequest,
 } from '../proto/types.js';
 import { bigIntToUint128, uint128ToBigInt } from '../proto/uint128.js';
+import { peerIdentities, serverCredentials, PLAINTEXT, type P4RuntimeTransport, type ServerCall } from '../transport.js';
+import { authorize, type AccessPolicy } from './access.js';
 import { Arbitrator } from './arbitration.js';
 import type { ArbitrationPeer } from './arbitration.js';
 import { EntityStore } from './entity-store.js';
@@ -49,6 +53,10 @@ export interface P4RuntimeServerOptions {
   p4info?: P4InfoIndex;
   /** Where notable events go (default: nowhere). */
   log?: (message: string) => void;
+  /** Mutual TLS or plaintext (default plaintext: tests and loopback only). */
+  transport?: P4RuntimeTransport;
+  /** Who may take the default (writing) role (default: every admitted client). */
+  access?: AccessPolicy;
 }
 
 export class P4RuntimeServer {
@@ -56,7 +64,10 @@ export class P4RuntimeServer {
   private readonly target: P4Target;
   private readonly accepted: P4InfoIndex;
   private readonly log: (message: string) => void;
-  private readonly arbitrator = new Arbitrator();
+  private readonly transport: P4RuntimeTransport;
+  private readonly access: AccessPolicy;
+  /** One election per role (P4Runtime: a primary per role). */
+  private readonly arbitrators = new Map<string, Arbitrator>();
   private readonly queue = new SerialQueue();
   private readonly streams = new Set<grpc.ServerDuplexStream<StreamMessageRequest, StreamMessageResponse>>();
   private store: EntityStore;
@@ -70,6 +81,8 @@ export class P4RuntimeServer {
     this.target = options.target;
     this.accepted = options.p4info ?? talariaP4Info();
     this.log = options.log ?? (() => undefined);
+    this.transport = options.transport ?? PLAINTEXT;
+    this.access = options.access ?? {};
     this.store = new EntityStore((id) => this.capacity(id));
   }
 
@@ -90,10 +103,12 @@ export class P4RuntimeServer {
     });
     server.addService(p4RuntimeService(), this.handlers());
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(address, serverCredentials(this.transport), (err, p) => (err ? reject(err) : resolve(p)));
     });
     this.server = server;
-    this.log(`P4Runtime server for device ${this.deviceId} on ${address.replace(/:\d+$/, '')}:${port} (target ${this.target.description})`);
+    const protection = this.transport.kind === 'mtls' ? 'mutual TLS' : 'PLAINTEXT: anyone who reaches it can reprogram the switch';
+    const writers = this.access.writers ? `writers: ${this.access.writers.join(', ')}` : 'any admitted client may write';
+    this.log(`P4Runtime server for device ${this.deviceId} on ${address.replace(/:\d+$/, '')}:${port} (target ${this.target.description}; ${protection}; ${writers})`);
     return port;
   }
 
@@ -144,11 +159,19 @@ export class P4RuntimeServer {
     if (id !== this.deviceId) throw new UpdateError(Code.NOT_FOUND, `unknown device_id ${id} (this is device ${this.deviceId})`);
   }
 
-  private checkPrimary(electionId: Uint128 | null | undefined, role: string | undefined, what: string): void {
-    if (role) throw new UpdateError(Code.PERMISSION_DENIED, `role '${role}' is not configured (only the default role)`);
+  private arbitrator(role: string): Arbitrator {
+    let a = this.arbitrators.get(role);
+    if (!a) this.arbitrators.set(role, (a = new Arbitrator()));
+    return a;
+  }
+
+  /** A change of the switch: allowed for this client in this role, and from the role's primary. */
+  private checkPrimary(call: ServerCall, electionId: Uint128 | null | undefined, role: string | undefined, what: string): void {
+    authorize(this.access, role ?? '', peerIdentities(call), 'write');
+    const arbitrator = this.arbitrator(role ?? '');
     const id = uint128ToBigInt(electionId);
-    if (id === undefined || !this.arbitrator.isPrimary(id)) {
-      const primary = this.arbitrator.primaryElectionId;
+    if (id === undefined || !arbitrator.isPrimary(id)) {
+      const primary = arbitrator.primaryElectionId;
       throw new UpdateError(
         Code.PERMISSION_DENIED,
         `${what} needs the primary controller's election id (got ${id ?? 'none'}, primary ${primary ?? 'none'})`,
@@ -176,7 +199,7 @@ export class P4RuntimeServer {
         );
       },
       SetForwardingPipelineConfig: (call: grpc.ServerUnaryCall<SetForwardingPipelineConfigRequest, object>, callback: grpc.sendUnaryData<object>) => {
-        this.setPipeline(call.request).then(() => callback(null, {}), (err: unknown) => callback(asCallError(err)));
+        this.setPipeline(call, call.request).then(() => callback(null, {}), (err: unknown) => callback(asCallError(err)));
       },
       GetForwardingPipelineConfig: (call: grpc.ServerUnaryCall<GetForwardingPipelineConfigRequest, object>, callback: grpc.sendUnaryData<object>) => {
         try {
@@ -196,7 +219,7 @@ export class P4RuntimeServer {
       await context.with(trace.setSpan(context.active(), span), () =>
         this.queue.run(async () => {
           this.checkDevice(request.device_id);
-          this.checkPrimary(request.election_id, request.role, 'Write');
+          this.checkPrimary(call, request.election_id, request.role, 'Write');
           const pipeline = this.requirePipeline();
           if (request.atomicity === 'DATAPLANE_ATOMIC') throw new UpdateError(Code.UNIMPLEMENTED, 'DATAPLANE_ATOMIC is not supported; use ROLLBACK_ON_ERROR');
           const outcome = await processWrite(pipeline.p4info, this.store, this.target, request.updates, request.atomicity === 'ROLLBACK_ON_ERROR');
@@ -221,10 +244,10 @@ export class P4RuntimeServer {
     }
   }
 
-  private async setPipeline(request: SetForwardingPipelineConfigRequest): Promise<void> {
+  private async setPipeline(call: ServerCall, request: SetForwardingPipelineConfigRequest): Promise<void> {
     await this.queue.run(async () => {
       this.checkDevice(request.device_id);
-      this.checkPrimary(request.election_id, request.role, 'SetForwardingPipelineConfig');
+      this.checkPrimary(call, request.election_id, request.role, 'SetForwardingPipelineConfig');
       const action = request.action;
       if (action === 'COMMIT') {
         if (!this.saved) throw new UpdateError(Code.FAILED_PRECONDITION, 'COMMIT without a saved pipeline (VERIFY_AND_SAVE first)');
@@ -268,6 +291,8 @@ export class P4RuntimeServer {
   private streamChannel(call: grpc.ServerDuplexStream<StreamMessageRequest, StreamMessageResponse>): void {
     this.streams.add(call);
     let ended = false;
+    /** The role this stream arbitrated in, once it has. */
+    let role: string | undefined;
     const peer: ArbitrationPeer = {
       notify: (outcome) => {
         // A stream that is going away hears nothing more (its 'cancelled' may still be queued).
@@ -275,6 +300,7 @@ export class P4RuntimeServer {
         call.write({
           arbitration: {
             device_id: this.deviceId.toString(),
+            role: role ? { name: role } : null,
             election_id: bigIntToUint128(outcome.electionId),
             status: { code: outcome.code, message: outcome.message, details: [] },
           },
@@ -285,17 +311,20 @@ export class P4RuntimeServer {
       if (ended) return;
       ended = true;
       this.streams.delete(call);
-      this.arbitrator.remove(peer);
+      if (role !== undefined) this.arbitrator(role).remove(peer);
     };
     call.on('data', (message: StreamMessageRequest) => {
       try {
         if (message.arbitration) {
           const a = message.arbitration;
           this.checkDevice(a.device_id);
-          if (a.role?.name) throw new UpdateError(Code.PERMISSION_DENIED, `role '${a.role.name}' is not configured (only the default role)`);
+          const asked = a.role?.name ?? '';
+          authorize(this.access, asked, peerIdentities(call), 'arbitrate');
           const electionId = uint128ToBigInt(a.election_id);
           if (electionId === undefined) throw new UpdateError(Code.INVALID_ARGUMENT, 'arbitration without election_id');
-          this.arbitrator.arbitrate(peer, electionId);
+          if (role !== undefined && role !== asked) this.arbitrator(role).remove(peer);
+          role = asked;
+          this.arbitrator(role).arbitrate(peer, electionId);
         } else {
           call.write({ error: { canonical_code: Code.UNIMPLEMENTED, message: `stream message '${message.update ?? 'unknown'}' is not supported` } });
         }

@@ -1,7 +1,8 @@
 // `talaria softswitch`: the software switch. Loads bpf/switch.bpf.c with its
 // maps pinned under --pin-dir (reusing them after a restart, so forwarding
 // never stops), attaches it to the TC ingress of every port inside --netns,
-// and serves P4Runtime for it. SIGTERM/SIGINT detach the program and stop the
+// and serves P4Runtime for it, over mutual TLS unless told --insecure-plaintext,
+// on the address it is given. SIGTERM/SIGINT detach the program and stop the
 // server; the pins stay for the next start unless --cleanup.
 import { execFileSync } from 'node:child_process';
 import { Command, Option } from 'commander';
@@ -12,12 +13,13 @@ import { startProxyServers, type ProxyServers } from '../../observability/proxy-
 import { startTelemetry, type Telemetry } from '../../observability/telemetry.js';
 import { talariaP4Info } from '../p4info/load-p4info.js';
 import { P4RuntimeServer } from '../server/server.js';
+import { addServerTransportOptions, serverTransport, type ServerTransportFlags } from '../transport-flags.js';
 import { PortError, SwitchDatapath, type SwitchPort } from './datapath.js';
 import { EbpfTarget } from './ebpf-target.js';
 import { registerSwitchMetrics } from './metrics.js';
 import { logFormatOption, makeLog, type LogFormat } from '../../cli/log.js';
 
-export interface SoftswitchOptions {
+export interface SoftswitchOptions extends ServerTransportFlags {
   ports: string;
   grpcAddr: string;
   deviceId: string;
@@ -48,6 +50,7 @@ export function namespaceAddresses(netns: string | undefined): string[] {
 
 export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) => void = makeLog('softswitch', opts.logFormat)): Promise<{ stop(): Promise<void>; port: number }> {
   const ports = parsePorts(opts.ports);
+  const transport = serverTransport(opts);
   if (!/^\d+$/.test(opts.deviceId) || BigInt(opts.deviceId) === 0n) throw new UserError(`--device-id: '${opts.deviceId}' is not a positive integer`);
   let datapath: SwitchDatapath;
   try {
@@ -74,8 +77,10 @@ export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) =>
       metrics = await startProxyServers({ registry: telemetry.registry, health: new HealthTracker(), healthzAddress: '', metricsAddress: opts.metricsBindAddress });
       log(`metrics on ${opts.metricsBindAddress.replace(/:\d*$/, '')}:${metrics.metricsPort}`);
     }
-    server = new P4RuntimeServer({ deviceId: BigInt(opts.deviceId), target: new EbpfTarget({ datapath }), log });
-    const port = await server.start(opts.grpcAddr);
+    server = new P4RuntimeServer({ deviceId: BigInt(opts.deviceId), target: new EbpfTarget({ datapath }), log, transport, access: { writers: opts.writerIdentity } });
+    const port = await server.start(opts.grpcAddr).catch((e: Error) => {
+      throw new UserError(`P4Runtime on ${opts.grpcAddr}: ${e.message}`);
+    });
     let stopped = false;
     return {
       port,
@@ -101,10 +106,10 @@ export async function runSoftswitch(opts: SoftswitchOptions, log: (m: string) =>
   }
 }
 
-export const softswitchCommand = new Command('softswitch')
+export const softswitchCommand = addServerTransportOptions(new Command('softswitch'))
   .description('the eBPF software switch: talaria.p4 as a TC program on every port, with a P4Runtime server')
   .requiredOption('--ports <if,...>', 'switch ports in P4 port order (port 1 is the first)')
-  .addOption(new Option('--grpc-addr <host:port>', 'P4Runtime listen address').default('127.0.0.1:9559'))
+  .addOption(new Option('--grpc-addr <host:port>', 'P4Runtime listen address (only this address: give the one the controllers dial)').default('127.0.0.1:9559'))
   .addOption(new Option('--device-id <n>', 'P4Runtime device id').default('1'))
   .option('--netns <name>', 'network namespace that holds the ports')
   .addOption(new Option('--pin-dir <dir>', 'where the maps are pinned (kept across restarts)').default(DEFAULT_PIN_DIR))

@@ -59,7 +59,7 @@ function buildTopology(): Record<number, string> {
 
 /** Starts `talaria softswitch` and resolves with the P4Runtime port once it listens. */
 function startSwitch(children: ChildProcess[], cleanup: boolean): Promise<{ child: ChildProcess; port: number; metricsPort: number }> {
-  const args = ['softswitch', '--ports', 'p1,p2,p3', '--grpc-addr', '127.0.0.1:0', '--device-id', '1', '--netns', NS.sw, '--pin-dir', PIN_DIR, '--metrics-bind-address', '127.0.0.1:0', ...(cleanup ? ['--cleanup'] : [])];
+  const args = ['softswitch', '--ports', 'p1,p2,p3', '--grpc-addr', '127.0.0.1:0', '--insecure-plaintext', '--device-id', '1', '--netns', NS.sw, '--pin-dir', PIN_DIR, '--metrics-bind-address', '127.0.0.1:0', ...(cleanup ? ['--cleanup'] : [])];
   const argv = talariaArgv(args);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);

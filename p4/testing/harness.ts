@@ -2,7 +2,7 @@
 // and clients for it: what the round-trip tests (and the interop test) use.
 import { MemoryTarget } from '../server/memory-target.js';
 import type { MemoryTargetOptions } from '../server/memory-target.js';
-import { P4RuntimeServer } from '../server/server.js';
+import { P4RuntimeServer, type P4RuntimeServerOptions } from '../server/server.js';
 import { P4RuntimeClient } from '../client/client.js';
 import type { P4RuntimeClientOptions } from '../client/client.js';
 import { talariaP4Info } from '../p4info/load-p4info.js';
@@ -14,7 +14,11 @@ export class Harness {
   port = 0;
   readonly clients: P4RuntimeClient[] = [];
 
-  constructor(readonly target = new MemoryTarget()) {}
+  constructor(
+    readonly target = new MemoryTarget(),
+    /** The server's transport and access policy (default: plaintext, anyone writes). */
+    private readonly serverOptions: Pick<P4RuntimeServerOptions, 'transport' | 'access'> = {},
+  ) {}
 
   static withCapacities(capacities: MemoryTargetOptions['capacities']): Harness {
     return new Harness(new MemoryTarget({ capacities }));
@@ -22,7 +26,7 @@ export class Harness {
 
   /** Starts (or restarts, on the same port and target) the server. */
   async start(): Promise<void> {
-    this.server = new P4RuntimeServer({ deviceId: DEVICE_ID, target: this.target });
+    this.server = new P4RuntimeServer({ deviceId: DEVICE_ID, target: this.target, ...this.serverOptions });
     this.port = await this.server.start(`127.0.0.1:${this.port}`);
   }
 
