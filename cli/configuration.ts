@@ -10,7 +10,7 @@
 //   kind: TalariaConfiguration
 //   clientConnection: {kubeconfig: /etc/talaria/kubeconfig}
 //   serviceProxyName: ""
-//   controller: {switch: {address: 10.0.0.1:9559, deviceId: 1}, syncPeriod: 60s, ...}
+//   controller: {switch: {address: 10.0.0.1:9559, deviceId: 1, tls: {caFile: ...}}, syncPeriod: 60s, ...}
 //   nodeAgent: {uplink: eth0, clusterCIDR: 10.244.0.0/16, conntrack: {tcpEstablishedTimeout: 24h}, ...}
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -109,6 +109,11 @@ export const FIELDS: readonly Field[] = [
   { path: 'controller.switch.deviceId', flag: '--device-id', components: CONTROLLER, check: isPositiveInt },
   { path: 'controller.switch.electionId', flag: '--election-id', components: CONTROLLER, check: isPositiveInt },
   { path: 'controller.switch.deviceConfig', flag: '--device-config', components: CONTROLLER, check: isString },
+  { path: 'controller.switch.tls.caFile', flag: '--switch-ca-file', components: CONTROLLER, check: isString },
+  { path: 'controller.switch.tls.certFile', flag: '--switch-cert-file', components: CONTROLLER, check: isString },
+  { path: 'controller.switch.tls.keyFile', flag: '--switch-key-file', components: CONTROLLER, check: isString },
+  { path: 'controller.switch.tls.serverName', flag: '--switch-server-name', components: CONTROLLER, check: isString },
+  { path: 'controller.switch.insecurePlaintext', flag: '--switch-insecure-plaintext', components: CONTROLLER, check: isBool, argv: (v) => (v ? ['--switch-insecure-plaintext'] : []) },
   { path: 'controller.leaderElection.leaderElect', flag: '--no-leader-elect', components: CONTROLLER, check: isBool, argv: (v) => (v ? [] : ['--no-leader-elect']) },
   { path: 'controller.leaderElection.leaseNamespace', flag: '--leader-elect-lease-namespace', components: CONTROLLER, check: isString },
   { path: 'controller.leaderElection.leaseName', flag: '--leader-elect-lease-name', components: CONTROLLER, check: isString },

@@ -1,5 +1,6 @@
-// `talaria controller` as a process: flags parsed, programs the switch,
-// serves /healthz, exits cleanly on SIGTERM.
+// `talaria controller` as a process: flags parsed, programs the switch over
+// mutual TLS as the only writer the switch allows, serves /healthz, exits
+// cleanly on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,11 +12,19 @@ import { P4RuntimeServer } from '../p4/server/server.js';
 import { entityKey } from './desired/entities.js';
 import { EntityCodec } from './switch/codec.js';
 import { freePort } from '../testbed/free-port.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPki } from '../p4/testing/pki.js';
 
 
 void test('talaria controller programs the switch and stops on SIGTERM', async () => {
   const api = await TestApiServer.start();
-  const server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget() });
+  const dir = mkdtempSync(join(tmpdir(), 'talaria-controller-pki-'));
+  const pki = createPki(dir);
+  const serverCert = pki.issue('switch', { server: { ips: ['127.0.0.1'] } });
+  const controllerCert = pki.issue('talaria-controller');
+  const server = new P4RuntimeServer({ deviceId: 1, target: new MemoryTarget(), transport: { kind: 'mtls', caFile: pki.caFile, ...serverCert }, access: { writers: ['talaria-controller'] } });
   const address = `127.0.0.1:${await server.start('127.0.0.1:0')}`;
   const healthz = await freePort();
   await api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
@@ -23,6 +32,9 @@ void test('talaria controller programs the switch and stops on SIGTERM', async (
     'controller',
     '--kubeconfig', api.kubeconfigPath,
     '--switch', address,
+    '--switch-ca-file', pki.caFile,
+    '--switch-cert-file', controllerCert.certFile,
+    '--switch-key-file', controllerCert.keyFile,
     '--external-route', '203.0.113.0/24=3,02:00:00:00:00:09',
     '--healthz-bind-address', `127.0.0.1:${healthz}`,
     '--metrics-bind-address', '',
@@ -32,7 +44,8 @@ void test('talaria controller programs the switch and stops on SIGTERM', async (
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const client = new P4RuntimeClient({ address, deviceId: 1 });
+  // The test reads with a certificate the switch does not let write.
+  const client = new P4RuntimeClient({ address, deviceId: 1, transport: { kind: 'mtls', caFile: pki.caFile, ...pki.issue('reader') } });
   const codec = new EntityCodec(talariaP4Info());
   try {
     const end = Date.now() + 60_000;
@@ -60,5 +73,6 @@ void test('talaria controller programs the switch and stops on SIGTERM', async (
     await client.close();
     await server.stop(100);
     await api.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

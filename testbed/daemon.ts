@@ -195,6 +195,7 @@ export class TestbedDaemon {
     if (mode === 'talaria') {
       const t = (this.talaria = await startTalaria({ controlPlane: cp, api, nodes: this.topology.nodes, switchPorts: this.topology.switchPorts, switchKind: this.o.switchKind ?? 'ebpf', logDir: stateDir(), onStarted: this.track }));
       this.state.p4runtime = t.p4runtime;
+      this.state.p4runtimeReader = t.readerTls;
       this.state.pinDirs = t.pinDirs;
       for (const p of this.state.processes) if (p.pod) this.setPodMetrics(p);
       await this.save();

@@ -5,6 +5,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Mode } from './network/addressing.js';
+import type { SwitchReaderTls } from './talaria-mode.js';
 
 export function stateDir(): string {
   return process.env.TALARIA_TESTBED_STATE_DIR ?? '/run/talaria-testbed';
@@ -57,6 +58,8 @@ export interface TestbedState {
   apiServer?: string;
   kubeconfig?: string;
   p4runtime?: string | null;
+  /** The switch's read-only client certificate (talaria mode). */
+  p4runtimeReader?: SwitchReaderTls;
   /** bpffs directories the testbed's processes pin under (removed by down). */
   pinDirs: string[];
   /** Directories made on the host as mount points of the chart's pods (testbed/kubelet/volumes.ts). */

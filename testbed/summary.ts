@@ -4,6 +4,7 @@ import type { KubeObject } from './client.js';
 import { externalAddressing, podNetns, switchNetns } from './network/addressing.js';
 import type { Mode } from './network/addressing.js';
 import type { Phase, SwitchKind, TestbedState, TrackedProcess } from './state.js';
+import type { SwitchReaderTls } from './talaria-mode.js';
 
 export interface TestbedSummary {
   mode: Mode;
@@ -11,7 +12,8 @@ export interface TestbedSummary {
   apiServer: string | null;
   kubeconfig: string | null;
   /** target: what runs the pipeline in talaria mode (null in the kube-proxy modes, where the switch is a bridge). */
-  switch: { netns: string; p4runtime: string | null; target: SwitchKind | null };
+  /** reader: the mutual-TLS files of a read-only client (the tools take them as --switch-*-file flags, talaria-mode.ts readerFlags). */
+  switch: { netns: string; p4runtime: string | null; reader: SwitchReaderTls | null; target: SwitchKind | null };
   external: { netns: string; ip: string };
   nodes: { name: string; netns: string; ip: string; podCIDR: string; ready: boolean; switchPort: number | null; uplinkMac: string | null }[];
   pods: { name: string; namespace: string; node: string | null; netns: string; ip: string | null; ready: boolean; phase: string; labels: Record<string, string> }[];
@@ -43,7 +45,7 @@ export function buildSummary(state: TestbedState, objs: { nodes: KubeObject[]; p
     phase: state.phase,
     apiServer: state.apiServer ?? null,
     kubeconfig: state.kubeconfig ?? null,
-    switch: { netns: switchNetns(), p4runtime: state.mode === 'talaria' ? (state.p4runtime ?? null) : null, target: state.mode === 'talaria' ? (state.switch ?? 'ebpf') : null },
+    switch: { netns: switchNetns(), p4runtime: state.mode === 'talaria' ? (state.p4runtime ?? null) : null, reader: state.mode === 'talaria' ? (state.p4runtimeReader ?? null) : null, target: state.mode === 'talaria' ? (state.switch ?? 'ebpf') : null },
     external: { netns: ext.netns, ip: ext.ip },
     nodes: [...objs.nodes].sort(byName).map((n) => ({
       name: n.metadata.name ?? '',

@@ -9,9 +9,12 @@
 // (testbed/image.ts), each with its ServiceAccount's projected token and
 // exactly the chart's RBAC. The only testbed-specific values are what an
 // operator writes for their cluster: where the API server and the switch
-// are, the rack's topology, the switch ports' MACs.
+// are, the rack's topology, the switch ports' MACs. P4Runtime is mutual TLS,
+// as the chart's default: the testbed is the operator's CA (switchPki), gives
+// the switch its server certificate, the controllers theirs as the Secret
+// the chart mounts, and keeps a read-only one for the tools.
 import { writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { imageTalariaArgv } from './image.js';
@@ -27,6 +30,7 @@ import { spawnTracked, waitListening } from './processes.js';
 import type { SwitchKind, TrackedProcess } from './state.js';
 import { bmv2Argv } from '../p4/bmv2/bmv2-process.js';
 import { compileForBmv2, findP4Tools } from '../p4/bmv2/toolchain.js';
+import { createPki, type CertFiles } from '../p4/testing/pki.js';
 
 /** The chart's release as the testbed installs it. */
 export const CHART_RELEASE = 'talaria';
@@ -38,6 +42,42 @@ const AGENT_METRICS = '127.0.0.1:10249';
 const CONTROLLER_METRICS = '127.0.0.1:10263';
 /** The pods' `app.kubernetes.io/component` labels (charts/talaria/templates/_helpers.tpl). */
 const COMPONENT_LABEL = 'app.kubernetes.io/component';
+
+/** The name on the switch's certificate, and the names the switch lets write and read (the chart's defaults). */
+export const SWITCH_SERVER_NAME = 'talaria-switch';
+const CONTROLLER_CERT_NAME = 'talaria-controller';
+const READER_CERT_NAME = 'talaria-reader';
+/** The chart's default Secret of the controllers' client certificate. */
+const CONTROLLER_SECRET = 'talaria-p4runtime-client';
+
+/** A read-only client's certificate for the switch, for the tools (`talaria switch tables --switch-ca-file ...`). */
+export interface SwitchReaderTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  serverName: string;
+}
+
+interface SwitchPki {
+  caFile: string;
+  server: CertFiles;
+  controller: CertFiles;
+  reader: SwitchReaderTls;
+}
+
+/** The testbed's CA for P4Runtime and the three certificates: the switch's, the controllers', the tools'. */
+function switchPki(dir: string): SwitchPki {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pki = createPki(dir, 'talaria-testbed-ca');
+  // The controllers dial 127.0.0.1 (a relay in their node); the tools a unix socket, by name.
+  const server = pki.issue(SWITCH_SERVER_NAME, { server: { ips: ['127.0.0.1'], dns: [SWITCH_SERVER_NAME] } });
+  return { caFile: pki.caFile, server, controller: pki.issue(CONTROLLER_CERT_NAME), reader: { caFile: pki.caFile, ...pki.issue(READER_CERT_NAME), serverName: SWITCH_SERVER_NAME } };
+}
+
+/** The flags that give a read-only tool the testbed's reader certificate. */
+export function readerFlags(tls: SwitchReaderTls): string[] {
+  return ['--switch-ca-file', tls.caFile, '--switch-cert-file', tls.certFile, '--switch-key-file', tls.keyFile, '--switch-server-name', tls.serverName];
+}
 
 /** The subcommands talaria mode runs. */
 export const TALARIA_SUBCOMMANDS = ['softswitch', 'controller', 'nodeagent'] as const;
@@ -68,6 +108,8 @@ export function pinDir(component: string): string {
 export interface TalariaProcesses {
   processes: TrackedProcess[];
   p4runtime: string;
+  /** A read-only certificate for the tools that look at the switch. */
+  readerTls: SwitchReaderTls;
   pinDirs: string[];
   /** Each node's relay to the controller metrics port there, for the controller pod that lands on it. */
   controllerMetrics: ReadonlyMap<string, string>;
@@ -112,7 +154,8 @@ export async function startTalaria(opts: {
     processes.push(p);
     await opts.onStarted(p);
   };
-  const sw = opts.switchKind === 'bmv2' ? startBmv2(opts) : await startSoftswitch(opts);
+  const pki = switchPki(join(opts.logDir, 'pki'));
+  const sw = opts.switchKind === 'bmv2' ? startBmv2(opts, pki) : await startSoftswitch(opts, pki);
   await track(sw.process, sw.metrics);
   await waitListening(sw.p4runtime, sw.process);
 
@@ -142,6 +185,14 @@ export async function startTalaria(opts: {
     }
   }
 
+  // The controllers' certificate, as the operator (or cert-manager) gives it to the chart.
+  await opts.api.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: CONTROLLER_SECRET, namespace: CHART_NAMESPACE },
+    type: 'Opaque',
+    data: Object.fromEntries(([['ca.crt', pki.caFile], ['tls.crt', pki.controller.certFile], ['tls.key', pki.controller.keyFile]] as const).map(([k, f]) => [k, readFileSync(f).toString('base64')])),
+  });
   if (sw.deviceConfig) {
     await opts.api.apply({
       apiVersion: 'v1',
@@ -155,7 +206,7 @@ export async function startTalaria(opts: {
   await run(['helm', 'install', CHART_RELEASE, join(repoRoot(), 'charts', 'talaria'), '--namespace', CHART_NAMESPACE, '--kubeconfig', opts.controlPlane.adminKubeconfig, '--values', values]);
 
   const pinDirs = [...(sw.pinDir ? [sw.pinDir] : []), ...opts.nodes.map((n) => pinDir(n.name))];
-  return { processes, p4runtime: sw.p4runtime, pinDirs, controllerMetrics, agentMetrics };
+  return { processes, p4runtime: sw.p4runtime, readerTls: pki.reader, pinDirs, controllerMetrics, agentMetrics };
 }
 
 /**
@@ -188,7 +239,7 @@ interface StartedSwitch {
 }
 
 /** Talaria's software switch: the eBPF pipeline on the switch namespace's ports. */
-async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: string }): Promise<StartedSwitch> {
+async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: string }, pki: SwitchPki): Promise<StartedSwitch> {
   const p4runtime = `127.0.0.1:${await freePort()}`;
   const switchPins = pinDir('switch');
   const metrics = `127.0.0.1:${await freePort()}`;
@@ -198,6 +249,10 @@ async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: s
       'softswitch',
       '--ports', opts.switchPorts.join(','),
       '--grpc-addr', p4runtime,
+      '--tls-cert-file', pki.server.certFile,
+      '--tls-private-key-file', pki.server.keyFile,
+      '--client-ca-file', pki.caFile,
+      '--writer-identity', CONTROLLER_CERT_NAME,
       '--device-id', '1',
       '--netns', switchNetns(),
       '--pin-dir', switchPins,
@@ -214,13 +269,13 @@ async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: s
  * switch numbers them); the controllers install it with the JSON as device
  * config. P4Runtime is a unix socket: BMv2 runs inside the switch namespace.
  */
-function startBmv2(opts: { switchPorts: readonly string[]; logDir: string }): StartedSwitch {
+function startBmv2(opts: { switchPorts: readonly string[]; logDir: string }, pki: SwitchPki): StartedSwitch {
   const tools = findP4Tools();
   if (typeof tools === 'string') throw new Error(`--switch bmv2: ${tools}`);
   const program = join(opts.logDir, 'p4');
   compileForBmv2(tools, program);
   const socket = join(opts.logDir, 'bmv2-p4runtime.sock');
   const ports = Object.fromEntries(opts.switchPorts.map((iface, i) => [i + 1, iface]));
-  const process = spawnTracked('bmv2', bmv2Argv({ tools, netns: switchNetns(), ports, socket }), join(opts.logDir, 'bmv2.log'), tools.env);
+  const process = spawnTracked('bmv2', bmv2Argv({ tools, netns: switchNetns(), ports, socket, tls: { caFile: pki.caFile, ...pki.server } }), join(opts.logDir, 'bmv2.log'), tools.env);
   return { process, p4runtime: `unix:${socket}`, deviceConfig: join(program, 'talaria.json') };
 }

@@ -101,7 +101,7 @@ for (const mode of ['iptables', 'nftables'] as const) {
       ]);
       assert.equal(tb.pods.length, 4);
       assert.ok(tb.pods.every((p) => p.ready && p.ip?.startsWith('10.244.') && p.netns.startsWith(`${prefix}pod-`)));
-      assert.deepEqual(tb.switch, { netns: `${prefix}switch`, p4runtime: null, target: null });
+      assert.deepEqual(tb.switch, { netns: `${prefix}switch`, p4runtime: null, reader: null, target: null });
       assert.deepEqual(tb.external, { netns: `${prefix}external`, ip: '198.19.0.2' });
       assert.match(echo().clusterIP, /^10\.(9[6-9]|10[0-9]|11[01])\./);
       assert.ok(echo().ports.every((p) => p.nodePort !== null && p.nodePort >= 30000));

@@ -120,6 +120,9 @@ void describe('charts/talaria', () => {
     ]);
     const extra = kinds(renders.allOn!).filter((k) => !kinds(renders.defaults!).includes(k));
     assert.deepEqual(extra, [
+      'Certificate/p4rt-controller',
+      'Certificate/p4rt-reader',
+      'Certificate/p4rt-switch',
       'ConfigMap/talaria-dashboard-overview',
       'ConfigMap/talaria-dashboard-vs-kube-proxy',
       'Deployment/talaria-softswitch',
@@ -150,6 +153,37 @@ void describe('charts/talaria', () => {
     assert.ok(!single.some((o) => o.kind === 'Role' && o.metadata?.name === 'talaria-controller-leader-election'), 'no Lease permissions without leader election');
     assert.ok(!single.some((o) => o.kind === 'PodDisruptionBudget'), 'no PDB for a single replica (it would block drains)');
     assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
+  });
+
+  void it('P4Runtime: mutual TLS from the secrets (or cert-manager), the switch bound to its own address, plaintext only when asked for', () => {
+    const controller = (objs: K8sObject[]): Obj => find(objs, 'Deployment', 'talaria-controller').spec.template.spec;
+    const softswitch = (objs: K8sObject[]): Obj => find(objs, 'Deployment', 'talaria-softswitch').spec.template.spec;
+    const c = controller(renders.allOn!);
+    const cArgs = c.containers[0].args as string[];
+    for (const want of ['--switch-ca-file=/etc/talaria-p4runtime/ca.crt', '--switch-cert-file=/etc/talaria-p4runtime/tls.crt', '--switch-key-file=/etc/talaria-p4runtime/tls.key', '--switch-server-name=switch.rack-1.example.com']) {
+      assert.ok(cArgs.includes(want), want);
+    }
+    assert.ok(!cArgs.includes('--switch-insecure-plaintext'));
+    assert.deepEqual(c.volumes.find((v: Obj) => v.name === 'p4runtime-tls'), { name: 'p4runtime-tls', secret: { secretName: 'p4rt-controller', defaultMode: 0o440 } });
+    assert.equal(c.securityContext.fsGroup, 65532, 'the non-root controller can read its key');
+    const s = softswitch(renders.allOn!);
+    const sArgs = s.containers[0].args as string[];
+    assert.ok(sArgs.includes('--grpc-addr=$(POD_IP):9559'), 'bound to the node address, not 0.0.0.0');
+    assert.ok(sArgs.includes('--writer-identity=talaria-controller.kube-system'), 'only the controllers write');
+    assert.ok(sArgs.includes('--client-ca-file=/etc/talaria-p4runtime/ca.crt'));
+    assert.deepEqual(s.volumes.find((v: Obj) => v.name === 'p4runtime-tls').secret, { secretName: 'p4rt-switch', defaultMode: 0o400 });
+    const server = find(renders.allOn!, 'Certificate', 'p4rt-switch');
+    assert.deepEqual([server.spec.commonName, server.spec.dnsNames, server.spec.ipAddresses, server.spec.usages.at(-1)], ['talaria-softswitch', ['switch.rack-1.example.com'], ['192.0.2.1'], 'server auth']);
+    assert.equal(find(renders.allOn!, 'Certificate', 'p4rt-controller').spec.commonName, 'talaria-controller.kube-system');
+    assert.deepEqual(find(renders.allOn!, 'Certificate', 'p4rt-reader').spec.issuerRef, { name: 'rack-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    // Without cert-manager the secrets are given: no Certificate.
+    assert.ok(!renders.defaults!.some((o) => o.kind === 'Certificate'));
+    assert.ok((controller(renders.defaults!).containers[0].args as string[]).includes('--switch-key-file=/etc/talaria-p4runtime/tls.key'), 'TLS is the default');
+    const plain = render('-f', allOn, '--set', 'switch.tls.enabled=false');
+    assert.ok((controller(plain).containers[0].args as string[]).includes('--switch-insecure-plaintext'));
+    assert.ok((softswitch(plain).containers[0].args as string[]).includes('--insecure-plaintext'));
+    assert.ok(!plain.some((o) => o.kind === 'Certificate'));
+    assert.ok(!controller(plain).volumes.some((v: Obj) => v.name === 'p4runtime-tls'));
   });
 
   void it('node agent: host network, only BPF/NET_ADMIN/SYS_ADMIN/PERFMON, bpffs and the pods\' namespaces, runs on every node', () => {

@@ -22,6 +22,7 @@ type ModelClass = new (data: unknown) => Model;
 /** The module that defines kind at apiVersion, e.g. kubernetes-models/apps/v1/Deployment. */
 export function modelModule(apiVersion: string, kind: string): string {
   if (apiVersion.startsWith('monitoring.coreos.com/')) return `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`;
+  if (apiVersion.startsWith('cert-manager.io/')) return `@kubernetes-models/cert-manager/${apiVersion}/${kind}`;
   return `kubernetes-models/${apiVersion}/${kind}`;
 }
 

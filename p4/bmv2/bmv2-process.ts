@@ -17,12 +17,17 @@ export interface Bmv2Options {
   /** Port number -> interface name in `netns`. */
   ports: Readonly<Record<number, string>>;
   deviceId?: number;
+  /** Mutual TLS: the server's certificate and the CA its clients' certificates must come from (BMv2 checks who connects, not what they may do). */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /** The command line of simple_switch_grpc in `netns`, serving P4Runtime on the unix socket `socket`. */
 export function bmv2Argv(o: Bmv2Options & { socket: string }): string[] {
   const ifaces = Object.entries(o.ports).flatMap(([port, iface]) => ['-i', `${port}@${iface}`]);
-  return ['ip', 'netns', 'exec', o.netns, o.tools.simpleSwitchGrpc, '--no-p4', '--device-id', String(o.deviceId ?? 1), ...ifaces, '--', '--grpc-server-addr', `unix:${o.socket}`];
+  const tls = o.tls
+    ? ['--grpc-server-ssl', '--grpc-server-cacert', o.tls.caFile, '--grpc-server-cert', o.tls.certFile, '--grpc-server-key', o.tls.keyFile, '--grpc-server-with-client-auth']
+    : [];
+  return ['ip', 'netns', 'exec', o.netns, o.tools.simpleSwitchGrpc, '--no-p4', '--device-id', String(o.deviceId ?? 1), ...ifaces, '--', '--grpc-server-addr', `unix:${o.socket}`, ...tls];
 }
 
 export class Bmv2Process {

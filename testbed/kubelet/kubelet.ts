@@ -314,7 +314,7 @@ export class Kubelet {
     this.pods.set(key, local);
     try {
       if (pod.spec?.volumes?.length) {
-        const volumes = await this.untilReferencesExist(local, () => podVolumes(pod, local.dir, { configMap: this.readConfigMap, token: this.requestToken }));
+        const volumes = await this.untilReferencesExist(local, () => podVolumes(pod, local.dir, { configMap: this.readConfigMap, secret: this.readSecret, token: this.requestToken }));
         local.volumes = volumes;
         local.tokenTimer = setInterval(() => void volumes.refreshTokens().catch((e: unknown) => this.log(`kubelet ${this.nodeName}: pod ${key}: token: ${(e as Error).message}`)), TOKEN_REFRESH_MS);
         local.tokenTimer.unref();
@@ -393,7 +393,7 @@ export class Kubelet {
       try {
         return await setUp();
       } catch (err) {
-        if (!/ConfigMap .* not found|has no key/.test((err as Error).message) || attempt >= 120 || local.terminating || this.stopped) throw err;
+        if (!/(ConfigMap|Secret) .* not found|has no key/.test((err as Error).message) || attempt >= 120 || local.terminating || this.stopped) throw err;
         if (attempt === 1) this.log(`kubelet ${this.nodeName}: pod ${local.key}: ${(err as Error).message}; waiting for it`);
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -408,6 +408,17 @@ export class Kubelet {
         ...Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
         ...Object.fromEntries(Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
       };
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+
+  /** A Secret's data (decoded), for secret volumes. */
+  private readonly readSecret: ConfigMapReader = async (namespace, name) => {
+    try {
+      const secret = await this.api!.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/${name}`);
+      return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
     } catch (err) {
       if (err instanceof ApiRequestError && err.status === 404) return undefined;
       throw err;

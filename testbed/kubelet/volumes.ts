@@ -1,5 +1,6 @@
 // A pod's volumes as a kubelet provides them, for the containers the testbed
-// runs as processes: configMap and projected volumes (a service account
+// runs as processes: configMap, secret (files of defaultMode, group fsGroup,
+// as the kubelet writes them) and projected volumes (a service account
 // token from TokenRequest, bound to the pod; ConfigMap keys; the downward
 // API's namespace) become files in the pod's directory, hostPath volumes are
 // the host's paths. Each container then runs in a mount namespace of its own
@@ -7,7 +8,7 @@
 // process finds its files where the pod spec says, as in a container. Mounts
 // from the host propagate in (slave), so a node agent sees the pods'
 // network namespaces appear under /run/netns.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
@@ -26,14 +27,16 @@ export interface PodVolumes {
 /** The default lifetime the ServiceAccount admission puts on projected tokens. */
 const DEFAULT_TOKEN_SECONDS = 3607;
 
-export async function podVolumes(pod: V1Pod, dir: string, o: { configMap: ConfigMapReader; token: TokenRequester }): Promise<PodVolumes> {
+export async function podVolumes(pod: V1Pod, dir: string, o: { configMap: ConfigMapReader; secret: ConfigMapReader; token: TokenRequester }): Promise<PodVolumes> {
   const ns = pod.metadata?.namespace ?? 'default';
   const paths = new Map<string, string>();
   const tokens: (() => Promise<void>)[] = [];
-  const files = async (vdir: string, entries: [path: string, content: Buffer | string][]): Promise<void> => {
+  const fsGroup = pod.spec?.securityContext?.fsGroup;
+  const files = async (vdir: string, entries: [path: string, content: Buffer | string][], mode = 0o644): Promise<void> => {
     for (const [p, content] of entries) {
       await mkdir(dirname(join(vdir, p)), { recursive: true });
-      await writeFile(join(vdir, p), content, { mode: 0o644 });
+      await writeFile(join(vdir, p), content, { mode });
+      if (fsGroup !== undefined) await chown(join(vdir, p), 0, fsGroup);
     }
   };
   const configMapFiles = async (v: string, name: string, items: { key: string; path: string }[] | undefined, optional: boolean | undefined): Promise<[string, Buffer][]> => {
@@ -51,6 +54,13 @@ export async function podVolumes(pod: V1Pod, dir: string, o: { configMap: Config
     } else if (v.configMap) {
       await mkdir(vdir, { recursive: true });
       await files(vdir, await configMapFiles(v.name, v.configMap.name!, v.configMap.items, v.configMap.optional));
+      paths.set(v.name, vdir);
+    } else if (v.secret) {
+      const data = await o.secret(ns, v.secret.secretName!);
+      if (!data && !v.secret.optional) throw new Error(`volume ${v.name}: Secret ${ns}/${v.secret.secretName} not found`);
+      await mkdir(vdir, { recursive: true });
+      const entries: [string, Buffer][] = v.secret.items ? v.secret.items.map((i) => [i.path, data?.[i.key] ?? Buffer.alloc(0)]) : Object.entries(data ?? {});
+      await files(vdir, entries, v.secret.defaultMode ?? 0o644);
       paths.set(v.name, vdir);
     } else if (v.projected) {
       await mkdir(vdir, { recursive: true });
@@ -86,7 +96,7 @@ export async function podVolumes(pod: V1Pod, dir: string, o: { configMap: Config
       await mkdir(vdir, { recursive: true });
       paths.set(v.name, vdir);
     } else {
-      throw new Error(`volume ${v.name}: only hostPath, configMap, projected and emptyDir volumes are supported by the testbed kubelet`);
+      throw new Error(`volume ${v.name}: only hostPath, configMap, secret, projected and emptyDir volumes are supported by the testbed kubelet`);
     }
   }
   return {

@@ -98,3 +98,24 @@ https://kubernetes.default.svc:443
   mountPath: /etc/talaria
   readOnly: true
 {{- end -}}
+
+{{/* The controller's P4Runtime transport flags: mutual TLS from the client secret, or plaintext by name. */}}
+{{- define "talaria.switchTransportArgs" -}}
+{{- if .Values.switch.tls.enabled -}}
+- --switch-ca-file=/etc/talaria-p4runtime/ca.crt
+- --switch-cert-file=/etc/talaria-p4runtime/tls.crt
+- --switch-key-file=/etc/talaria-p4runtime/tls.key
+{{- with .Values.switch.tls.serverName }}
+- --switch-server-name={{ . }}
+{{- end }}
+{{- else -}}
+- --switch-insecure-plaintext
+{{- end -}}
+{{- end -}}
+{{- define "talaria.switchTlsMount" -}}
+{{- if .Values.switch.tls.enabled -}}
+- name: p4runtime-tls
+  mountPath: /etc/talaria-p4runtime
+  readOnly: true
+{{- end -}}
+{{- end -}}
