@@ -2,6 +2,7 @@
 // Conntrack e2e tests expect from kube-proxy, rewritten for the testbed. Each
 // case creates its own objects (named after the case) and deletes them.
 import assert from 'node:assert/strict';
+import { runInNetns } from '../testbed/run-in-netns.js';
 import { AssertionError } from 'node:assert';
 import type { E2eContext, Mode } from './context.js';
 import { CLIENT, CLIENT_2, answeredBy, echoDeployment } from './context.js';
@@ -265,6 +266,35 @@ export const CASES: E2eCase[] = [
           for (const a of attempts) assert.equal(a.answer!.client.split(':')[0], ctx.tb.external.ip, 'the client address must be kept');
         });
       }
+    }),
+  },
+  {
+    name: 'healthCheckNodePort: every node answers 200 with its local endpoint count, 503 without one (as kube-proxy)',
+    run: withCleanup('e2e-hc', async (ctx) => {
+      await deploy(ctx, 'e2e-hc', 1, [{ name: 'http', containerPort: 8080 }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80, targetPort: 8080 }] });
+      const port = ctx.service('e2e-hc').healthCheckNodePort;
+      assert.ok(port, 'the API server allocated a healthCheckNodePort');
+      const probe = async (nodeIp: string): Promise<{ code: number; body: { localEndpoints?: number; service?: { name: string } } }> => {
+        // What a cloud load balancer does: an HTTP GET from outside the cluster.
+        const r = await runInNetns(ctx.tb.external.netns, ['curl', '-s', '--max-time', '3', '-w', '\n%{http_code}', `http://${nodeIp}:${port}/healthz`], 10_000);
+        const lines = r.stdout.trim().split('\n');
+        return { code: Number(lines.at(-1)), body: lines.length > 1 ? (JSON.parse(lines.slice(0, -1).join('\n')) as { localEndpoints?: number }) : {} };
+      };
+      const check = async (): Promise<void> => {
+        await ctx.refresh();
+        for (const node of ctx.tb.nodes) {
+          const local = ctx.podsOf('e2e-hc').filter((p) => p.node === node.name && p.ready).length;
+          const r = await probe(node.ip);
+          assert.equal(r.code, local > 0 ? 200 : 503, `${node.name} (${local} local) answered ${r.code}`);
+          assert.equal(r.body.localEndpoints, local, `${node.name}: ${JSON.stringify(r.body)}`);
+          assert.equal(r.body.service?.name, 'e2e-hc');
+        }
+      };
+      await ctx.eventually('each node answers for its own endpoints', check);
+      // A second pod: the answers follow the endpoints.
+      await ctx.scale('e2e-hc', 2);
+      await ctx.waitForPods('e2e-hc', 2);
+      await ctx.eventually('the answers follow a scale-up', check);
     }),
   },
   {

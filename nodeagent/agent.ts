@@ -28,6 +28,7 @@ import type { AgentMetrics } from './metrics.js';
 import type { NodePortAddresses } from '../proxy/frontends.js';
 import { NodePublisher } from './node-publisher.js';
 import { nodeFacts, preflightProblems } from './preflight.js';
+import { ServiceHealthServers } from './service-health-servers.js';
 import type { NodeFacts, PreflightCheck } from './preflight.js';
 
 export interface NodeAgentOptions {
@@ -64,6 +65,12 @@ export interface NodeAgentOptions {
   preflightRetryMs?: number;
   /** The node's facts for the preflight checks (tests); default: read from the node. */
   nodeFacts?: () => Promise<NodeFacts>;
+  /**
+   * Where the healthCheckNodePorts of externalTrafficPolicy=Local Services
+   * are answered (the command: 0.0.0.0, every node address, as kube-proxy);
+   * undefined: not served (tests of other things).
+   */
+  healthCheckBindAddress?: string;
 }
 
 function cidrParts(cidr: string): { addr: string; mask: string } {
@@ -101,6 +108,7 @@ export class NodeAgent {
   private readonly reported = new Set<string>();
   private syncs = 0;
   private publisher: NodePublisher | undefined;
+  private healthServers: ServiceHealthServers | undefined;
   private stopping = false;
   /** Ends a wait between two preflight runs (stop()). */
   private wakePreflight: (() => void) | undefined;
@@ -157,6 +165,9 @@ export class NodeAgent {
     // Only now may the switch route to this node: its programs take the shim off.
     this.publisher.set({ uplinkMac: up.mac, ready: true, reason: 'ProgramsAttached', message: `programs attached to ${o.uplink}` });
 
+    if (o.healthCheckBindAddress !== undefined) {
+      this.healthServers = new ServiceHealthServers({ proxyHealthy: () => o.health.healthy(), bindAddress: o.healthCheckBindAddress, log: o.log });
+    }
     this.runner = new BoundedFrequencyRunner({
       fn: (ctx) => this.sync(ctx),
       minIntervalMs: o.minSyncIntervalMs ?? 100,
@@ -224,6 +235,7 @@ export class NodeAgent {
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.gcTimer = undefined;
     await this.runner?.stop();
+    await this.healthServers?.close();
     if (this.informers) await Promise.all(Object.values(this.informers).map((i) => i.stop()));
     this.stats?.close();
     this.dp?.close();
@@ -270,6 +282,7 @@ export class NodeAgent {
     this.noteMapErrors(HOST_MAPS.localBackends, lr);
     m.mapEntries.set({ map: HOST_MAPS.frontends }, fr.entries);
     m.mapEntries.set({ map: HOST_MAPS.localBackends }, lr.entries);
+    await this.healthServers?.update(desired.healthChecks);
 
     const complete = await this.syncPods(ctx.full);
     this.syncs++;

@@ -129,6 +129,9 @@ export const nodeagentCommand = new Command('nodeagent')
       metrics,
       health,
       log,
+      // Health check ports are sockets of this process's namespace: answered
+      // when the agent runs in the node's (the DaemonSet), not for --netns.
+      healthCheckBindAddress: f.netns ? undefined : '0.0.0.0',
     });
     const shutdown = async (): Promise<void> => {
       await agent.stop();

@@ -178,3 +178,31 @@ void it('a memo kept between syncs gives what a fresh computation gives, as obje
   same([b], [sa2]);
   same([a2, b], []);
 });
+
+describe('health check node ports (externalTrafficPolicy=Local LoadBalancers)', () => {
+  const lb = (name: string, extra: Partial<NonNullable<V1Service['spec']>>): V1Service =>
+    svc(name, { type: 'LoadBalancer', clusterIP: `10.96.0.${name.length}`, externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], ...extra });
+  const checks = (services: V1Service[], slices: V1EndpointSlice[]) => {
+    const d = desiredState({ nodeName: 'node-1', services, slices, nodes });
+    return { checks: Object.fromEntries([...d.healthChecks].map(([port, c]) => [port, `${c.namespace}/${c.name} ${c.localEndpoints}`])), problems: d.problems.map((p) => `${p.service} ${p.field}: ${p.message}`) };
+  };
+
+  it('counts this node\'s ready endpoints once each, over all the ports; other nodes and unready ones do not count', () => {
+    const slices = [
+      slice('web', 80, [{ ip: '10.244.1.5', node: 'node-1' }, { ip: '10.244.1.6', node: 'node-1', ready: false, terminating: true }, { ip: '10.244.2.5', node: 'node-2' }], { portName: 'http' }),
+      slice('web', 443, [{ ip: '10.244.1.5', node: 'node-1' }, { ip: '10.244.1.7', node: 'node-1' }], { portName: 'https', name: 'web-def' }),
+    ];
+    assert.deepEqual(checks([lb('web', { healthCheckNodePort: 32000 })], slices), { checks: { 32000: 'default/web 2' }, problems: [] });
+    assert.deepEqual(checks([lb('web', { healthCheckNodePort: 32000 })], []).checks, { 32000: 'default/web 0' });
+  });
+
+  it('only LoadBalancers with externalTrafficPolicy Local have one', () => {
+    assert.deepEqual(checks([lb('web', { healthCheckNodePort: 32000, externalTrafficPolicy: 'Cluster' }), lb('np', { type: 'NodePort', healthCheckNodePort: 32001 })], []).checks, {});
+  });
+
+  it('a bad or taken port is a problem naming the field; the other Services keep theirs', () => {
+    const r = checks([lb('bad', { healthCheckNodePort: 70000 }), lb('first', { healthCheckNodePort: 32000 }), lb('second', { healthCheckNodePort: 32000 })], []);
+    assert.deepEqual(r.checks, { 32000: 'default/first 0' });
+    assert.deepEqual(r.problems, ['default/bad spec.healthCheckNodePort: 70000 is not a port number (1-65535)', 'default/second spec.healthCheckNodePort: 32000 is already the health check port of Service default/first']);
+  });
+});

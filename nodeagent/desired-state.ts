@@ -28,9 +28,19 @@ export interface DesiredFrontend {
   endpoints: string[];
 }
 
+/** What a node answers on a Service's healthCheckNodePort (kube-proxy's service health server). */
+export interface ServiceHealthCheck {
+  namespace: string;
+  name: string;
+  /** Ready endpoints of the Service on this node (distinct addresses, over all its ports). */
+  localEndpoints: number;
+}
+
 export interface DesiredState {
   /** By frontendKeyString(). */
   frontends: Map<string, DesiredFrontend>;
+  /** By healthCheckNodePort. */
+  healthChecks: Map<number, ServiceHealthCheck>;
   /** What could not be served, each naming the Service and the field. */
   problems: Problem[];
 }
@@ -107,11 +117,18 @@ export function desiredState(input: {
   // Every frontend each Service asks for; the owner of a frontend claimed
   // twice is decided as on the switch (older Service, then name).
   const claims = new Map<string, Claim[]>();
+  const healthCheckOwners = new Map<number, string>();
   const services = [...input.services].sort((a, b) => (serviceName(a) < serviceName(b) ? -1 : 1));
   for (const svc of services) {
     let r = memo.ports.get(svc);
     if (!r) memo.ports.set(svc, (r = servicePortsFromService(svc, filter)));
     problems.push(...r.problems);
+    if (r.healthCheckNodePort !== undefined) {
+      const name = serviceName(svc);
+      const taken = healthCheckOwners.get(r.healthCheckNodePort);
+      if (taken) problems.push({ service: name, field: 'spec.healthCheckNodePort', reason: 'conflict', message: `${r.healthCheckNodePort} is already the health check port of Service ${taken}` });
+      else healthCheckOwners.set(r.healthCheckNodePort, name);
+    }
     for (const sp of r.ports) {
       for (const c of frontendCandidates(sp, nodes, input.nodePortAddresses)) {
         if (!isIPv4(c.addr)) continue;
@@ -136,16 +153,20 @@ export function desiredState(input: {
   }
 
   const endpointsBySvc = new Map<string, ReturnType<typeof endpointsFromSlices>['endpoints']>();
+  const endpointsOf = (service: string): ReturnType<typeof endpointsFromSlices>['endpoints'] => {
+    let byPort = endpointsBySvc.get(service);
+    if (!byPort) {
+      const slices = slicesBySvc.get(service) ?? [];
+      let cached = memo.endpoints.get(service);
+      if (!cached || !sameObjects(cached.slices, slices)) memo.endpoints.set(service, (cached = { slices, result: endpointsFromSlices(service, slices) }));
+      problems.push(...cached.result.problems);
+      endpointsBySvc.set(service, (byPort = cached.result.endpoints));
+    }
+    return byPort;
+  };
   const frontends = new Map<string, DesiredFrontend>();
   for (const [, { sp, c }] of owner) {
-    let byPort = endpointsBySvc.get(sp.service);
-    if (!byPort) {
-      const slices = slicesBySvc.get(sp.service) ?? [];
-      let cached = memo.endpoints.get(sp.service);
-      if (!cached || !sameObjects(cached.slices, slices)) memo.endpoints.set(sp.service, (cached = { slices, result: endpointsFromSlices(sp.service, slices) }));
-      problems.push(...cached.result.problems);
-      endpointsBySvc.set(sp.service, (byPort = cached.result.endpoints));
-    }
+    const byPort = endpointsOf(sp.service);
     const eps = selectableEndpoints(byPort.get(sp.key) ?? []).filter((e) => isIPv4(e.addr));
     // internalTrafficPolicy applies to the ClusterIP only; traffic from a
     // pod to NodePorts and external IPs is cluster-wide (as kube-proxy does).
@@ -164,6 +185,13 @@ export function desiredState(input: {
       },
     });
   }
+  const healthChecks = new Map<number, ServiceHealthCheck>();
+  for (const [port, service] of healthCheckOwners) {
+    const local = new Set<string>();
+    for (const eps of endpointsOf(service).values()) for (const e of eps) if (e.ready && e.nodeName === input.nodeName) local.add(e.addr);
+    const [namespace, name] = service.split('/') as [string, string];
+    healthChecks.set(port, { namespace, name, localEndpoints: local.size });
+  }
   for (const svc of memo.endpoints.keys()) if (!endpointsBySvc.has(svc)) memo.endpoints.delete(svc);
-  return { frontends, problems };
+  return { frontends, healthChecks, problems };
 }

@@ -40,6 +40,12 @@ export interface ServicePortInfo {
 export interface ServicePortsResult {
   readonly ports: ServicePortInfo[];
   readonly problems: Problem[];
+  /**
+   * kube-proxy's health check port of a LoadBalancer Service with
+   * externalTrafficPolicy Local: every node answers on it whether it has
+   * ready endpoints of the Service, so the load balancer skips those without.
+   */
+  readonly healthCheckNodePort?: number;
 }
 
 export interface ProxyFilter {
@@ -159,7 +165,12 @@ export function servicePortsFromService(svc: V1Service, filter: ProxyFilter = {}
       createdAt: creationTime(svc),
     });
   });
-  return { ports, problems };
+  let healthCheckNodePort: number | undefined;
+  if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' && spec.healthCheckNodePort !== undefined && ports.length > 0) {
+    if (validPort(spec.healthCheckNodePort)) healthCheckNodePort = spec.healthCheckNodePort;
+    else invalid('spec.healthCheckNodePort', `${JSON.stringify(spec.healthCheckNodePort)} is not a port number (1-65535)`);
+  }
+  return { ports, problems, ...(healthCheckNodePort === undefined ? {} : { healthCheckNodePort }) };
 }
 
 function creationTime(svc: V1Service): string {

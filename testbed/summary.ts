@@ -23,6 +23,8 @@ export interface TestbedSummary {
     type: string;
     clusterIP: string;
     ports: { name: string; port: number; protocol: string; targetPort: number | string; nodePort: number | null }[];
+    /** LoadBalancer with externalTrafficPolicy Local: the port every node answers health checks on. */
+    healthCheckNodePort: number | null;
   }[];
   /** metrics: where a Prometheus in the root namespace scrapes it (Talaria's processes), else null. */
   processes: { name: string; pid: number; log: string | null; metrics: string | null }[];
@@ -78,6 +80,7 @@ export function buildSummary(state: TestbedState, objs: { nodes: KubeObject[]; p
         targetPort: p.targetPort ?? p.port,
         nodePort: p.nodePort ?? null,
       })),
+      healthCheckNodePort: (s.spec?.healthCheckNodePort as number | undefined) ?? null,
     })),
     processes: procs.map((p) => ({ name: p.name, pid: p.pid, log: p.log ?? null, metrics: p.metrics ?? null })),
     upSeconds: state.upSeconds ?? null,
