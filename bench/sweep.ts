@@ -129,7 +129,7 @@ async function stopBulkServers(tb: TestbedSummary): Promise<void> {
 
 async function switchTableEntries(tb: TestbedSummary): Promise<number | null> {
   if (!tb.switch.p4runtime) return null;
-  const res = await runInNetns('', talariaArgv(['switch', 'tables', '--json', '--addr', tb.switch.p4runtime, ...(tb.switch.reader ? readerFlags(tb.switch.reader) : [])]), 60_000);
+  const res = await runInNetns('', talariaArgv(['switch', 'tables', '--json', '--addr', tb.switch.p4runtime, ...readerFlags(tb.switch.reader)]), 60_000);
   if (res.code !== 0) return null;
   const doc = JSON.parse(res.stdout) as { tables: Record<string, unknown[]> };
   return Object.values(doc.tables).reduce((n, rows) => n + rows.length, 0);

@@ -67,7 +67,7 @@ export function formatChurn(r: ChurnReport): string {
 
 async function tableEntryCount(ctx: E2eContext): Promise<number | null> {
   if (!ctx.tb.switch.p4runtime) return null;
-  const res = await runInNetns('', talariaArgv(['switch', 'tables', '--json', '--addr', ctx.tb.switch.p4runtime, ...(ctx.tb.switch.reader ? readerFlags(ctx.tb.switch.reader) : [])]), 60_000);
+  const res = await runInNetns('', talariaArgv(['switch', 'tables', '--json', '--addr', ctx.tb.switch.p4runtime, ...readerFlags(ctx.tb.switch.reader)]), 60_000);
   if (res.code !== 0) throw new Error(`talaria switch tables: ${res.stderr.trim()}`);
   const doc = JSON.parse(res.stdout) as { tables: Record<string, unknown[]> };
   return Object.values(doc.tables).reduce((n, rows) => n + rows.length, 0);

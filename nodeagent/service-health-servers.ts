@@ -6,7 +6,7 @@
 // and headers. A cloud load balancer probes it to send external traffic only
 // to nodes that can keep the client's address. One listener per port,
 // opened and closed as Services come and go; a port that cannot be bound is
-// reported and tried again on the next update, and does not stop the others.
+// reported once and tried again on every update, and does not stop the others.
 import { createServer, type Server } from 'node:http';
 import type { ServiceHealthCheck } from './desired-state.js';
 
@@ -18,6 +18,8 @@ interface Listener {
 export class ServiceHealthServers {
   private readonly listeners = new Map<number, Listener>();
   private readonly opening = new Map<number, Promise<void>>();
+  /** Ports whose bind failure was logged (once, until they bind or go away). */
+  private readonly failed = new Set<number>();
 
   constructor(
     private readonly o: {
@@ -36,6 +38,7 @@ export class ServiceHealthServers {
 
   /** Makes the listeners match `checks` (by port). */
   async update(checks: ReadonlyMap<number, ServiceHealthCheck>): Promise<void> {
+    for (const port of this.failed) if (!checks.has(port)) this.failed.delete(port);
     for (const [port, l] of this.listeners) {
       if (!checks.has(port)) {
         this.listeners.delete(port);
@@ -78,8 +81,10 @@ export class ServiceHealthServers {
         });
       });
       this.listeners.set(port, listener);
+      this.failed.delete(port);
     } catch (e) {
-      this.o.log(`Service ${check.namespace}/${check.name} spec.healthCheckNodePort ${port}: cannot listen: ${(e as Error).message}`);
+      if (!this.failed.has(port)) this.o.log(`Service ${check.namespace}/${check.name} spec.healthCheckNodePort ${port}: cannot listen: ${(e as Error).message}; trying again with every sync`);
+      this.failed.add(port);
     }
   }
 

@@ -74,8 +74,9 @@ function switchPki(dir: string): SwitchPki {
   return { caFile: pki.caFile, server, controller: pki.issue(CONTROLLER_CERT_NAME), reader: { caFile: pki.caFile, ...pki.issue(READER_CERT_NAME), serverName: SWITCH_SERVER_NAME } };
 }
 
-/** The flags that give a read-only tool the testbed's reader certificate. */
-export function readerFlags(tls: SwitchReaderTls): string[] {
+/** The flags that give a read-only tool the testbed's reader certificate (none outside talaria mode). */
+export function readerFlags(tls: SwitchReaderTls | null): string[] {
+  if (!tls) return [];
   return ['--switch-ca-file', tls.caFile, '--switch-cert-file', tls.certFile, '--switch-key-file', tls.keyFile, '--switch-server-name', tls.serverName];
 }
 
