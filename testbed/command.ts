@@ -20,6 +20,7 @@ import { MAX_NODES, MODES, externalNetns, netnsPrefix, podNetns, switchNetns } f
 import type { Mode } from './network/addressing.js';
 import { listNetns } from './network/exec.js';
 import { destroyTopology } from './network/topology.js';
+import { faultCommand } from './fault-command.js';
 import { isAlive, spawnTracked, stopTracked } from './processes.js';
 import { SWITCH_KINDS, readState, removeStateDir, stateDir } from './state.js';
 import type { SwitchKind, TestbedState } from './state.js';
@@ -364,6 +365,8 @@ testbedCommand
     const summary = await currentSummary(s);
     process.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary));
   });
+
+testbedCommand.addCommand(faultCommand);
 
 testbedCommand
   .command('down')

@@ -7,6 +7,7 @@
 // file (phase starting -> ready | failed) and, on SIGTERM or a failure, takes
 // everything down again.
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { ApiClient } from './client.js';
 import type { KubeObject } from './client.js';
@@ -18,6 +19,8 @@ import { netnsPrefix, podNetns } from './network/addressing.js';
 import { run } from './network/exec.js';
 import type { Mode } from './network/addressing.js';
 import { createTopology, destroyTopology } from './network/topology.js';
+import { controlSocket, serveControl } from './control-socket.js';
+import { FaultInjector } from './faults.js';
 import type { Topology } from './network/topology.js';
 import { NODE_API_SERVER, inNodeNetns, startNodeRelay, startRelayHub } from './node-processes.js';
 import { logTail, stopTracked } from './processes.js';
@@ -87,6 +90,21 @@ export class TestbedDaemon {
   });
   /** Controller pod -> its index in the process names. */
   private readonly controllerPods = new Map<string, number>();
+  private readonly faults = new FaultInjector({
+    processes: () => this.state.processes,
+    replace: async (old, next) => {
+      this.state.processes = this.state.processes.map((p) => (p === old || (p.name === old.name && p.pid === old.pid) ? next : p));
+      await this.save();
+    },
+    controlPlane: () => this.controlPlane,
+    switchPorts: () => this.topology?.switchPorts ?? [],
+    node: (name) => {
+      const i = this.topology?.nodes.findIndex((n) => n.name === name) ?? -1;
+      return i < 0 ? undefined : { netns: this.topology!.nodes[i]!.netns, kubelet: this.kubelets[i]! };
+    },
+    log,
+  });
+  private control: Server | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.state = {
@@ -148,6 +166,7 @@ export class TestbedDaemon {
     await this.save();
     try {
       await this.build();
+      this.control = await serveControl(controlSocket(), (request) => this.faults.handle(request));
       this.state.phase = 'ready';
       this.state.readyAt = new Date().toISOString();
       this.state.upSeconds = (Date.now() - this.o.startedAtMs) / 1000;
@@ -330,6 +349,8 @@ export class TestbedDaemon {
   private async doStop(): Promise<void> {
     this.state.phase = this.state.phase === 'failed' ? 'failed' : 'stopping';
     await this.save().catch(() => undefined);
+    this.faults.stop();
+    this.control?.close();
     const step = async (what: string, fn: () => Promise<unknown> | unknown): Promise<void> => {
       const t = Date.now();
       try {

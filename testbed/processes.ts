@@ -22,17 +22,30 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Starts argv detached (own process group), output appended to log. */
-export function spawnTracked(name: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): TrackedProcess {
+/**
+ * Starts argv detached (own process group), output appended to log. An
+ * environment of its own is recorded, so that the process can be started
+ * again exactly (testbed/faults.ts).
+ */
+export function spawnTracked(name: string, argv: readonly string[], log: string, env?: NodeJS.ProcessEnv): TrackedProcess {
   const fd = openSync(log, 'a');
   try {
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd], env });
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
     if (child.pid === undefined) throw new Error(`${name}: could not start ${argv[0]}`);
     child.unref();
-    return { name, pid: child.pid, argv: [...argv], log };
+    return { name, pid: child.pid, argv: [...argv], log, ...(env ? { env: definedOnly(env) } : {}) };
   } finally {
     closeSync(fd);
   }
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Starts a tracked process again with the command, log and environment it had. */
+export function respawnTracked(p: TrackedProcess): TrackedProcess {
+  return spawnTracked(p.name, p.argv, p.log ?? '/dev/null', p.env);
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -74,6 +87,16 @@ export async function stopTracked(procs: readonly TrackedProcess[], graceMs = 50
   const deadline = Date.now() + graceMs;
   while (live.some((p) => groupAlive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const p of live) if (groupAlive(p.pid)) signalGroup(p.pid, 'SIGKILL');
+}
+
+/** SIGKILL to the group (no chance to clean up: a crash), and waits until it is gone. */
+export async function killTracked(p: TrackedProcess, timeoutMs = 10_000): Promise<void> {
+  signalGroup(p.pid, 'SIGKILL');
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(p.pid)) {
+    if (Date.now() > deadline) throw new Error(`${p.name} (pid ${p.pid}) is still running ${timeoutMs / 1000} s after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** The last lines of a process's log, for an error message that says why it stopped. */

@@ -27,6 +27,8 @@ export interface TrackedProcess {
   pod?: string;
   /** The node it runs on (a pod's). */
   node?: string;
+  /** Its environment, when it was not the testbed's own. */
+  env?: Record<string, string>;
 }
 
 export type Phase = 'starting' | 'ready' | 'failed' | 'stopping';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiClient } from '../client.js';
 import { freePort } from '../free-port.js';
-import { isAlive, logTail, spawnTracked, stopTracked } from '../processes.js';
+import { isAlive, logTail, respawnTracked, spawnTracked, stopTracked } from '../processes.js';
 import type { TrackedProcess } from '../state.js';
 import { kubernetesBinary } from './binaries.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -53,6 +53,15 @@ export class ControlPlane {
     readonly adminKubeconfig: string,
   ) {}
 
+  /**
+   * The API server's audit log (JSON lines): every request of a
+   * ServiceAccount at Metadata level, nothing else. What Talaria's
+   * components ask of the API, to hold the chart's RBAC to it (e2e/rbac.ts).
+   */
+  get auditLog(): string {
+    return auditLogPath(this.dir);
+  }
+
   static async start(o: ControlPlaneOptions): Promise<ControlPlane> {
     const log = o.log ?? (() => undefined);
     // A new control plane starts from empty storage.
@@ -70,6 +79,8 @@ export class ControlPlane {
       await cp.kubeconfigFor('admin', { user: 'kubernetes-admin', groups: ['system:masters'] });
       const etcd = await track(await startEtcd(o.dir));
       const t0 = Date.now();
+      const auditPolicy = join(o.dir, 'audit-policy.yaml');
+      await writeFile(auditPolicy, stringify(AUDIT_POLICY));
       const serving = await pki.server('apiserver', ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'], ['127.0.0.1', '10.96.0.1']);
       const apiserver = await track(
         spawnTracked(
@@ -95,6 +106,9 @@ export class ControlPlane {
             '--enable-admission-plugins=NodeRestriction',
             '--allow-privileged=true',
             '--profiling=false',
+            `--audit-policy-file=${auditPolicy}`,
+            `--audit-log-path=${auditLogPath(o.dir)}`,
+            '--audit-log-format=json',
             // The benchmark creates thousands of objects with many writers at once.
             '--max-requests-inflight=1000',
             '--max-mutating-requests-inflight=500',
@@ -209,7 +223,7 @@ export class ControlPlane {
     await new Promise((r) => setTimeout(r, downMs));
     for (const i of [...old].reverse()) {
       const p = this.processes[i]!;
-      this.processes[i] = spawnTracked(p.name, p.argv, p.log!);
+      this.processes[i] = respawnTracked(p);
     }
     await waitReady(this, this.processes[old[0]!]!, 60_000);
   }
@@ -218,6 +232,18 @@ export class ControlPlane {
   async stop(): Promise<void> {
     await stopTracked([...this.processes].reverse(), 2000);
   }
+}
+
+/** Requests of ServiceAccounts (the pods' identities) at Metadata level; nothing of the rest. */
+const AUDIT_POLICY = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [{ level: 'Metadata', userGroups: ['system:serviceaccounts'] }, { level: 'None' }],
+};
+
+export function auditLogPath(dir: string): string {
+  return join(dir, 'audit.log');
 }
 
 async function startEtcd(dir: string): Promise<TrackedProcess> {

@@ -99,6 +99,8 @@ export class Kubelet {
   private pods$: ListWatch<V1Pod> | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Lost (testbed/faults.ts): its heartbeats stop reaching the API server. */
+  private lost = false;
   private readonly log: (msg: string) => void;
   private readonly mountPoints: MountPoints;
 
@@ -145,6 +147,30 @@ export class Kubelet {
     for (const p of this.pods.values()) if (p.tokenTimer) clearInterval(p.tokenTimer);
     if (!this.opts.mountPoints) this.mountPoints.remove();
     this.api?.close();
+  }
+
+  /**
+   * The node is lost to the cluster: no more heartbeats (its Lease is not
+   * renewed), so the node controller marks it NotReady and its pods not
+   * ready after its grace period. Its pods keep running, as on a node cut
+   * off from the network.
+   */
+  lose(): void {
+    this.lost = true;
+  }
+
+  /**
+   * Found again: the Lease renewed, the Node Ready, and its running pods
+   * Ready again (the node controller had marked them not ready).
+   */
+  async found(): Promise<void> {
+    this.lost = false;
+    await this.renewLease();
+    await this.api!.request('PATCH', `/api/v1/nodes/${this.nodeName}/status`, { status: this.nodeStatus() }, 'application/merge-patch+json');
+    for (const local of this.pods.values()) {
+      const cur = this.pod(local.namespace, local.name);
+      if (cur && local.ready && !local.terminating) this.patchStatus(cur, { conditions: this.conditions(true), containerStatuses: this.containerStatuses(local.specs, true, local.startTime, local.restarts) });
+    }
   }
 
   /** Resolves when every pod queue is idle (tests, `up`). */
@@ -200,6 +226,7 @@ export class Kubelet {
 
   /** The node's heartbeat: its Lease in kube-node-lease, as a kubelet renews it. */
   private async renewLease(): Promise<void> {
+    if (this.lost) return;
     const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.nodeName}`;
     const spec = { holderIdentity: this.nodeName, leaseDurationSeconds: 40, renewTime: new V1MicroTime() };
     try {
@@ -532,9 +559,8 @@ export class Kubelet {
     }));
   }
 
-  /** Writes pod status through the status subresource, as a kubelet must. */
   /**
-   * Writes a pod's status, after that pod's earlier writes: two PATCHes in
+   * Writes a pod's status (through the status subresource, as a kubelet must), after that pod's earlier writes: two PATCHes in
    * flight at once may reach the API server in either order, and a pod whose
    * "Running, not ready" landed after its "ready" stayed not ready for good
    * (seen: the benchmark waited 180 s for 2 of 5 nginx pods).
