@@ -118,7 +118,7 @@ describe('desired host state', () => {
       ],
       slices: [slice('b', 80, [{ ip: '10.244.2.5' }])],
       fronts: { '10.96.0.10:80/6': { flags: H, timeout: 0, local: [] }, '10.96.0.11:80/6': { flags: H, timeout: 0, local: [] } },
-      problems: ['default/a spec.ports[0].port: 10.96.0.10:80/TCP is already served for Service default/b (spec.externalIPs (10.96.0.10), created earlier)'],
+      problems: ['default/a spec.ports[0].port: 10.96.0.10:80/TCP is already served for Service default/b (spec.externalIPs[0], created earlier)'],
     },
     {
       name: 'with --service-proxy-name, the Services labelled with that name are served (and only those)',

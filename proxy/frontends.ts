@@ -60,8 +60,8 @@ export function frontendCandidates(sp: ServicePortInfo, nodes: readonly NodeAddr
       for (const ip of n.internalIPs.filter(serves)) out.push({ key: frontendKey(ip, sp.nodePort, sp.protocol), addr: ip, port: sp.nodePort, kind: 'nodeport', node: n.name, field: `spec.ports[${p}].nodePort` });
     }
   }
-  for (const ip of sp.externalIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'external', field: `spec.externalIPs (${ip})` });
-  for (const ip of sp.loadBalancerIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'loadbalancer', field: `status.loadBalancer.ingress (${ip})` });
+  for (const { ip, field } of sp.externalIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'external', field });
+  for (const { ip, field } of sp.loadBalancerIPs) out.push({ key: frontendKey(ip, sp.port, sp.protocol), addr: ip, port: sp.port, kind: 'loadbalancer', field });
   return out;
 }
 

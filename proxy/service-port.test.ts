@@ -48,8 +48,8 @@ void test('service port fields', () => {
   assert.deepEqual(
     r.ports.map((p) => [p.key, p.port, p.nodePort, p.clusterIPs, p.externalIPs, p.loadBalancerIPs, p.affinityTimeoutSeconds, p.externalTrafficLocal, p.internalTrafficLocal]),
     [
-      ['ns/web:http/TCP', 80, 30080, ['10.96.0.10', 'fd00::a'], ['192.0.2.1'], ['203.0.113.7'], 10800, true, true],
-      ['ns/web:dns/UDP', 53, 30053, ['10.96.0.10', 'fd00::a'], ['192.0.2.1'], ['203.0.113.7'], 10800, true, true],
+      ['ns/web:http/TCP', 80, 30080, ['10.96.0.10', 'fd00::a'], [{ ip: '192.0.2.1', field: 'spec.externalIPs[0]' }], [{ ip: '203.0.113.7', field: 'status.loadBalancer.ingress[0].ip' }], 10800, true, true],
+      ['ns/web:dns/UDP', 53, 30053, ['10.96.0.10', 'fd00::a'], [{ ip: '192.0.2.1', field: 'spec.externalIPs[0]' }], [{ ip: '203.0.113.7', field: 'status.loadBalancer.ingress[0].ip' }], 10800, true, true],
     ],
   );
 });
@@ -77,7 +77,7 @@ void test('bad fields are reported by field, the rest kept', () => {
     ],
   );
   assert.deepEqual(r.ports.map((p) => [p.key, p.nodePort, p.externalIPs]), [
-    ['ns/web:b/TCP', undefined, ['192.0.2.1']],
-    ['ns/web:d/TCP', undefined, ['192.0.2.1']],
+    ['ns/web:b/TCP', undefined, [{ ip: '192.0.2.1', field: 'spec.externalIPs[0]' }]],
+    ['ns/web:d/TCP', undefined, [{ ip: '192.0.2.1', field: 'spec.externalIPs[0]' }]],
   ]);
 });

@@ -15,6 +15,12 @@ export const headlessLabel = 'service.kubernetes.io/headless';
 /** kube-proxy's default when sessionAffinityConfig gives no timeout (3 hours). */
 export const defaultAffinityTimeoutSeconds = 10800;
 
+/** An address of a Service and the field of the object it was read from. */
+export interface FieldIp {
+  readonly ip: string;
+  readonly field: string;
+}
+
 export interface ServicePortInfo {
   /** "namespace/name:portName/PROTOCOL". */
   readonly key: string;
@@ -27,8 +33,9 @@ export interface ServicePortInfo {
   readonly portIndex: number;
   readonly clusterIPs: readonly string[];
   readonly nodePort?: number;
-  readonly externalIPs: readonly string[];
-  readonly loadBalancerIPs: readonly string[];
+  /** Each with the field it came from (`spec.externalIPs[1]`), to name it in problems. */
+  readonly externalIPs: readonly FieldIp[];
+  readonly loadBalancerIPs: readonly FieldIp[];
   /** Present when spec.sessionAffinity is ClientIP. */
   readonly affinityTimeoutSeconds?: number;
   readonly internalTrafficLocal: boolean;
@@ -100,19 +107,19 @@ export function servicePortsFromService(svc: V1Service, filter: ProxyFilter = {}
     else invalid(ipFieldName === 'spec.clusterIP' ? ipFieldName : `${ipFieldName}[${i}]`, `${JSON.stringify(text)} is not an IP address`);
   });
 
-  const externalIPs: string[] = [];
+  const externalIPs: FieldIp[] = [];
   (spec.externalIPs ?? []).forEach((text, i) => {
     const ip = canonicalIp(text);
-    if (ip) externalIPs.push(ip.ip);
+    if (ip) externalIPs.push({ ip: ip.ip, field: `spec.externalIPs[${i}]` });
     else invalid(`spec.externalIPs[${i}]`, `${JSON.stringify(text)} is not an IP address`);
   });
 
-  const loadBalancerIPs: string[] = [];
+  const loadBalancerIPs: FieldIp[] = [];
   if (spec.type === 'LoadBalancer') {
     (svc.status?.loadBalancer?.ingress ?? []).forEach((ing, i) => {
       if (ing.ip === undefined) return; // hostname-only ingress: nothing to match on
       const ip = canonicalIp(ing.ip);
-      if (ip) loadBalancerIPs.push(ip.ip);
+      if (ip) loadBalancerIPs.push({ ip: ip.ip, field: `status.loadBalancer.ingress[${i}].ip` });
       else invalid(`status.loadBalancer.ingress[${i}].ip`, `${JSON.stringify(ing.ip)} is not an IP address`);
     });
   }

@@ -248,7 +248,7 @@ const rows: Row[] = [
       'frontends 10.96.0.21:80/TCP -> set_frontend(1, 0x1)',
       'frontends 192.0.2.9:80/TCP -> set_frontend(3, 0x1)',
     ],
-    problems: ['Service ns/bad spec.externalIPs (192.0.2.9) conflict', 'Service ns/bad spec.externalIPs[1] invalid', 'Service ns/bad spec.ports[1].port invalid'],
+    problems: ['Service ns/bad spec.externalIPs[0] conflict', 'Service ns/bad spec.externalIPs[1] invalid', 'Service ns/bad spec.ports[1].port invalid'],
   },
   {
     name: 'capacity: what fits is programmed in namespace/name order, the rest reported',
