@@ -9,6 +9,7 @@ import { CLIENT, CLIENT_2, answeredBy, echoDeployment } from './context.js';
 import { service } from '../testbed/objects.js';
 import type { Attempt } from './probe.js';
 import { diagnoseNodePortPath } from './diagnose.js';
+import { ApiClient } from '../testbed/client.js';
 
 export interface E2eCase {
   name: string;
@@ -334,6 +335,43 @@ export const CASES: E2eCase[] = [
         assert.ok(by.every((p) => p !== first), `still answered by the deleted ${first}`);
       });
     }),
+  },
+  {
+    // Bad input loses nothing: the Service that cannot be programmed is told
+    // why on an Event naming the field, and the one that owns the frontend
+    // keeps serving. kube-proxy programs both (the first rule wins) and says nothing.
+    name: 'a frontend claimed by two Services: an Event names the later one\'s field, the earlier keeps serving',
+    modes: ['talaria'],
+    run: async (ctx) => {
+      const externalIP = '198.19.200.20';
+      const [first, second] = ['e2e-conflict-a', 'e2e-conflict-b'];
+      try {
+        const pods = await deploy(ctx, first, 1, [{ name: 'http', containerPort: 8080 }], { externalIPs: [externalIP], ports: [{ port: 80, targetPort: 8080 }] });
+        await ctx.eventually(`external -> ${externalIP}:80`, async () => answeredBy(await ctx.http(ctx.tb.external.netns, externalIP, 80, 2)));
+        await ctx.apply(service(second, { selector: { app: first }, externalIPs: [externalIP], ports: [{ port: 80, targetPort: 8080 }] }));
+        const event = await ctx.eventually(`an Event on Service ${second}`, async () => {
+          const api = await ApiClient.fromKubeconfig(ctx.tb.kubeconfig!);
+          try {
+            const events = await api.list<{ reason: string; message: string; involvedObject: { name: string; fieldPath?: string } }>(`/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${second}`)}`);
+            const e = events.find((x) => x.reason === 'TalariaFrontendConflict');
+            assert.ok(e, `no TalariaFrontendConflict Event yet (${events.map((x) => x.reason).join(', ') || 'none'})`);
+            return e;
+          } finally {
+            api.close();
+          }
+        }, 60_000);
+        assert.equal(event.involvedObject.fieldPath, 'spec.externalIPs[0]');
+        assert.match(event.message, new RegExp(`^spec\\.externalIPs\\[0\\]: frontend ${externalIP.replace(/\./g, '\\.')}:80/TCP is already used by Service default/${first}`));
+        // The owner keeps its frontend; the later Service's ClusterIP is programmed all the same.
+        const by = answeredBy(await ctx.http(ctx.tb.external.netns, externalIP, 80, 4));
+        assert.deepEqual(distinct(by), pods);
+        await ctx.refresh();
+        await ctx.eventually(`${second}'s ClusterIP answers`, async () => answeredBy(await ctx.http(ctx.pod(CLIENT).netns, ctx.service(second).clusterIP, 80, 2)));
+      } finally {
+        await ctx.delete('service', second).catch(() => undefined);
+        await cleanup(ctx, first);
+      }
+    },
   },
   {
     name: 'spreading: 1,000 new connections over 4 endpoints, each gets 150..350',

@@ -52,8 +52,8 @@ export class E2eContext {
     return testbedApply(docs);
   }
 
-  delete(kind: string, name: string): Promise<void> {
-    return testbedDelete(kind, name);
+  delete(kind: string, name: string, namespace = 'default'): Promise<void> {
+    return testbedDelete(kind, name, namespace);
   }
 
   scale(deployment: string, replicas: number): Promise<void> {

@@ -39,8 +39,8 @@ export async function testbedApply(documents: readonly object[]): Promise<void> 
   }
 }
 
-export async function testbedDelete(kind: string, name: string): Promise<void> {
-  await talaria(['testbed', 'delete', kind, name], 120_000);
+export async function testbedDelete(kind: string, name: string, namespace = 'default'): Promise<void> {
+  await talaria(['testbed', 'delete', kind, name, '--namespace', namespace], 120_000);
 }
 
 export async function testbedScale(deployment: string, replicas: number): Promise<void> {
