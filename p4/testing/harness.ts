@@ -1,6 +1,7 @@
 // A P4Runtime server on an ephemeral loopback port with the in-memory target,
 // and clients for it: what the round-trip tests (and the interop test) use.
 import { MemoryTarget } from '../server/memory-target.js';
+import type { P4Target } from '../server/target.js';
 import type { MemoryTargetOptions } from '../server/memory-target.js';
 import { P4RuntimeServer, type P4RuntimeServerOptions } from '../server/server.js';
 import { P4RuntimeClient } from '../client/client.js';
@@ -9,13 +10,13 @@ import { talariaP4Info } from '../p4info/load-p4info.js';
 
 export const DEVICE_ID = 7;
 
-export class Harness {
+export class Harness<T extends P4Target = MemoryTarget> {
   server: P4RuntimeServer | undefined;
   port = 0;
   readonly clients: P4RuntimeClient[] = [];
 
   constructor(
-    readonly target = new MemoryTarget(),
+    readonly target: T = new MemoryTarget() as P4Target as T,
     /** The server's transport and access policy (default: plaintext, anyone writes). */
     private readonly serverOptions: Pick<P4RuntimeServerOptions, 'transport' | 'access'> = {},
   ) {}
