@@ -83,7 +83,8 @@ enum host_drop_reason {
 	HOST_DROP_NO_LOCAL_ENDPOINT = 10, /* ITP=Local, endpoints only elsewhere */
 	HOST_DROP_REJECT_FAILED = 11,     /* could not build the RST / ICMP */
 	HOST_DROP_NO_REJECT = 12,         /* no endpoint, nothing to answer (RST in, other proto) */
-	HOST_DROP_MAX = 13,
+	HOST_DROP_SHIM_FRAGMENT = 13,     /* an IP fragment carrying the shim */
+	HOST_DROP_MAX = 14,
 };
 
 /* Events: index into the per-CPU tl_host_events array (paths taken).

@@ -126,6 +126,7 @@ static __always_inline int host_parse(struct __sk_buff *skb, struct host_pkt *p)
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	__u32 ihl_len, tot;
+	__be16 frag;
 	void *l4;
 
 	data = host_data(skb);
@@ -151,10 +152,12 @@ static __always_inline int host_parse(struct __sk_buff *skb, struct host_pkt *p)
 	tot = bpf_ntohs(iph->tot_len);
 	if (tot < ihl_len || tot + ETH_HLEN > skb->len)
 		return -HOST_DROP_MALFORMED;
-	if (iph->frag_off & bpf_htons(HOST_IP_MF | HOST_IP_OFFSET)) {
-		host_event(HOST_EV_PASS_FRAGMENT);
-		return HOST_PASS;
-	}
+	/* A fragment has no ports to balance on and goes to the stack, unless it
+	 * carries the shim: the stack would hand that on to a pod (or, from a
+	 * pod, to the switch) with the option in it. Shim packets are never
+	 * fragmented (the uplink MTU is the pod MTU + 12), so such a fragment
+	 * is dropped, as the switch drops it. */
+	frag = iph->frag_off & bpf_htons(HOST_IP_MF | HOST_IP_OFFSET);
 
 	__builtin_memset(p, 0, sizeof(*p));
 	if (iph->ihl != 5) {
@@ -163,9 +166,11 @@ static __always_inline int host_parse(struct __sk_buff *skb, struct host_pkt *p)
 		if ((void *)sh + 1 > data_end)
 			return -HOST_DROP_MALFORMED;
 		if (sh->type != TALARIA_OPT_TYPE) {
-			host_event(HOST_EV_PASS_IP_OPTIONS);
+			host_event(frag ? HOST_EV_PASS_FRAGMENT : HOST_EV_PASS_IP_OPTIONS);
 			return HOST_PASS;
 		}
+		if (frag)
+			return -HOST_DROP_SHIM_FRAGMENT;
 		if (iph->ihl != TALARIA_IHL_WITH_SHIM)
 			return -HOST_DROP_SHIM_MALFORMED;
 		if ((void *)(sh + 1) > data_end)
@@ -178,6 +183,9 @@ static __always_inline int host_parse(struct __sk_buff *skb, struct host_pkt *p)
 		p->kind = TALARIA_SHIM_KIND_OF(sh->ver_kind);
 		p->frontend_id = bpf_ntohl(sh->frontend_id);
 		p->backend_id = bpf_ntohl(sh->backend_id);
+	} else if (frag) {
+		host_event(HOST_EV_PASS_FRAGMENT);
+		return HOST_PASS;
 	}
 
 	p->flow.saddr = iph->saddr;

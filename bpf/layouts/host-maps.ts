@@ -52,6 +52,7 @@ export const HOST_DROP_REASONS = [
   'no_local_endpoint',
   'reject_failed',
   'no_reject',
+  'shim_fragment',
 ] as const;
 export type HostDropReason = (typeof HOST_DROP_REASONS)[number];
 
