@@ -11,7 +11,7 @@ import type { P4RuntimeClient } from '../client/client.js';
 import { Code, codeName } from '../proto/codes.js';
 import type { Atomicity, Entity, Update, UpdateType } from '../proto/types.js';
 import { TalariaEntities } from '../softswitch/wire-entities.js';
-import { Random } from './random.js';
+import { Random } from '../../bpf/testing/random.js';
 
 /** Codes a refused update or Write may carry (P4Runtime spec, "Error reporting"). */
 const ALLOWED = new Set<number>([
