@@ -133,10 +133,6 @@ const rows: Row[] = [
     slices: [slice('web', [['10.244.1.5', { node: 'n1' }]])],
     nodes: [node('n1', 1), node('n2', 2)],
     want: [
-      'routes 10.244.1.0/24 -> to_port(1, 02:00:00:00:00:01)',
-      'routes 10.244.2.0/24 -> to_port(2, 02:00:00:00:00:02)',
-      'routes 198.18.0.1/32 -> to_port(1, 02:00:00:00:00:01)',
-      'routes 198.18.0.2/32 -> to_port(2, 02:00:00:00:00:02)',
       'group 1 = lookup of 127 slots: backend 1 x127',
       'backends 1,1 -> to_backend(1, 10.244.1.5, 8080)',
       'backends 2,1 -> to_backend(1, 10.244.1.5, 8080)',
@@ -150,6 +146,10 @@ const rows: Row[] = [
       'frontends 10.96.0.10:80/TCP -> set_frontend(1, 0x0)',
       'frontends 198.18.0.1:30080/TCP -> set_frontend(2, 0x0)',
       'frontends 198.18.0.2:30080/TCP -> set_frontend(3, 0x0)',
+      'routes 10.244.1.0/24 -> to_port(1, 02:00:00:00:00:01)',
+      'routes 10.244.2.0/24 -> to_port(2, 02:00:00:00:00:02)',
+      'routes 198.18.0.1/32 -> to_port(1, 02:00:00:00:00:01)',
+      'routes 198.18.0.2/32 -> to_port(2, 02:00:00:00:00:02)',
     ],
   },
   {

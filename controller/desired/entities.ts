@@ -149,8 +149,13 @@ export function formatEntity(e: Entity): string {
 
 /**
  * Safe write order (DESIGN.md, Controller): things are created before what
- * refers to them: routes, members, groups, then the tables, frontends last
- * so that traffic only matches once the rest is there. Deletions run in the
+ * refers to them: members, groups, then the tables, frontends after them so
+ * that traffic only matches once the rest is there, and routes last. A
+ * route written before the frontends of its node's addresses would send a
+ * client's packets for a NodePort to the node's own stack, which answers
+ * with a reset: after a switch reboot that closed every connection of
+ * clients outside the cluster (e2e faults suite). Without a route the
+ * packets are dropped and TCP sends them again. Deletions run in the
  * reverse order.
  */
-export const writeOrder: readonly EntityType[] = ['egress', 'route', 'member', 'group', 'backend', 'reverse', 'select', 'frontend'];
+export const writeOrder: readonly EntityType[] = ['egress', 'member', 'group', 'backend', 'reverse', 'select', 'frontend', 'route'];
