@@ -389,6 +389,27 @@ const cases: Case[] = [
     event: 'pass_fragment',
   },
   {
+    name: 'IPv4 fragment with options of its own: normal stack',
+    prog: 'fromPod',
+    packet: { eth: fromPod, ipv4: { src: CLIENT.ip, dst: FE.udp.addr, flags: IP_MF, options: Buffer.from([0x94, 0x04, 0, 0]) }, udp: { sport: 5000, dport: 53, payload: 'x' } },
+    verdict: TC_ACT.OK,
+    event: 'pass_fragment',
+  },
+  {
+    name: 'a fragment carrying the shim from the switch: dropped (never towards a pod with the option)',
+    prog: 'fromUplink',
+    packet: { eth: fromSwitch, ipv4: { src: REMOTE_POD, dst: BACKEND.ip, flags: IP_MF, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 1, backendId: 1 } }, udp: { sport: 1, dport: 2, payload: 'x' } },
+    verdict: TC_ACT.SHOT,
+    drop: 'shim_fragment',
+  },
+  {
+    name: 'a fragment carrying a shim a pod forged: dropped (never towards the switch)',
+    prog: 'fromPod',
+    packet: { eth: fromPod, ipv4: { src: CLIENT.ip, dst: FE.tcp.addr, flags: IP_MF, shim: { kind: TalariaKind.PINNED, frontendId: 1, backendId: 1 } }, tcp: { sport: 1, dport: 80, flags: ['SYN'] } },
+    verdict: TC_ACT.SHOT,
+    drop: 'shim_fragment',
+  },
+  {
     name: 'IPv4 with options of its own: normal stack',
     prog: 'fromPod',
     packet: { eth: fromPod, ipv4: { src: CLIENT.ip, dst: FE.tcp.addr, options: Buffer.from([0x94, 0x04, 0, 0]) }, tcp: { sport: 1, dport: 80, flags: ['SYN'] } },
