@@ -16,14 +16,14 @@ const HELD = 20;
 const HOLD_SECONDS = 35;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface ControllerProcess {
+export interface ControllerProcess {
   name: string;
   pid: number;
   metrics: string;
 }
 
 /** The testbed's controllers (the chart's pods), with where their metrics are relayed to. */
-function controllers(ctx: E2eContext): ControllerProcess[] {
+export function controllers(ctx: E2eContext): ControllerProcess[] {
   return ctx.tb.processes
     .filter((x) => /^controller-\d+$/.test(x.name))
     .map((p) => {
@@ -32,12 +32,45 @@ function controllers(ctx: E2eContext): ControllerProcess[] {
     });
 }
 
-async function metric(c: ControllerProcess, name: string): Promise<number> {
+export async function metric(c: ControllerProcess, name: string): Promise<number> {
   const text = await (await fetch(c.metrics)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** The controller that holds the Lease, and the other one (which must not lead). */
+export async function leaderAndStandby(ctx: E2eContext, api: ApiClient): Promise<{ leader: ControllerProcess; standby: ControllerProcess }> {
+  const lease = await api.request<{ spec: { holderIdentity: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/talaria-controller');
+  const all = controllers(ctx);
+  // The identity is <host>_<pid>_<random>.
+  const leader = all.find((c) => lease.spec.holderIdentity.includes(`_${c.pid}_`));
+  assert.ok(leader, `no testbed controller holds the Lease (holder ${lease.spec.holderIdentity})`);
+  const standby = all.find((c) => c !== leader);
+  assert.ok(standby, `no standby controller (${all.map((c) => c.name).join(', ')})`);
+  assert.equal(await metric(standby, 'talaria_leader'), 0, `${standby.name} leads too`);
+  return { leader, standby };
+}
+
+/**
+ * Kills the leading controller (`kill`) and waits until the standby leads, is
+ * primary on the switch and has synced: its first sync as leader reads the
+ * switch back and writes the difference, which must be nothing.
+ */
+export async function killLeader(ctx: E2eContext, api: ApiClient, kill: (leader: ControllerProcess) => Promise<unknown>): Promise<{ leader: ControllerProcess; standby: ControllerProcess; takeoverMs: number; written: number }> {
+  const { leader, standby } = await leaderAndStandby(ctx, api);
+  const updatesBefore = await metric(standby, 'talaria_switch_updates_total');
+  const killedAt = Date.now();
+  await kill(leader);
+  await ctx.eventually(`${standby.name} leads and is primary on the switch`, async () => {
+    assert.equal(await metric(standby, 'talaria_leader'), 1);
+    assert.equal(await metric(standby, 'talaria_switch_connected'), 1);
+  }, 60_000);
+  const takeoverMs = Date.now() - killedAt;
+  await ctx.eventually(`${standby.name} synced`, async () => assert.ok((await metric(standby, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds')) * 1000 > killedAt), 30_000);
+  const written = (await metric(standby, 'talaria_switch_updates_total')) - updatesBefore;
+  return { leader, standby, takeoverMs, written };
 }
 
 export async function failover(ctx: E2eContext): Promise<string> {
@@ -49,27 +82,9 @@ export async function failover(ctx: E2eContext): Promise<string> {
     const client = ctx.pod(CLIENT).netns;
     await ctx.eventually('the Service answers', async () => answeredBy(await ctx.http(client, ip, 80, 4)));
 
-    const lease = await api.request<{ spec: { holderIdentity: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/talaria-controller');
-    const all = controllers(ctx);
-    // The identity is <host>_<pid>_<random>.
-    const leader = all.find((c) => lease.spec.holderIdentity.includes(`_${c.pid}_`));
-    assert.ok(leader, `no testbed controller holds the Lease (holder ${lease.spec.holderIdentity})`);
-    const standby = all.find((c) => c !== leader)!;
-    assert.equal(await metric(standby, 'talaria_leader'), 0, `${standby.name} leads too`);
-    const updatesBefore = await metric(standby, 'talaria_switch_updates_total');
-
     const held = ctx.hold(client, ip, 80, HELD, HOLD_SECONDS);
     await sleep(3000);
-    const killedAt = Date.now();
-    process.kill(leader.pid, 'SIGKILL');
-    await ctx.eventually(`${standby.name} leads and is primary on the switch`, async () => {
-      assert.equal(await metric(standby, 'talaria_leader'), 1);
-      assert.equal(await metric(standby, 'talaria_switch_connected'), 1);
-    }, 60_000);
-    const takeoverMs = Date.now() - killedAt;
-    // Its first sync as leader reads the switch back and writes the difference: nothing.
-    await ctx.eventually(`${standby.name} synced`, async () => assert.ok((await metric(standby, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds')) * 1000 > killedAt), 30_000);
-    const written = (await metric(standby, 'talaria_switch_updates_total')) - updatesBefore;
+    const { leader, standby, takeoverMs, written } = await killLeader(ctx, api, async (l) => process.kill(l.pid, 'SIGKILL'));
     assert.equal(written, 0, `${standby.name} rewrote ${written} entries the switch already held`);
 
     const connections = await held;

@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Harness } from '../testing/harness.js';
+import { MemoryTarget } from './memory-target.js';
+import type { P4Target } from './target.js';
+import type { P4RuntimeClient } from '../client/client.js';
 import { fuzzWrites } from '../testing/fuzz-writes.js';
 import type { FuzzReport } from '../testing/fuzz-writes.js';
 import { bpfObjectPath } from '../../bpf/testing/paths.js';
@@ -21,43 +24,36 @@ function check(report: FuzzReport): void {
   for (const code of ['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS']) assert.ok((report.refused[code] ?? 0) > 0, `no refusal with ${code}: ${JSON.stringify(report.refused)}`);
 }
 
-test('fuzzed writes on the in-memory target: no crash, refused writes change nothing, spec codes only', async () => {
-  const h = new Harness();
+/** A server on `target` with a primary client, for `body`; closed after. */
+async function withServer<T extends P4Target>(target: T, body: (h: Harness<T>, client: P4RuntimeClient) => Promise<void>): Promise<void> {
+  const h = new Harness(target);
   await h.start();
   try {
-    const report = await fuzzWrites(await h.primary(), { seed: SEED, requests: REQUESTS });
-    check(report);
+    await body(h, await h.primary());
   } finally {
     await h.close();
   }
-});
+}
 
-test('the fuzzer reports what it must: a target that fails with INTERNAL', async () => {
-  const h = new Harness();
-  await h.start();
-  try {
-    const client = await h.primary();
+test('fuzzed writes on the in-memory target: no crash, refused writes change nothing, spec codes only', () =>
+  withServer(new MemoryTarget(), async (_h, client) => check(await fuzzWrites(client, { seed: SEED, requests: REQUESTS }))));
+
+test('the fuzzer reports what it must: a target that fails with INTERNAL', () =>
+  withServer(new MemoryTarget(), async (h, client) => {
     h.target.failNextApply(Code.INTERNAL, 'injected', 1000);
     const report = await fuzzWrites(client, { seed: SEED, requests: 200 });
-    assert.ok(report.problems.length > 0 && report.problems.every((p) => /refused with INTERNAL \(/.test(p)), report.problems.join('\n'));
+    assert.ok(report.problems.length > 0 && report.problems.every((p) => /refused with INTERNAL: update #\d+ /.test(p)), report.problems.join('\n'));
     assert.match(report.problems[0]!, new RegExp(`^seed ${SEED}, request \\d+: `));
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
 const switchSkip = (!existsSync(bpfObjectPath('switch')) && 'build/bpf/switch.bpf.o not built (make -C bpf)') || (process.getuid?.() !== 0 && 'needs root');
 
 test('fuzzed writes on the eBPF software switch: no crash, refused writes change nothing, spec codes only', { skip: switchSkip }, async () => {
   const { SoftswitchFixture } = await import('../softswitch/softswitch-fixture.js');
   const fixture = await SoftswitchFixture.create();
-  const h = new Harness(fixture.target);
-  await h.start();
   try {
-    const report = await fuzzWrites(await h.primary(), { seed: SEED, requests: REQUESTS });
-    check(report);
+    await withServer(fixture.target, async (_h, client) => check(await fuzzWrites(client, { seed: SEED, requests: REQUESTS })));
   } finally {
-    await h.close();
     fixture.close();
   }
 });
