@@ -19,10 +19,12 @@ demo: setup
 # Everything CI runs: the unit and kernel tests (with the P4 toolchain, as in
 # CI, they include the packet cases and the controller on BMv2), the
 # end-to-end suite on the testbed in every mode (talaria, iptables, nftables),
-# and with the P4 toolchain the suite again on talaria.p4 in BMv2.
+# the faults suite in every mode (its table of figures is in the log), and
+# with the P4 toolchain the suite again on talaria.p4 in BMv2.
 test: setup lint
 	npm test
 	node --enable-source-maps dist/cli/main.js e2e
+	node --enable-source-maps dist/cli/main.js e2e --faults
 	@if [ -n "$$TALARIA_P4TOOLS" ] || command -v simple_switch_grpc >/dev/null; then \
 		node --enable-source-maps dist/cli/main.js e2e --mode talaria --switch bmv2; \
 	else \

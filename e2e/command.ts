@@ -16,10 +16,11 @@ export const e2eCommand = new Command('e2e')
   .description('Run the end-to-end suite (Kubernetes Service behaviours, connection consistency under churn) on the testbed')
   .option('--mode <mode>', `one mode (${MODES.join(', ')}); all by default`)
   .option('--filter <text>', 'only the cases whose name contains this')
+  .option('--faults', 'the faults suite instead: agent, controller, switch and API server failures and packet loss, each under load')
   .option('--nodes <n>', 'testbed nodes', (v) => Number(v), 3)
   .addOption(new Option('--switch <kind>', 'the switch of talaria mode: the eBPF software switch, or talaria.p4 on BMv2 (needs the P4 toolchain)').choices([...SWITCH_KINDS]).default('ebpf'))
   .option('--json <file>', 'also write the results as JSON')
-  .action(async (o: { mode?: string; filter?: string; nodes: number; switch: SwitchKind; json?: string }) => {
+  .action(async (o: { mode?: string; filter?: string; faults?: boolean; nodes: number; switch: SwitchKind; json?: string }) => {
     if (o.mode && !MODES.includes(o.mode as Mode)) throw new UserError(`--mode: unknown mode "${o.mode}" (${MODES.join(', ')})`);
     if (!Number.isInteger(o.nodes) || o.nodes < 2) throw new UserError('--nodes: the suite needs at least 2 nodes');
     // The suite builds its own testbed; a user's testbed (the default prefix) is never touched.
@@ -29,7 +30,7 @@ export const e2eCommand = new Command('e2e')
       const tools = findP4Tools();
       if (typeof tools === 'string') throw new UserError(`--switch bmv2: ${tools}`);
     }
-    const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, switchKind: o.switch, filter: o.filter, nodes: o.nodes });
+    const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, switchKind: o.switch, filter: o.filter, faults: o.faults, nodes: o.nodes });
     if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + '\n');
     if (results.some((r) => !r.passed)) process.exitCode = 1;
   });

@@ -27,7 +27,18 @@ export type ProbeSpec =
   | { kind: 'http'; host: string; port: number; count: number; timeoutMs?: number }
   | { kind: 'udp'; host: string; port: number; count: number; timeoutMs?: number }
   | { kind: 'connect'; host: string; port: number; timeoutMs?: number }
-  | { kind: 'hold'; host: string; port: number; connections: number; seconds: number; intervalMs?: number; stopFile?: string };
+  | { kind: 'hold'; host: string; port: number; connections: number; seconds: number; intervalMs?: number; stopFile?: string; requestTimeoutMs?: number }
+  | { kind: 'stream'; host: string; port: number; seconds: number; intervalMs: number; timeoutMs?: number };
+
+/** One new connection of a stream, stamped with the wall clock (the driver compares it with when a fault began). */
+export interface StreamAttempt {
+  /** When it started, ms since the epoch. */
+  at: number;
+  ok: boolean;
+  pod?: string;
+  error?: string;
+  ms: number;
+}
 
 /** One HTTP GET on a fresh connection. */
 export function httpOnce(host: string, port: number, timeoutMs = 2000, agent?: Agent): Promise<Attempt> {
@@ -103,6 +114,8 @@ export interface HeldConnection {
   firstError?: string;
   /** When the first error happened, seconds after the start. */
   errorAtSeconds?: number;
+  /** The longest a request waited for its answer (a connection that stalled through a fault and resumed). */
+  maxMs: number;
 }
 
 /**
@@ -175,18 +188,19 @@ class KeepAliveConnection {
  * request for `seconds`, recording which pod answered. A connection that
  * fails is not replaced: its error is what the test counts.
  */
-export async function holdConnections(host: string, port: number, connections: number, seconds: number, intervalMs = 50, stopFile?: string): Promise<HeldConnection[]> {
+export async function holdConnections(host: string, port: number, connections: number, seconds: number, intervalMs = 50, stopFile?: string, requestTimeoutMs = 3000): Promise<HeldConnection[]> {
   const t0 = performance.now();
   let end = t0 + seconds * 1000;
   // The driver ends the run early by creating stopFile (this process runs in another namespace).
   const watcher = stopFile ? setInterval(() => existsSync(stopFile) && (end = 0), 100) : undefined;
   const one = async (): Promise<HeldConnection> => {
     const conn = new KeepAliveConnection(host, port);
-    const h: HeldConnection = { firstPod: null, requests: 0, errors: 0, switches: 0 };
+    const h: HeldConnection = { firstPod: null, requests: 0, errors: 0, switches: 0, maxMs: 0 };
     try {
       while (performance.now() < end) {
-        const a = await conn.get(3000);
+        const a = await conn.get(requestTimeoutMs);
         h.requests++;
+        h.maxMs = Math.max(h.maxMs, Math.round(a.ms));
         if (!a.ok) {
           h.errors++;
           h.firstError = a.error;
@@ -209,6 +223,19 @@ export async function holdConnections(host: string, port: number, connections: n
   }
 }
 
+/** A new connection (one GET) after another for `seconds`, `intervalMs` apart: what new clients saw. */
+export async function streamConnections(host: string, port: number, seconds: number, intervalMs: number, timeoutMs = 2000): Promise<StreamAttempt[]> {
+  const end = Date.now() + seconds * 1000;
+  const out: StreamAttempt[] = [];
+  while (Date.now() < end) {
+    const at = Date.now();
+    const a = await httpOnce(host, port, timeoutMs);
+    out.push({ at, ok: a.ok, ...(a.answer ? { pod: a.answer.pod } : {}), ...(a.error ? { error: a.error } : {}), ms: Math.round(a.ms) });
+    await new Promise((r) => setTimeout(r, Math.max(0, at + intervalMs - Date.now())));
+  }
+  return out;
+}
+
 export async function runProbe(spec: ProbeSpec): Promise<unknown> {
   switch (spec.kind) {
     case 'http': {
@@ -224,6 +251,8 @@ export async function runProbe(spec: ProbeSpec): Promise<unknown> {
     case 'connect':
       return connectOnce(spec.host, spec.port, spec.timeoutMs);
     case 'hold':
-      return holdConnections(spec.host, spec.port, spec.connections, spec.seconds, spec.intervalMs, spec.stopFile);
+      return holdConnections(spec.host, spec.port, spec.connections, spec.seconds, spec.intervalMs, spec.stopFile, spec.requestTimeoutMs);
+    case 'stream':
+      return streamConnections(spec.host, spec.port, spec.seconds, spec.intervalMs, spec.timeoutMs);
   }
 }

@@ -16,11 +16,11 @@ test('finds conntrack entries whose original destination is a ClusterIP', () => 
 test('churn summary separates surviving and scaled-away backends', () => {
   const r = summarize(
     [
-      { firstPod: 'a', requests: 10, errors: 0, switches: 0 },
-      { firstPod: 'b', requests: 10, errors: 1, switches: 0 },
-      { firstPod: 'x', requests: 5, errors: 1, switches: 0 },
-      { firstPod: 'y', requests: 5, errors: 0, switches: 0 },
-      { firstPod: null, requests: 1, errors: 1, switches: 0 },
+      { firstPod: 'a', requests: 10, errors: 0, switches: 0, maxMs: 0 },
+      { firstPod: 'b', requests: 10, errors: 1, switches: 0, maxMs: 0 },
+      { firstPod: 'x', requests: 5, errors: 1, switches: 0, maxMs: 0 },
+      { firstPod: 'y', requests: 5, errors: 0, switches: 0, maxMs: 0 },
+      { firstPod: null, requests: 1, errors: 1, switches: 0, maxMs: 0 },
     ],
     new Set(['a', 'b']),
   );

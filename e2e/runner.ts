@@ -12,6 +12,10 @@ import type { Mode } from './context.js';
 import { CLIENT, CLIENT_2, E2eContext, clientPod } from './context.js';
 import { assertNoServiceConntrack } from './promises.js';
 import { UNINSTALL, uninstall } from './uninstall.js';
+import { RBAC, rbacLeastPrivilege } from './rbac.js';
+import type { Window } from './rbac.js';
+import { faultTable, runFaultCases } from './faults/suite.js';
+import type { FaultFigures } from './faults/load.js';
 
 export interface CaseResult {
   mode: Mode;
@@ -22,6 +26,8 @@ export interface CaseResult {
   seconds: number;
   /** What was expected and what came back, or a figure the case reports. */
   detail?: string;
+  /** A fault case's figures (talaria e2e --faults). */
+  figures?: FaultFigures;
 }
 
 export interface SuiteOptions {
@@ -30,6 +36,8 @@ export interface SuiteOptions {
   switchKind?: SwitchKind;
   /** Only cases whose name contains this. */
   filter?: string;
+  /** The faults suite (e2e/faults) instead of the behaviour cases. */
+  faults?: boolean;
   nodes: number;
   out?: (line: string) => void;
 }
@@ -64,6 +72,10 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
       const switchKind = mode === 'talaria' ? (o.switchKind ?? 'ebpf') : 'ebpf';
       ctx = new E2eContext(mode, await testbedUp(mode, o.nodes, 1, switchKind));
       const c = ctx;
+      if (o.faults) {
+        await runFaultCases(c, o.filter, record);
+        continue;
+      }
       await c.apply(clientPod(CLIENT, c.tb.nodes[0].name), clientPod(CLIENT_2, c.tb.nodes[1 % c.tb.nodes.length].name));
       await c.eventually('client pods Ready', async () => {
         await c.refresh();
@@ -84,8 +96,15 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
         record(await runOne(c, 'no conntrack entry on any node for service traffic', () => assertNoServiceConntrack(c)));
       }
       // Last: it takes Talaria away (and installs it again).
+      const uninstalls: Window[] = [];
       if (mode === 'talaria' && (!o.filter || UNINSTALL.includes(o.filter))) {
+        const from = Date.now();
         record(await runOne(c, UNINSTALL, () => uninstall(c)));
+        uninstalls.push({ from, to: Date.now() });
+      }
+      // After everything the components do (only a whole run has seen it all).
+      if (mode === 'talaria' && !o.filter) {
+        record(await runOne(c, RBAC, () => rbacLeastPrivilege(c, uninstalls)));
       }
     } catch (err) {
       record({ mode, ...(mode === 'talaria' && o.switchKind === 'bmv2' ? { switch: 'bmv2' as const } : {}), name: 'testbed', passed: false, seconds: 0, detail: (err as Error).message });
@@ -93,6 +112,8 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
       await testbedDown().catch((err: Error) => out(`testbed down failed: ${err.message}`));
     }
   }
+  const table = faultTable(results);
+  if (table) out(`\n${table}\n`);
   const passed = results.filter((r) => r.passed).length;
   out(`${passed} passed, ${results.length - passed} failed`);
   return results;
