@@ -53,6 +53,13 @@ export interface FaultCase {
   recover?(scene: FaultScene): Promise<void>;
   /** What talaria mode must show (the baselines are reported, not held to it). */
   guarantee: Guarantee;
+  /**
+   * The fault changes the Service's endpoints: only connections from pods
+   * (pinned by their hosts) are held to the guarantee. The outside client's
+   * rest on the selector's minimal disruption, which moves a few of them
+   * (the README's "The selector is Maglev"); they are reported beside.
+   */
+  pinnedOnly?: boolean;
 }
 
 const ALL: Mode[] = ['talaria', 'iptables', 'nftables'];
@@ -219,7 +226,9 @@ export const FAULT_CASES: FaultCase[] = [
     // New connections fail while the lost node's pods are still endpoints; from
     // the endpoint update on (and the proxies' time to program it) none may.
     guarantee: { broken: 0, moved: 0, newFailedAfter: 0 },
+    pinnedOnly: true,
     async inject({ ctx, deployment, lastNode, lastClient }) {
+      await ctx.refresh();
       const lostPods = ctx.podsOf(deployment).filter((p) => p.node === lastNode);
       const ips = new Set(lostPods.map((p) => p.ip));
       await injectFault({ fault: 'node-lost', node: lastNode });

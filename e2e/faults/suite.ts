@@ -98,9 +98,14 @@ async function runFault(ctx: E2eContext, k: FaultCase, from: readonly Source[], 
   const early = r.attempts.filter((a) => !a.ok && a.at < faultAt);
   if (early.length) problems.push(`${early.length} new connections failed before the fault (${[...new Set(early.map((a) => `${a.source}: ${a.error}`))].slice(0, 3).join(', ')})`);
   const f = figures(r, faultAt, faultEnd);
-  if (ctx.mode === 'talaria') problems.push(...brokenGuarantees(k.guarantee, f));
+  // A case that changes a Service's endpoints holds only the pinned connections (from pods) to its
+  // guarantee: the outside client's rest on the selector's minimal disruption, reported beside.
+  const pinned = k.pinnedOnly ? { held: r.held.filter((h) => h.source !== 'external'), attempts: r.attempts.filter((a) => a.source !== 'external') } : r;
+  const outside = k.pinnedOnly ? r.held.filter((h) => h.source === 'external') : [];
+  const outsideNote = k.pinnedOnly ? `the outside client's ${outside.length} held connections (not held to the guarantee): ${outside.filter((h) => h.errors > 0 || h.switches > 0).length} broken or moved` : undefined;
+  if (ctx.mode === 'talaria') problems.push(...brokenGuarantees(k.guarantee, k.pinnedOnly ? figures(pinned, faultAt, faultEnd) : f));
   const leftOut = lost ? `left out: ${all.held.length - r.held.length} held connections and ${all.attempts.length - r.attempts.length} new ones of ${lost.sources.join(', ')} or to ${lost.pods.length} lost pods` : undefined;
-  const detail = [formatFigures(f), outcome.detail, leftOut, problems.length ? `not kept: ${problems.join('; ')}` : undefined, f.broken || f.moved ? brokenSample(r) : undefined].filter(Boolean).join('\n');
+  const detail = [formatFigures(f), outcome.detail, leftOut, outsideNote, problems.length ? `not kept: ${problems.join('; ')}` : undefined, f.broken || f.moved ? brokenSample(r) : undefined].filter(Boolean).join('\n');
   return { detail, passed: problems.length === 0, figures: f };
 }
 
