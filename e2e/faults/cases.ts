@@ -16,10 +16,8 @@ import type { FaultFigures } from './load.js';
 /** What the case under way lends a fault: the testbed, the workload, and where its clients are. */
 export interface FaultScene {
   ctx: E2eContext;
-  /** The Deployment behind the Service under load, and its replicas now. */
+  /** The Deployment behind the Service under load. */
   deployment: string;
-  replicas: number;
-  clusterIP: string;
   /** A client pod's netns, to check what a new connection reaches. */
   clientNetns: string;
   /** The node the first client runs on (whose node process the node faults hit). */

@@ -48,13 +48,13 @@ export async function runFaultCases(ctx: E2eContext, filter: string | undefined,
       const t0 = performance.now();
       const base = { mode: ctx.mode, ...ctx.switchLabel, name: `fault: ${k.name}` };
       try {
-        const scene = { deployment: WORKLOAD, replicas, clusterIP: ctx.service(WORKLOAD).clusterIP, clientNetns: ctx.pod(clients[0]!).netns, node: nodes[0]!.name, lastNode: nodes.at(-1)!.name, lastClient: clients.at(-1)! };
+        const scene = { deployment: WORKLOAD, clientNetns: ctx.pod(clients[0]!).netns, node: nodes[0]!.name, lastNode: nodes.at(-1)!.name, lastClient: clients.at(-1)! };
         const { detail, passed, figures: f } = await runFault(ctx, k, from, scene);
         record({ ...base, passed, seconds: (performance.now() - t0) / 1000, detail, figures: f });
       } catch (err) {
         record({ ...base, passed: false, seconds: (performance.now() - t0) / 1000, detail: (err as Error).message });
       }
-      // A case may have scaled the workload: back to where the next one starts.
+      // Whatever a case left (a pod replaced, a node's pods not back), the next one starts from the same workload.
       await ctx.refresh();
       if (ctx.podsOf(WORKLOAD).length !== replicas) {
         await ctx.scale(WORKLOAD, replicas);
