@@ -9,6 +9,8 @@ import type { Mode } from './context.js';
 import type { ProbeSpec } from './probe.js';
 import { runProbe } from './probe.js';
 import { runSuite } from './runner.js';
+import { progress } from './context.js';
+import { testbedDown } from '../testbed/cli-session.js';
 
 const MODES: Mode[] = ['talaria', 'iptables', 'nftables'];
 
@@ -30,7 +32,17 @@ export const e2eCommand = new Command('e2e')
       const tools = findP4Tools();
       if (typeof tools === 'string') throw new UserError(`--switch bmv2: ${tools}`);
     }
+    // Node ends a process whose event loop ran dry, even with the suite still
+    // awaiting something: say so and fail, rather than end silently with 0.
+    // The testbed it was using is taken down, so that the next run can start.
+    const unfinished = () => {
+      process.stderr.write(`talaria e2e: the suite stopped before it finished, in ${progress.step} (awaiting something that can no longer happen); taking the testbed down\n`);
+      process.exitCode = 1;
+      void testbedDown().catch((err: Error) => process.stderr.write(`testbed down failed: ${err.message}\n`));
+    };
+    process.once('beforeExit', unfinished);
     const results = await runSuite({ modes: o.mode ? [o.mode as Mode] : MODES, switchKind: o.switch, filter: o.filter, faults: o.faults, nodes: o.nodes });
+    process.off('beforeExit', unfinished);
     if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + '\n');
     if (results.some((r) => !r.passed)) process.exitCode = 1;
   });

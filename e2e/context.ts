@@ -32,6 +32,25 @@ export function clientPod(name: string, node: string) {
   };
 }
 
+/**
+ * An HTTP GET from the driver (a process's metrics), bounded. fetch's own
+ * timers do not keep node running: a request that hangs while nothing else
+ * is pending would end the suite silently with exit code 0.
+ */
+export async function fetchText(url: string, timeoutMs = 5000): Promise<{ ok: boolean; text: string }> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const res = await fetch(url, { signal: abort.signal });
+    return { ok: res.ok, text: await res.text() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where the suite is, for a report when it stops early. */
+export const progress = { step: 'starting' };
+
 export class E2eContext {
   constructor(
     readonly mode: Mode,

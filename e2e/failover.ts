@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ApiClient } from '../testbed/client.js';
 import { service } from '../testbed/objects.js';
 import type { E2eContext } from './context.js';
-import { CLIENT, answeredBy, echoDeployment } from './context.js';
+import { CLIENT, answeredBy, echoDeployment, fetchText } from './context.js';
 
 export const FAILOVER = 'controller failover under traffic: the standby takes over, rewrites nothing, no held connection breaks';
 const NAME = 'e2e-failover';
@@ -33,7 +33,7 @@ export function controllers(ctx: E2eContext): ControllerProcess[] {
 }
 
 export async function metric(c: ControllerProcess, name: string): Promise<number> {
-  const text = await (await fetch(c.metrics)).text();
+  const { text } = await fetchText(c.metrics);
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))

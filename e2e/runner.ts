@@ -9,7 +9,7 @@ import { CASES } from './cases.js';
 import { churn } from './churn.js';
 import { FAILOVER, failover } from './failover.js';
 import type { Mode } from './context.js';
-import { CLIENT, CLIENT_2, E2eContext, clientPod } from './context.js';
+import { CLIENT, CLIENT_2, E2eContext, clientPod, progress } from './context.js';
 import { assertNoServiceConntrack } from './promises.js';
 import { UNINSTALL, uninstall } from './uninstall.js';
 import { RBAC, rbacLeastPrivilege } from './rbac.js';
@@ -43,6 +43,7 @@ export interface SuiteOptions {
 }
 
 async function runOne(ctx: E2eContext, name: string, body: () => Promise<string | void>): Promise<CaseResult> {
+  progress.step = `[${ctx.mode}] ${name}`;
   const t0 = performance.now();
   try {
     const detail = await body();
@@ -70,6 +71,7 @@ export async function runSuite(o: SuiteOptions): Promise<CaseResult[]> {
     let ctx: E2eContext | undefined;
     try {
       const switchKind = mode === 'talaria' ? (o.switchKind ?? 'ebpf') : 'ebpf';
+      progress.step = `[${mode}] testbed up`;
       ctx = new E2eContext(mode, await testbedUp(mode, o.nodes, 1, switchKind));
       const c = ctx;
       if (o.faults) {

@@ -8,7 +8,7 @@ import { ApiClient } from '../../testbed/client.js';
 import type { KubeObject } from '../../testbed/client.js';
 import { injectFault } from '../../testbed/fault-command.js';
 import type { E2eContext, Mode } from '../context.js';
-import { answeredBy } from '../context.js';
+import { answeredBy, fetchText } from '../context.js';
 import { killLeader } from '../failover.js';
 import { service } from '../../testbed/objects.js';
 import type { FaultFigures } from './load.js';
@@ -73,7 +73,7 @@ async function restarted(ctx: E2eContext, name: string, oldPid: number, timeoutM
     await ctx.refresh();
     const p = ctx.tb.processes.find((x) => x.name === name);
     assert.ok(p && p.pid !== oldPid, `${name} not restarted yet`);
-    if (p.metrics) await fetch(`http://${p.metrics}/metrics`).then((r) => assert.ok(r.ok));
+    if (p.metrics) assert.ok((await fetchText(`http://${p.metrics}/metrics`)).ok);
     return p.pid;
   }, timeoutMs);
 }

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { service } from '../../testbed/objects.js';
 import type { E2eContext } from '../context.js';
-import { answeredBy, clientPod, echoDeployment } from '../context.js';
+import { answeredBy, clientPod, echoDeployment, progress } from '../context.js';
 import type { CaseResult } from '../runner.js';
 import { FAULT_CASES, brokenGuarantees } from './cases.js';
 import type { FaultCase, FaultOutcome, FaultScene } from './cases.js';
@@ -44,9 +44,11 @@ export async function runFaultCases(ctx: E2eContext, filter: string | undefined,
     }, 60_000);
     const from = sources(ctx, clients, { clusterIP: ctx.service(WORKLOAD).clusterIP, port: 80, nodeIP: nodes[0]!.ip, nodePort: ctx.nodePort(WORKLOAD) });
     for (const k of cases) {
+      progress.step = `[${ctx.mode}] before fault: ${k.name}: every source answers`;
       await serving(ctx, from);
       const t0 = performance.now();
       const base = { mode: ctx.mode, ...ctx.switchLabel, name: `fault: ${k.name}` };
+      progress.step = `[${ctx.mode}] ${base.name}`;
       try {
         const scene = { deployment: WORKLOAD, clientNetns: ctx.pod(clients[0]!).netns, node: nodes[0]!.name, lastNode: nodes.at(-1)!.name, lastClient: clients.at(-1)! };
         const { detail, passed, figures: f } = await runFault(ctx, k, from, scene);
