@@ -18,12 +18,11 @@ import { after, before, describe, it } from 'node:test';
 import { HostDatapath, defaultObjectPath } from '../nodeagent/datapath.js';
 import { HOST_DROP_REASONS } from './layouts/host-maps.js';
 import { TalariaKind } from './layouts/shim.js';
-import { TC_ACT, runProgram } from './loader/test-run.js';
+import { TC_ACT } from './loader/test-run.js';
 import { BACKEND, CLIENT, FE, GW_MAC, LOCAL_PODS, REMOTE_POD, SWITCH_MAC, UPLINK_MAC, configureHostNode } from './testing/host-node.js';
 import { buildPacket, IPPROTO_TCP } from './testing/packet-builder.js';
 import type { PacketSpec } from './testing/packet-builder.js';
-import { carriesShim, mutatePacket, testRunnable } from './testing/packet-fuzz.js';
-import { Random } from './testing/random.js';
+import { carriesShim, fuzzProgram, ipv4Dst, ipv4Src, macAt } from './testing/packet-fuzz.js';
 
 const SEED = Number(process.env.TALARIA_FUZZ_SEED ?? 20261204);
 const PACKETS = Number(process.env.TALARIA_FUZZ_PACKETS ?? 1_000_000);
@@ -52,9 +51,6 @@ const UPLINK_SEEDS: PacketSpec[] = [
 ];
 
 const POD_BY_MAC = new Map<string, string>(LOCAL_PODS.map((p) => [p.mac, p.ip]));
-const mac = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-const ipv4Src = (b: Buffer) => (b.length >= 34 && b.readUInt16BE(12) === 0x0800 ? [...b.subarray(26, 30)].join('.') : undefined);
-const ipv4Dst = (b: Buffer) => (b.length >= 34 && b.readUInt16BE(12) === 0x0800 ? [...b.subarray(30, 34)].join('.') : undefined);
 
 describe('host programs under fuzzed packets (BPF_PROG_TEST_RUN)', { skip }, () => {
   let dp: HostDatapath;
@@ -66,52 +62,39 @@ describe('host programs under fuzzed packets (BPF_PROG_TEST_RUN)', { skip }, () 
 
   for (const prog of ['fromPod', 'fromUplink'] as const) {
     it(`${prog}: ${PACKETS.toLocaleString('en')} packets, every property holds`, () => {
-      const r = new Random(SEED + (prog === 'fromPod' ? 0 : 1));
       const seeds = (prog === 'fromPod' ? POD_SEEDS : UPLINK_SEEDS).map((s) => buildPacket(s));
       const drops = () => HostDatapath.sumCounters(dp.drops, HOST_DROP_REASONS.length).reduce((a, b) => a + b, 0);
-      const problems: string[] = [];
-      const verdicts = new Map<number, number>();
       const dropsBefore = drops();
-      let unrunnable = 0;
-      for (let i = 0; i < PACKETS && problems.length < 10; i++) {
-        const input = mutatePacket(r.pick(seeds), r);
-        if (!testRunnable(input)) {
-          unrunnable++;
-          continue;
-        }
-        const { verdict, packet: out } = runProgram(dp.programs[prog], input);
-        verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
-        const where = () => `packet ${i} (seed ${SEED}): ${input.toString('hex').slice(0, 160)}`;
-        if (verdict === TC_ACT.REDIRECT) {
-          const dst = out.length >= 14 ? mac(out, 0) : '';
+      const { verdicts, problems, unrunnable } = fuzzProgram(dp.programs[prog], seeds, {
+        seed: SEED + (prog === 'fromPod' ? 0 : 1),
+        packets: PACKETS,
+        check(input, verdict, out) {
+          if (verdict === TC_ACT.OK) return carriesShim(out) ? "passed to the node's stack with the shim" : undefined;
+          if (verdict !== TC_ACT.REDIRECT) return undefined;
+          const dst = macAt(out, 0);
           const podIp = POD_BY_MAC.get(dst);
-          if (dst === mac(input, 6) && ipv4Dst(out) === ipv4Src(input)) {
+          if (dst === macAt(input, 6) && ipv4Dst(out) === ipv4Src(input)) {
             // A rejection (ICMP unreachable, TCP RST) back to whoever sent the packet.
-            if (carriesShim(out)) problems.push(`rejected back to the sender with the shim: ${where()}`);
-          } else if (podIp !== undefined) {
-            if (ipv4Dst(out) !== podIp) problems.push(`delivered to pod ${podIp} but addressed to ${ipv4Dst(out) ?? 'no IPv4'}: ${where()}`);
-            if (carriesShim(out)) problems.push(`delivered to pod ${podIp} with the shim: ${where()}`);
-          } else if (!(dst === SWITCH_MAC && mac(out, 6) === UPLINK_MAC)) {
-            problems.push(`redirected to ${dst || 'a frame too short for a MAC'}, neither a local pod nor the switch: ${where()}`);
+            return carriesShim(out) ? 'rejected back to the sender with the shim' : undefined;
           }
-        } else if (verdict === TC_ACT.OK) {
-          if (carriesShim(out)) problems.push(`passed to the node's stack with the shim: ${where()}`);
-        } else if (verdict !== TC_ACT.SHOT) {
-          problems.push(`verdict ${verdict}: ${where()}`);
-        }
-      }
+          if (podIp !== undefined) {
+            if (ipv4Dst(out) !== podIp) return `delivered to pod ${podIp} but addressed to ${ipv4Dst(out) ?? 'no IPv4'}`;
+            return carriesShim(out) ? `delivered to pod ${podIp} with the shim` : undefined;
+          }
+          return dst === SWITCH_MAC && macAt(out, 6) === UPLINK_MAC ? undefined : `redirected to ${dst || 'a frame too short for a MAC'}, neither a local pod nor the switch`;
+        },
+      });
       const counted = drops() - dropsBefore;
-      const dropped = verdicts.get(TC_ACT.SHOT) ?? 0;
       assert.deepEqual(problems, []);
-      assert.equal(counted, dropped, `${dropped} packets dropped, ${counted} counted under a reason`);
+      assert.equal(counted, verdicts.drop, `${verdicts.drop} packets dropped, ${counted} counted under a reason`);
       // The seeds and mutations must reach every verdict, or the properties were never put to the test.
-      for (const v of [TC_ACT.OK, TC_ACT.SHOT, TC_ACT.REDIRECT]) assert.ok((verdicts.get(v) ?? 0) > PACKETS / 100, `verdict ${v} only ${verdicts.get(v) ?? 0} times: ${JSON.stringify([...verdicts])}`);
+      for (const v of ['pass', 'drop', 'redirect'] as const) assert.ok(verdicts[v] > PACKETS / 100, `${v} only ${verdicts[v]} times: ${JSON.stringify(verdicts)}`);
       // Map state only ever refers to what the node knows: one end of every entry is one of its pods or frontends.
       const known = new Set<string>([...LOCAL_PODS.map((p) => p.ip), ...Object.values(FE).map((f) => f.addr)]);
       for (const [name, map] of [['connection', dp.conns], ['reply', dp.replies]] as const) {
         for (const [flow] of map.entries()) assert.ok(known.has(flow.saddr) || known.has(flow.daddr), `${name} entry with neither a pod nor a frontend of the node at either end: ${JSON.stringify(flow)}`);
       }
-      process.stdout.write(`# ${prog}: ${unrunnable} frames too short for test-run left out; verdicts ${JSON.stringify(Object.fromEntries([...verdicts].map(([v, n]) => [v === TC_ACT.OK ? 'pass' : v === TC_ACT.SHOT ? 'drop' : 'redirect', n])))}, ${[...dp.conns.keys()].length} connection and ${[...dp.replies.keys()].length} reply entries\n`);
+      process.stdout.write(`# ${prog}: ${unrunnable} frames too short for test-run left out; verdicts ${JSON.stringify(verdicts)}, ${[...dp.conns.keys()].length} connection and ${[...dp.replies.keys()].length} reply entries\n`);
     });
   }
 });

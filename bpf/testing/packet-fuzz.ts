@@ -5,7 +5,10 @@
 // VLAN tags, IPv6, ARP, garbage). Deterministic for a seed.
 import { TALARIA_OPT6_TYPE, TALARIA_OPT_LEN, TALARIA_OPT_TYPE } from '../layouts/shim.js';
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_DSTOPTS } from './packet-builder.js';
-import type { Random } from './random.js';
+import { ipv4, mac } from '../loader/codec.js';
+import { TC_ACT, runProgram } from '../loader/test-run.js';
+import type { ProgramRef } from '../loader/program.js';
+import { Random } from './random.js';
 
 const ETH = 14;
 const ETH_P_8021Q = 0x8100;
@@ -118,3 +121,44 @@ export function mutatePacket(seed: Buffer, r: Random, kind: Mutation = r.pick(MU
       return r.bytes(r.below(200));
   }
 }
+
+/** What a fuzz run saw: verdicts by name, property violations, and frames test-run cannot take. */
+export interface FuzzRun {
+  verdicts: { pass: number; drop: number; redirect: number; other: number };
+  problems: string[];
+  unrunnable: number;
+}
+
+/**
+ * Feeds `packets` mutations of the seeds to `program` (stopping at 10
+ * violations). `check` names what is wrong with one outcome, or returns
+ * nothing; a verdict other than pass, drop or redirect is always wrong.
+ */
+export function fuzzProgram(
+  program: ProgramRef,
+  seeds: readonly Buffer[],
+  o: { seed: number; packets: number; check(input: Buffer, verdict: number, out: Buffer): string | undefined },
+): FuzzRun {
+  const r = new Random(o.seed);
+  const run: FuzzRun = { verdicts: { pass: 0, drop: 0, redirect: 0, other: 0 }, problems: [], unrunnable: 0 };
+  for (let i = 0; i < o.packets && run.problems.length < 10; i++) {
+    const input = mutatePacket(r.pick(seeds), r);
+    if (!testRunnable(input)) {
+      run.unrunnable++;
+      continue;
+    }
+    const { verdict, packet: out } = runProgram(program, input);
+    const name = verdict === TC_ACT.OK ? 'pass' : verdict === TC_ACT.SHOT ? 'drop' : verdict === TC_ACT.REDIRECT ? 'redirect' : 'other';
+    run.verdicts[name]++;
+    const problem = name === 'other' ? `verdict ${verdict}` : o.check(input, verdict, out);
+    if (problem) run.problems.push(`${problem}: packet ${i} (seed ${o.seed}): ${input.toString('hex').slice(0, 160)}`);
+  }
+  return run;
+}
+
+/** A frame's MAC at `off` (0: destination, 6: source). */
+export const macAt = (b: Buffer, off: number): string => (b.length >= off + 6 ? mac.decode(b, off) : '');
+
+/** An IPv4 frame's source and destination addresses (undefined: not IPv4). */
+export const ipv4Src = (b: Buffer): string | undefined => (b.length >= ETH + 20 && b.readUInt16BE(12) === ETH_P_IP ? ipv4.decode(b, ETH + 12) : undefined);
+export const ipv4Dst = (b: Buffer): string | undefined => (b.length >= ETH + 20 && b.readUInt16BE(12) === ETH_P_IP ? ipv4.decode(b, ETH + 16) : undefined);

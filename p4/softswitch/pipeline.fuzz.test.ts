@@ -14,11 +14,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DROP_REASONS } from '../../bpf/layouts/switch-maps.js';
-import { TC_ACT, runProgram } from '../../bpf/loader/test-run.js';
+import { TC_ACT } from '../../bpf/loader/test-run.js';
 import { buildPacket } from '../../bpf/testing/packet-builder.js';
-import { carriesShim, mutatePacket, testRunnable } from '../../bpf/testing/packet-fuzz.js';
+import { carriesShim, fuzzProgram, ipv4Dst, macAt } from '../../bpf/testing/packet-fuzz.js';
 import { bpfObjectPath } from '../../bpf/testing/paths.js';
-import { Random } from '../../bpf/testing/random.js';
 import { CASES, HOST_MAC, PORT_MAC, caseEntities } from '../switch-cases/cases.js';
 import { SoftswitchFixture } from './softswitch-fixture.js';
 
@@ -33,8 +32,6 @@ const ROUTES = [
   { net: '203.0.113.', port: 3, external: true },
 ] as const;
 
-const mac = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-const ipv4Dst = (b: Buffer) => (b.length >= 34 && b.readUInt16BE(12) === 0x0800 ? [...b.subarray(30, 34)].join('.') : undefined);
 
 describe('software switch under fuzzed packets (BPF_PROG_TEST_RUN)', { skip }, () => {
   let sw: SoftswitchFixture;
@@ -47,38 +44,25 @@ describe('software switch under fuzzed packets (BPF_PROG_TEST_RUN)', { skip }, (
   after(() => sw?.close());
 
   it(`${PACKETS.toLocaleString('en')} packets, every property holds`, () => {
-    const r = new Random(SEED);
     const seeds = CASES.map((c) => c.packet()).map((p) => (Buffer.isBuffer(p) ? p : buildPacket(p)));
     const dropped = () => Object.keys(DROP_REASONS).reduce((s, i) => s + sw.drops(Number(i)), 0n);
     const dropsBefore = dropped();
-    const verdicts = new Map<number, number>();
-    const problems: string[] = [];
-    let unrunnable = 0;
-    for (let i = 0; i < PACKETS && problems.length < 10; i++) {
-      const input = mutatePacket(r.pick(seeds), r);
-      if (!testRunnable(input)) {
-        unrunnable++;
-        continue;
-      }
-      const { verdict, packet: out } = runProgram(sw.datapath.program, input);
-      verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
-      const where = () => `packet ${i} (seed ${SEED}): ${input.toString('hex').slice(0, 160)}`;
-      if (verdict === TC_ACT.REDIRECT) {
+    const { verdicts, problems, unrunnable } = fuzzProgram(sw.datapath.program, seeds, {
+      seed: SEED,
+      packets: PACKETS,
+      check(input, verdict, out) {
+        if (verdict === TC_ACT.OK) return out.equals(input) ? undefined : 'passed, but changed';
+        if (verdict !== TC_ACT.REDIRECT) return undefined;
         const dst = ipv4Dst(out);
         const route = ROUTES.find((x) => dst?.startsWith(x.net));
-        if (!route) problems.push(`redirected, but ${dst ?? 'a non-IPv4 frame'} has no route: ${where()}`);
-        else if (mac(out, 0) !== HOST_MAC[route.port] || mac(out, 6) !== PORT_MAC[route.port]) problems.push(`${dst} left with MACs ${mac(out, 6)} -> ${mac(out, 0)}, its route is port ${route.port}: ${where()}`);
-        else if (route.external && carriesShim(out)) problems.push(`left towards the outside with the shim: ${where()}`);
-      } else if (verdict === TC_ACT.OK) {
-        if (!out.equals(input)) problems.push(`passed, but changed: ${where()}`);
-      } else if (verdict !== TC_ACT.SHOT) {
-        problems.push(`verdict ${verdict}: ${where()}`);
-      }
-    }
+        if (!route) return `redirected, but ${dst ?? 'a non-IPv4 frame'} has no route`;
+        if (macAt(out, 0) !== HOST_MAC[route.port] || macAt(out, 6) !== PORT_MAC[route.port]) return `${dst} left with MACs ${macAt(out, 6)} -> ${macAt(out, 0)}, its route is port ${route.port}`;
+        return route.external && carriesShim(out) ? 'left towards the outside with the shim' : undefined;
+      },
+    });
     assert.deepEqual(problems, []);
-    const shot = verdicts.get(TC_ACT.SHOT) ?? 0;
-    assert.equal(Number(dropped() - dropsBefore), shot, `${shot} packets dropped, ${dropped() - dropsBefore} counted under a reason`);
-    for (const v of [TC_ACT.SHOT, TC_ACT.REDIRECT]) assert.ok((verdicts.get(v) ?? 0) > PACKETS / 100, `verdict ${v} only ${verdicts.get(v) ?? 0} times`);
-    process.stdout.write(`# switch: ${unrunnable} frames too short for test-run left out; verdicts ${JSON.stringify(Object.fromEntries([...verdicts].map(([v, n]) => [v === TC_ACT.OK ? 'pass' : v === TC_ACT.SHOT ? 'drop' : 'redirect', n])))}\n`);
+    assert.equal(Number(dropped() - dropsBefore), verdicts.drop, `${verdicts.drop} packets dropped, ${dropped() - dropsBefore} counted under a reason`);
+    for (const v of ['drop', 'redirect'] as const) assert.ok(verdicts[v] > PACKETS / 100, `${v} only ${verdicts[v]} times`);
+    process.stdout.write(`# switch: ${unrunnable} frames too short for test-run left out; verdicts ${JSON.stringify(verdicts)}\n`);
   });
 });
