@@ -3,16 +3,10 @@
 // held to the same properties. Needs the P4 toolchain; says so when absent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { P4RuntimeClient } from '../client/index.js';
-import { talariaP4Info } from '../p4info/load-p4info.js';
 import { fuzzWrites } from '../testing/fuzz-writes.js';
 import type { KnownDeviation } from '../testing/fuzz-writes.js';
-import { Bmv2Process } from './bmv2-process.js';
-import { PacketPorts } from './packet-ports.js';
-import { compileForBmv2, findP4Tools } from './toolchain.js';
+import { findP4Tools } from './toolchain.js';
+import { TalariaOnBmv2 } from './talaria-on-bmv2.js';
 
 const SEED = Number(process.env.TALARIA_FUZZ_SEED ?? 20261204);
 const REQUESTS = Number(process.env.TALARIA_FUZZ_REQUESTS ?? 1500);
@@ -32,32 +26,16 @@ const tools = findP4Tools();
 const skip = typeof tools === 'string' && `P4Runtime fuzzing on BMv2 did not run: ${tools}`;
 if (skip) process.stdout.write(`# ${skip}\n`);
 
-let dir: string | undefined;
-let ports: PacketPorts | undefined;
-let bmv2: Bmv2Process | undefined;
-let client: P4RuntimeClient | undefined;
+let sw: TalariaOnBmv2 | undefined;
 
 before(async () => {
-  if (typeof tools === 'string') return;
-  dir = mkdtempSync(join(tmpdir(), 'talaria-p4c-'));
-  const program = compileForBmv2(tools, dir);
-  ports = await PacketPorts.create(`tl-fuzz-${process.pid}`, 3);
-  bmv2 = await Bmv2Process.start({ tools, netns: ports.netns, ports: { 1: 'sw1', 2: 'sw2', 3: 'sw3' } });
-  client = new P4RuntimeClient({ address: bmv2.address, deviceId: bmv2.deviceId, electionId: 1, p4info: talariaP4Info() });
-  await client.connect();
-  await client.arbitrate();
-  await client.setPipeline(talariaP4Info(), { cookie: 1, deviceConfig: program.json });
+  if (typeof tools !== 'string') sw = await TalariaOnBmv2.start(tools, 'tl-fuzz');
 });
 
-after(async () => {
-  await client?.close();
-  await bmv2?.stop();
-  await ports?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => sw?.close());
 
 test('fuzzed writes on BMv2 (PI): no crash; every departure from the properties is one of PI\'s known ones', { skip }, async () => {
-  const report = await fuzzWrites(client!, { seed: SEED, requests: REQUESTS, known: PI_DEVIATIONS });
+  const report = await fuzzWrites(sw!.client, { seed: SEED, requests: REQUESTS, known: PI_DEVIATIONS });
   process.stdout.write(`# BMv2 (PI): ${report.requests} requests, ${report.accepted} applied, refused ${JSON.stringify(report.refused)}; known deviations ${JSON.stringify(report.known)}\n`);
   assert.deepEqual(report.problems, []);
   assert.ok(report.accepted > REQUESTS / 10, `only ${report.accepted} of ${report.requests} requests applied`);
