@@ -30,7 +30,7 @@ import { run } from './network/exec.js';
 import { PacketLoss } from './packet-loss.js';
 import { killTracked, respawnTracked } from './processes.js';
 import type { TrackedProcess } from './state.js';
-import { pinDir } from './talaria-mode.js';
+import { switchPinDir } from './talaria-mode.js';
 
 export type FaultRequest =
   | { fault: 'restart'; process: string; downMs?: number; cold?: boolean }
@@ -120,7 +120,7 @@ export class FaultInjector {
   /** What a reboot does to the eBPF switch: its programs off its ports, its pinned tables gone. */
   private async wipeSoftswitch(): Promise<void> {
     for (const ifname of this.t.switchPorts()) destroyClsact({ ifname, netns: switchNetns() });
-    await rm(pinDir('switch'), { recursive: true, force: true });
+    await rm(switchPinDir(), { recursive: true, force: true });
   }
 
   private async apiUnreachable(forMs: number): Promise<string> {

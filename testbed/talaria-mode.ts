@@ -106,6 +106,11 @@ export function pinDir(component: string): string {
   return join('/sys/fs/bpf/talaria', p === 'tb-' ? component : `${p}${component}`);
 }
 
+/** Where the testbed's software switch pins its tables (a reboot removes them: testbed/faults.ts). */
+export function switchPinDir(): string {
+  return pinDir('switch');
+}
+
 export interface TalariaProcesses {
   processes: TrackedProcess[];
   p4runtime: string;
@@ -242,7 +247,7 @@ interface StartedSwitch {
 /** Talaria's software switch: the eBPF pipeline on the switch namespace's ports. */
 async function startSoftswitch(opts: { switchPorts: readonly string[]; logDir: string }, pki: SwitchPki): Promise<StartedSwitch> {
   const p4runtime = `127.0.0.1:${await freePort()}`;
-  const switchPins = pinDir('switch');
+  const switchPins = switchPinDir();
   const metrics = `127.0.0.1:${await freePort()}`;
   const process = spawnTracked(
     'softswitch',
