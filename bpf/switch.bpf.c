@@ -4,7 +4,8 @@
  * the P4Runtime target in p4/softswitch/; the switch keeps no per-connection
  * state (see DESIGN.md, "How a connection stays consistent").
  *
- * Per packet: parse; NEW (or a frontend hit without shim) -> Maglev over the
+ * Per packet: parse; NEW (or a frontend hit without shim) -> the source
+ * check of a frontend with loadBalancerSourceRanges, then Maglev over the
  * frontend's group; PINNED -> backends[(frontend_id, backend_id)] or drop;
  * REPLY -> reverse_nat; then route (LPM), decrement TTL, add or strip the
  * shim as the route kind says, set MACs and redirect out of the port. */
@@ -127,6 +128,18 @@ static __always_inline struct sw_member *sw_select(struct sw_pkt *p, __u32 front
 	return m;
 }
 
+/* source_ranges: whether this source may open a connection to the frontend. */
+static __always_inline int sw_source_allowed(struct sw_pkt *p, __u32 frontend_id)
+{
+	struct sw_source_range_key key = { .prefixlen = 64, .frontend_id = frontend_id, .addr = p->saddr };
+	struct sw_source_range *r = bpf_map_lookup_elem(&source_ranges, &key);
+
+	sw_table_stat(SW_TABLE_SOURCE_RANGES, r != NULL);
+	if (r)
+		sw_count(&source_ranges_counters, r->counter, p->len);
+	return r != NULL;
+}
+
 /* NEW / PINNED (or a frontend hit without shim): pick the backend. */
 static __always_inline int sw_to_backend(struct sw_pkt *p, struct sw_action *a, int pinned)
 {
@@ -148,6 +161,8 @@ static __always_inline int sw_to_backend(struct sw_pkt *p, struct sw_action *a, 
 		a->addr = be->addr;
 		a->port = be->port;
 	} else {
+		if ((fe->flags & TALARIA_FLAG_SOURCE_RANGES) && !sw_source_allowed(p, fe->frontend_id))
+			return -SW_DROP_SOURCE_RANGE;
 		if (fe->flags & TALARIA_FLAG_REJECT)
 			return SW_REJECT;
 		struct sw_member *m = sw_select(p, fe->frontend_id, fe->flags);

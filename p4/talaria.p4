@@ -10,12 +10,13 @@
  * frontend without an endpoint is answered by the switch itself, as
  * kube-proxy's REJECT does: a TCP RST or an ICMP port unreachable.
  *
- * To the controller (P4Runtime) the program is five tables, one action
- * selector and one direct counter per table; names below are the P4Runtime
- * aliases, and every match key carries a stable @name so that the
+ * To the controller (P4Runtime) the program is six ingress tables, one
+ * action selector and one direct counter per table; names below are the
+ * P4Runtime aliases, and every match key carries a stable @name so that the
  * controller never depends on header field spellings:
  *
  *   frontends       (dst_addr, dst_port, protocol) exact -> set_frontend
+ *   source_ranges   frontend_id exact, src_addr lpm       -> allow_source
  *   backend_select  frontend_id exact, via backend_selector -> to_backend
  *   backends        (frontend_id, backend_id) exact       -> to_backend
  *   reverse_nat     frontend_id exact                     -> restore_frontend
@@ -68,6 +69,7 @@ const talaria_kind_t KIND_TO_CLIENT = 5;
 #include "../bpf/include/frontend_flags.h"
 const frontend_flags_t FLAG_REJECT = TALARIA_FLAG_REJECT;
 const frontend_flags_t FLAG_AFFINITY_CLIENT_IP = TALARIA_FLAG_AFFINITY_CLIENT_IP;
+const frontend_flags_t FLAG_SOURCE_RANGES = TALARIA_FLAG_SOURCE_RANGES;
 
 /* The answers the switch builds (kube-proxy's REJECT), as bpf/include/answer.h. */
 const bit<8> ANSWER_TTL = 64;
@@ -89,6 +91,7 @@ const bit<32> ICMP_FRAME_BYTES = 70;
 #define BACKENDS_SIZE 262144
 #define REVERSE_NAT_SIZE 65536
 #define ROUTES_SIZE 4096
+#define SOURCE_RANGES_SIZE 16384
 /* Every port of a bit<9> egress_port. */
 #define EGRESS_PORTS_SIZE 512
 /* Members of backend_selector over all groups; one group holds at most
@@ -306,6 +309,7 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
     direct_counter(CounterType.packets_and_bytes) backends_counter;
     direct_counter(CounterType.packets_and_bytes) reverse_nat_counter;
     direct_counter(CounterType.packets_and_bytes) routes_counter;
+    direct_counter(CounterType.packets_and_bytes) source_ranges_counter;
 
     /* backend_selector: to the controller an action profile with selector.
      * A member is one backend (to_backend); a group is the backends of one
@@ -323,6 +327,10 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
     action set_frontend(frontend_id_t frontend_id, frontend_flags_t flags) {
         meta.frontend_id = frontend_id;
         meta.flags = flags;
+    }
+
+    /* source_ranges entry: this source may open connections to the frontend. */
+    action allow_source() {
     }
 
     /* A backend (selector member or backends entry): rewrite the destination. */
@@ -364,6 +372,22 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
         const default_action = NoAction();
         counters = frontends_counter;
         size = FRONTENDS_SIZE;
+    }
+
+    /* loadBalancerSourceRanges: the ranges of each frontend flagged
+     * FLAG_SOURCE_RANGES; a NEW packet from any other source is dropped. */
+    table source_ranges {
+        key = {
+            meta.frontend_id: exact @name("frontend_id");
+            hdr.ipv4.src_addr: lpm @name("src_addr");
+        }
+        actions = {
+            allow_source;
+            @defaultonly NoAction;
+        }
+        const default_action = NoAction();
+        counters = source_ranges_counter;
+        size = SOURCE_RANGES_SIZE;
     }
 
     /* NEW packets: one entry per frontend naming its group (or one member). */
@@ -543,6 +567,10 @@ control TalariaIngress(inout headers_t hdr, inout metadata_t meta,
                         return;
                     }
                     selected = true;
+                } else if (meta.flags & FLAG_SOURCE_RANGES != 0 && !source_ranges.apply().hit) {
+                    /* A source outside the ranges: dropped, as kube-proxy's firewall does. */
+                    drop();
+                    return;
                 } else if (meta.flags & FLAG_REJECT == 0) {
                     /* ClientIP affinity for clients outside the cluster (no shim,
                      * no host to pin them): every connection of a client hashes

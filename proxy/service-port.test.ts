@@ -81,3 +81,20 @@ void test('bad fields are reported by field, the rest kept', () => {
     ['ns/web:d/TCP', undefined, [{ ip: '192.0.2.1', field: 'spec.externalIPs[0]' }]],
   ]);
 });
+
+void test("loadBalancerSourceRanges are read as kube-proxy reads them, by family, and bad entries allow no one", () => {
+  const ranges = (list: unknown[], type = 'LoadBalancer') => {
+    const r = servicePortsFromService(svc({ type, loadBalancerSourceRanges: list }));
+    const show = (f: 4 | 6) => r.ports[0]!.sourceRanges[f]?.map((c) => `${c.ip}/${c.prefixLen}`);
+    return { 4: show(4), 6: show(6), problems: r.problems.map((p) => `${p.field}: ${p.message}`) };
+  };
+  assert.deepEqual(ranges([]), { 4: undefined, 6: undefined, problems: [] }, 'no ranges: everyone');
+  assert.deepEqual(ranges([' 192.0.2.0/24 ', '10.1.2.3/8', '10.0.0.0/8']), { 4: ['192.0.2.0/24', '10.0.0.0/8'], 6: undefined, problems: [] }, 'trimmed, host bits cleared, duplicates once');
+  assert.deepEqual(ranges(['192.0.2.0/24', 'fd00::/8']), { 4: ['192.0.2.0/24'], 6: ['fd00::/8'], problems: [] }, 'each family its own');
+  assert.deepEqual(ranges(['fd00::/8']), { 4: undefined, 6: ['fd00::/8'], problems: [] }, 'only IPv6 ranges leave IPv4 open (kube-proxy)');
+  assert.deepEqual(ranges(['192.0.2.0/24', '0.0.0.0/0']), { 4: undefined, 6: undefined, problems: [] }, 'a zero-masked range opens its family');
+  assert.deepEqual(ranges(['192.0.2.0/24'], 'NodePort'), { 4: undefined, 6: undefined, problems: [] }, 'only LoadBalancer Services have ranges');
+  const bad = ranges(['10.0.0.0/33']);
+  assert.deepEqual([bad[4], bad[6]], [[], []], 'nothing valid left: closed, not open');
+  assert.deepEqual(bad.problems, ['spec.loadBalancerSourceRanges[0]: "10.0.0.0/33" is not a CIDR; it allows no source']);
+});

@@ -4,7 +4,7 @@
 // Service is copied here, validated, so that later stages never read the
 // Kubernetes object again.
 import type { V1Service } from '@kubernetes/client-node';
-import { canonicalIp } from './ip.js';
+import { canonicalIp, parseCidr, type IpFamily } from './ip.js';
 import type { Problem } from './problem.js';
 
 /** Protocols the switch pipeline load-balances. SCTP is reported as unsupported. */
@@ -21,6 +21,16 @@ export interface FieldIp {
   readonly field: string;
 }
 
+/** A CIDR as parseCidr gives it (host bits cleared). */
+export type Cidr = NonNullable<ReturnType<typeof parseCidr>>;
+
+/**
+ * spec.loadBalancerSourceRanges, by address family: the sources a
+ * LoadBalancer IP of that family accepts new connections from. A family
+ * that is absent accepts every source.
+ */
+export type SourceRanges = Readonly<Partial<Record<IpFamily, readonly Cidr[]>>>;
+
 export interface ServicePortInfo {
   /** "namespace/name:portName/PROTOCOL". */
   readonly key: string;
@@ -36,6 +46,8 @@ export interface ServicePortInfo {
   /** Each with the field it came from (`spec.externalIPs[1]`), to name it in problems. */
   readonly externalIPs: readonly FieldIp[];
   readonly loadBalancerIPs: readonly FieldIp[];
+  /** Who may open connections to loadBalancerIPs (NodePorts, externalIPs and ClusterIPs are not restricted, as in kube-proxy). */
+  readonly sourceRanges: SourceRanges;
   /** Present when spec.sessionAffinity is ClientIP. */
   readonly affinityTimeoutSeconds?: number;
   readonly internalTrafficLocal: boolean;
@@ -124,6 +136,8 @@ export function servicePortsFromService(svc: V1Service, filter: ProxyFilter = {}
     });
   }
 
+  const sourceRanges = spec.type === 'LoadBalancer' ? sourceRangesOf(spec.loadBalancerSourceRanges ?? [], invalid) : {};
+
   const affinityTimeoutSeconds =
     spec.sessionAffinity === 'ClientIP'
       ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinityTimeoutSeconds)
@@ -166,6 +180,7 @@ export function servicePortsFromService(svc: V1Service, filter: ProxyFilter = {}
       nodePort,
       externalIPs,
       loadBalancerIPs,
+      sourceRanges,
       affinityTimeoutSeconds,
       internalTrafficLocal: spec.internalTrafficPolicy === 'Local',
       externalTrafficLocal: spec.externalTrafficPolicy === 'Local',
@@ -178,6 +193,35 @@ export function servicePortsFromService(svc: V1Service, filter: ProxyFilter = {}
     else invalid('spec.healthCheckNodePort', `${JSON.stringify(spec.healthCheckNodePort)} is not a port number (1-65535)`);
   }
   return { ports, problems, ...(healthCheckNodePort === undefined ? {} : { healthCheckNodePort }) };
+}
+
+/**
+ * kube-proxy's reading of loadBalancerSourceRanges (pkg/proxy/serviceport.go):
+ * entries trimmed of whitespace, split by family; a family with a zero-masked
+ * range (0.0.0.0/0) or with no range at all accepts every source. One
+ * difference, on the safe side: an entry that is no CIDR (the API server
+ * refuses those) is reported and allows no one in its place, so its family
+ * stays restricted even when nothing valid is left.
+ */
+function sourceRangesOf(texts: readonly string[], invalid: (field: string, message: string) => void): SourceRanges {
+  const byFamily: Record<IpFamily, Map<string, Cidr>> = { 4: new Map(), 6: new Map() };
+  let broken = false;
+  texts.forEach((text, i) => {
+    const cidr = parseCidr(String(text).trim());
+    if (!cidr) {
+      invalid(`spec.loadBalancerSourceRanges[${i}]`, `${JSON.stringify(text)} is not a CIDR; it allows no source`);
+      broken = true;
+      return;
+    }
+    byFamily[cidr.family].set(`${cidr.ip}/${cidr.prefixLen}`, cidr);
+  });
+  const out: Partial<Record<IpFamily, readonly Cidr[]>> = {};
+  for (const family of [4, 6] as const) {
+    const list = [...byFamily[family].values()];
+    if (list.some((c) => c.prefixLen === 0)) continue;
+    if (list.length > 0 || broken) out[family] = list;
+  }
+  return out;
 }
 
 function creationTime(svc: V1Service): string {

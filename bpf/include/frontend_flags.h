@@ -21,4 +21,12 @@
  * so all connections of a client land on one backend. */
 #define TALARIA_FLAG_AFFINITY_CLIENT_IP 0x02
 
+/* loadBalancerSourceRanges, on a LoadBalancer IP with endpoints: a NEW
+ * packet (or one without shim) passes only if source_ranges holds an entry
+ * for (frontend_id, its source address); others are dropped, as kube-proxy's
+ * firewall chain drops them. PINNED packets are not checked: like
+ * kube-proxy's conntrack, an established connection outlives a change of the
+ * ranges. */
+#define TALARIA_FLAG_SOURCE_RANGES 0x04
+
 #endif /* TALARIA_FRONTEND_FLAGS_H */

@@ -60,6 +60,12 @@
 #define SW_LUT_CHUNKS (SW_GROUPS_SIZE + 16)
 #endif
 
+/* source_ranges: (frontend_id, source LPM) -> allow_source, for frontends
+ * flagged TALARIA_FLAG_SOURCE_RANGES (loadBalancerSourceRanges). */
+#ifndef SW_SOURCE_RANGES_SIZE
+#define SW_SOURCE_RANGES_SIZE 16384
+#endif
+
 /* Switch ports: P4 egress_spec is bit<9>; port 0 is never used. */
 #ifndef SW_MAX_PORTS
 #define SW_MAX_PORTS 512
@@ -92,7 +98,8 @@ enum sw_table {
 	SW_TABLE_REVERSE_NAT = 3,
 	SW_TABLE_ROUTES = 4,
 	SW_TABLE_EGRESS_PORTS = 5,
-	SW_TABLE_COUNT = 6,
+	SW_TABLE_SOURCE_RANGES = 6,
+	SW_TABLE_COUNT = 7,
 };
 
 /* Why a packet was dropped: indices of the drops map. Never renumber (the
@@ -116,7 +123,8 @@ enum sw_drop_reason {
 	SW_DROP_REJECT_FAILED = 16,     /* could not build the RST / ICMP answer */
 	SW_DROP_NO_REJECT = 17,         /* no backend, nothing to answer (a RST) */
 	SW_DROP_BAD_IP_CHECKSUM = 18,   /* IPv4 header checksum wrong (never forwarded with a fresh one) */
-	SW_DROP_REASON_COUNT = 19,
+	SW_DROP_SOURCE_RANGE = 19,      /* NEW from a source outside the frontend's loadBalancerSourceRanges */
+	SW_DROP_REASON_COUNT = 20,
 };
 
 /* Answers sent for frontends without backends: indices of rejects. */

@@ -86,6 +86,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } routes SEC(".maps");
 
+/* source_ranges table: LPM on (frontend_id, source address). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sw_source_range_key);
+	__type(value, struct sw_source_range);
+	__uint(max_entries, SW_SOURCE_RANGES_SIZE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} source_ranges SEC(".maps");
+
 /* Switch ports: port number -> interface (the target's own wiring, not a table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -137,6 +146,8 @@ SW_COUNTER_MAP(backends_counters, SW_BACKENDS_SIZE);
 SW_COUNTER_MAP(reverse_nat_counters, SW_REVERSE_NAT_SIZE);
 /* routes direct counter. */
 SW_COUNTER_MAP(routes_counters, SW_ROUTES_SIZE);
+/* source_ranges direct counter. */
+SW_COUNTER_MAP(source_ranges_counters, SW_SOURCE_RANGES_SIZE);
 /* egress_ports direct counter. */
 SW_COUNTER_MAP(egress_ports_counters, SW_EGRESS_PORTS_SIZE);
 

@@ -94,6 +94,19 @@ struct sw_route {
 	__u32 counter;
 };
 
+/* source_ranges key: LPM trie key. prefixlen counts the 32 bits of the
+ * frontend id (always matched whole) plus the source prefix. */
+struct sw_source_range_key {
+	__u32 prefixlen;
+	__u32 frontend_id;
+	__be32 addr;
+};
+
+/* source_ranges value: allow_source() and its counter slot. */
+struct sw_source_range {
+	__u32 counter;
+};
+
 /* ports value (key: __u32 port number): the port's interface. */
 struct sw_port {
 	__u32 ifindex; /* 0: no interface */

@@ -92,6 +92,22 @@ export const route = structCodec({
 });
 export type Route = CodecValue<typeof route>;
 
+/** source_ranges key: LPM trie key; prefixlen is 32 (the frontend id, matched whole) + the source prefix. */
+export const sourceRangeKey = structCodec({
+  name: 'sw_source_range_key',
+  size: 12,
+  fields: { prefixlen: [0, 'u32'], frontend_id: [4, 'u32'], addr: [8, 'ipv4'] },
+});
+export type SourceRangeKey = CodecValue<typeof sourceRangeKey>;
+
+/** source_ranges value: allow_source() and its counter slot. */
+export const sourceRange = structCodec({
+  name: 'sw_source_range',
+  size: 4,
+  fields: { counter: [0, 'u32'] },
+});
+export type SourceRange = CodecValue<typeof sourceRange>;
+
 /** ports value (key: u32 port number). */
 export const port = structCodec({
   name: 'sw_port',
@@ -138,7 +154,7 @@ export const RouteKind = { TO_PORT: 1, TO_EXTERNAL: 2, DROP: 3 } as const;
 export const SelectKind = { MEMBER: 1, GROUP: 2 } as const;
 
 /** Tables as indices of table_stats (enum sw_table). */
-export const SWITCH_TABLES = ['frontends', 'backend_select', 'backends', 'reverse_nat', 'routes', 'egress_ports'] as const;
+export const SWITCH_TABLES = ['frontends', 'backend_select', 'backends', 'reverse_nat', 'routes', 'egress_ports', 'source_ranges'] as const;
 
 /** enum sw_drop_reason, index -> name (never renumbered). */
 export const DROP_REASONS: Readonly<Record<number, string>> = {
@@ -160,8 +176,9 @@ export const DROP_REASONS: Readonly<Record<number, string>> = {
   16: 'reject_failed',
   17: 'no_reject',
   18: 'bad_ip_checksum',
+  19: 'source_range',
 };
-export const DROP_REASON_COUNT = 19;
+export const DROP_REASON_COUNT = 20;
 
 /** enum sw_reject_kind: answers sent for frontends without backends. */
 export const REJECT_KINDS: Readonly<Record<number, string>> = { 0: 'tcp_rst', 1: 'icmp_port_unreachable' };
@@ -184,6 +201,7 @@ export const SWITCH_MAPS = {
   backends: { key: backendKey, value: backend, perCpu: false },
   reverse_nat: { key: u32, value: reverseNat, perCpu: false },
   routes: { key: routeKey, value: route, perCpu: false },
+  source_ranges: { key: sourceRangeKey, value: sourceRange, perCpu: false },
   ports: { key: u32, value: port, perCpu: false },
   egress_ports: { key: u32, value: egressPort, perCpu: false },
   local_addrs: { key: ipv4, value: u32, perCpu: false },
@@ -193,6 +211,7 @@ export const SWITCH_MAPS = {
   backends_counters: { key: u32, value: counter, perCpu: true },
   reverse_nat_counters: { key: u32, value: counter, perCpu: true },
   routes_counters: { key: u32, value: counter, perCpu: true },
+  source_ranges_counters: { key: u32, value: counter, perCpu: true },
   egress_ports_counters: { key: u32, value: counter, perCpu: true },
   table_stats: { key: u32, value: tableStat, perCpu: true },
   drops: { key: u32, value: counter, perCpu: true },
@@ -202,4 +221,4 @@ export const SWITCH_MAPS = {
 export type SwitchMapName = keyof typeof SWITCH_MAPS;
 
 /** The C struct behind each struct codec, for the BTF check. */
-export const SWITCH_STRUCTS = [frontendKey, frontend, select, member, lut, groupMember, backendKey, backend, reverseNat, routeKey, route, port, egressPort, counter, tableStat, pipeline] as const;
+export const SWITCH_STRUCTS = [frontendKey, frontend, select, member, lut, groupMember, backendKey, backend, reverseNat, routeKey, route, sourceRangeKey, sourceRange, port, egressPort, counter, tableStat, pipeline] as const;

@@ -12,6 +12,7 @@ export const unlimited: Capacity = {
   group: Infinity,
   backend: Infinity,
   reverse: Infinity,
+  source: Infinity,
   route: Infinity,
   egress: Infinity,
 };
@@ -19,5 +20,5 @@ export const unlimited: Capacity = {
 export type Counts = Record<EntityType, number>;
 
 export function zeroCounts(): Counts {
-  return { frontend: 0, select: 0, member: 0, group: 0, backend: 0, reverse: 0, route: 0, egress: 0 };
+  return { frontend: 0, select: 0, member: 0, group: 0, backend: 0, reverse: 0, source: 0, route: 0, egress: 0 };
 }

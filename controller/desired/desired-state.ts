@@ -9,7 +9,7 @@ import type { Problem, ProblemReason } from '../../proxy/problem.js';
 import type { ServicePortsResult } from '../../proxy/service-port.js';
 import { zeroCounts, type Capacity, type Counts } from './capacity.js';
 import type { BackendEntity, EgressPortEntity, Entity, FrontendEntity, GroupEntity, MemberEntity, RouteEntity } from './entities.js';
-import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT } from './flags.js';
+import { FLAG_AFFINITY_CLIENT_IP, FLAG_REJECT, FLAG_SOURCE_RANGES } from './flags.js';
 import { AdoptionHints, IdAllocator, MAX_ID } from './id-allocator.js';
 import { LOOKUP_MEMBER_ID_MIN, LOOKUP_SLOTS, isLookupGroup, lookupSlots } from './lookup-groups.js';
 import { frontendCandidates, ownsBefore, type FrontendKind, type NodePortAddresses } from '../../proxy/frontends.js';
@@ -287,7 +287,8 @@ export class DesiredStateComputer {
       counts.member + c.member <= cap.member &&
       counts.group + c.group <= cap.group &&
       counts.backend + c.backend <= cap.backend &&
-      counts.reverse + c.reverse <= cap.reverse;
+      counts.reverse + c.reverse <= cap.reverse &&
+      counts.source + c.source <= cap.source;
     const rejected: string[] = [];
     const admitted = new Map<string, readonly Entity[]>();
     const installed = new Set(this.order.filter((name) => this.cache.get(name)!.result.entities.some((e) => e.type === 'frontend' && onSwitch.has(e))));
@@ -306,6 +307,7 @@ export class DesiredStateComputer {
         counts.group += c.group;
         counts.backend += c.backend;
         counts.reverse += c.reverse;
+        counts.source += c.source;
         if (r.entities.length > 0) admitted.set(name, r.entities);
       }
     }
@@ -508,6 +510,13 @@ export class DesiredStateComputer {
           groupId = groupFor(sp.key, clusterSelected, f.key, clusterKinds);
         }
         if (groupId === undefined) flags |= FLAG_REJECT;
+        // kube-proxy's firewall exists only while there are endpoints: without
+        // them every source gets the reject.
+        const ranges = f.kind === 'loadbalancer' && groupId !== undefined ? sp.sourceRanges[f.addr.includes(':') ? 6 : 4] : undefined;
+        if (ranges) {
+          flags |= FLAG_SOURCE_RANGES;
+          for (const c of ranges) tables.push({ type: 'source', frontendId, prefix: c.ip, prefixLen: c.prefixLen });
+        }
         const fe: FrontendEntity = { type: 'frontend', addr: f.addr, port: f.port, protocol: sp.protocol, frontendId, flags };
         tables.push(fe);
         if (groupId !== undefined) tables.push({ type: 'select', frontendId, groupId });
@@ -609,6 +618,7 @@ const tableName: Record<keyof Counts, string> = {
   group: 'action profile groups',
   backend: 'backends',
   reverse: 'reverse_nat',
+  source: 'source_ranges',
   route: 'routes',
   egress: 'egress_ports',
 };

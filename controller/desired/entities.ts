@@ -71,6 +71,14 @@ export interface RouteEntity {
   readonly mac: string;
 }
 
+/** `source_ranges`: (frontend_id, src_addr lpm) -> allow_source(), one per loadBalancerSourceRanges CIDR. */
+export interface SourceRangeEntity {
+  readonly type: 'source';
+  readonly frontendId: number;
+  readonly prefix: string;
+  readonly prefixLen: number;
+}
+
 /** `egress_ports`: port -> set_source_mac(mac), the port's own MAC (--port-mac). */
 export interface EgressPortEntity {
   readonly type: 'egress';
@@ -79,7 +87,7 @@ export interface EgressPortEntity {
   readonly mac: string;
 }
 
-export type Entity = FrontendEntity | SelectEntity | MemberEntity | GroupEntity | BackendEntity | ReverseNatEntity | RouteEntity | EgressPortEntity;
+export type Entity = FrontendEntity | SelectEntity | MemberEntity | GroupEntity | BackendEntity | ReverseNatEntity | SourceRangeEntity | RouteEntity | EgressPortEntity;
 export type EntityType = Entity['type'];
 
 /** What the switch identifies the entity by (table + match key, or profile + id). */
@@ -97,6 +105,8 @@ export function entityKey(e: Entity): string {
       return `backend ${e.frontendId} ${e.backendId}`;
     case 'reverse':
       return `reverse ${e.frontendId}`;
+    case 'source':
+      return `source ${e.frontendId} ${e.prefix}/${e.prefixLen}`;
     case 'route':
       return `route ${e.prefix}/${e.prefixLen}`;
     case 'egress':
@@ -118,6 +128,8 @@ export function entityValue(e: Entity): string {
       return e.members.join(',');
     case 'reverse':
       return `${e.addr} ${e.port}`;
+    case 'source':
+      return '';
     case 'route':
       return `${e.action} ${e.port} ${e.mac}`;
     case 'egress':
@@ -140,6 +152,8 @@ export function formatEntity(e: Entity): string {
       return `backends ${e.frontendId},${e.backendId} -> to_backend(${e.backendId}, ${e.addr}, ${e.port})`;
     case 'reverse':
       return `reverse_nat ${e.frontendId} -> restore_frontend(${e.addr}, ${e.port})`;
+    case 'source':
+      return `source_ranges ${e.frontendId},${e.prefix}/${e.prefixLen} -> allow_source()`;
     case 'route':
       return `routes ${e.prefix}/${e.prefixLen} -> ${e.action}(${e.port}, ${e.mac})`;
     case 'egress':
@@ -150,7 +164,9 @@ export function formatEntity(e: Entity): string {
 /**
  * Safe write order (DESIGN.md, Controller): things are created before what
  * refers to them: members, groups, then the tables, frontends after them so
- * that traffic only matches once the rest is there, and routes last. A
+ * that traffic only matches once the rest is there (a frontend's source
+ * ranges exist before its flag asks for them, and go after it no longer
+ * does), and routes last. A
  * route written before the frontends of its node's addresses would send a
  * client's packets for a NodePort to the node's own stack, which answers
  * with a reset: after a switch reboot that closed every connection of
@@ -158,4 +174,4 @@ export function formatEntity(e: Entity): string {
  * packets are dropped and TCP sends them again. Deletions run in the
  * reverse order.
  */
-export const writeOrder: readonly EntityType[] = ['egress', 'member', 'group', 'backend', 'reverse', 'select', 'frontend', 'route'];
+export const writeOrder: readonly EntityType[] = ['egress', 'member', 'group', 'backend', 'reverse', 'select', 'source', 'frontend', 'route'];

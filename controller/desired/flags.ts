@@ -14,5 +14,12 @@ export const FLAG_REJECT = 0x01;
 /** sessionAffinity: ClientIP. The switch hashes a client without shim without its source port. */
 export const FLAG_AFFINITY_CLIENT_IP = 0x02;
 
+/**
+ * loadBalancerSourceRanges on a LoadBalancer IP with endpoints: the switch
+ * lets a NEW packet through only from a source in the frontend's
+ * `source_ranges` entries and drops the others (as kube-proxy's firewall).
+ */
+export const FLAG_SOURCE_RANGES = 0x04;
+
 /** Every flag by its name in frontend_flags.h (TALARIA_FLAG_<name>). */
-export const FRONTEND_FLAGS = { REJECT: FLAG_REJECT, AFFINITY_CLIENT_IP: FLAG_AFFINITY_CLIENT_IP } as const;
+export const FRONTEND_FLAGS = { REJECT: FLAG_REJECT, AFFINITY_CLIENT_IP: FLAG_AFFINITY_CLIENT_IP, SOURCE_RANGES: FLAG_SOURCE_RANGES } as const;

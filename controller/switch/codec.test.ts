@@ -23,8 +23,12 @@ void test('every entity survives encode -> decode', () => {
     { type: 'reverse', frontendId: 7, addr: '10.96.0.10', port: 80 },
     { type: 'route', prefix: '10.244.1.0', prefixLen: 24, action: 'to_port', port: 1, mac: '02:00:00:00:00:01' },
     { type: 'route', prefix: '0.0.0.0', prefixLen: 0, action: 'to_external', port: 9, mac: '00:00:00:00:00:00' },
+    { type: 'source', frontendId: 7, prefix: '198.51.100.0', prefixLen: 24 },
+    { type: 'source', frontendId: 0xffffffff, prefix: '10.244.1.7', prefixLen: 32 },
+    { type: 'egress', port: 3, mac: '02:00:00:00:01:03' },
   ];
   for (const e of rows) assert.deepEqual(codec.decode(codec.encode(e)), e);
   assert.equal(codec.capacity().backend, 262144);
+  assert.equal(codec.capacity().source, 16384);
   assert.equal(codec.ipv6, false);
 });

@@ -17,6 +17,7 @@ export const names = {
   reverseNat: 'reverse_nat',
   routes: 'routes',
   egressPorts: 'egress_ports',
+  sourceRanges: 'source_ranges',
   selector: 'backend_selector',
   setFrontend: 'set_frontend',
   toBackend: 'to_backend',
@@ -24,6 +25,7 @@ export const names = {
   toPort: 'to_port',
   toExternal: 'to_external',
   setSourceMac: 'set_source_mac',
+  allowSource: 'allow_source',
 } as const;
 
 const protocolByNumber = new Map<number, L4Protocol>(Object.entries(protocolNumbers).map(([k, v]) => [v, k as L4Protocol]));
@@ -94,8 +96,8 @@ interface ResolvedAction {
 }
 
 export class EntityCodec {
-  private readonly t: Record<'frontends' | 'backendSelect' | 'backends' | 'reverseNat' | 'routes' | 'egressPorts', ResolvedTable>;
-  private readonly a: Record<'setFrontend' | 'toBackend' | 'restoreFrontend' | 'toPort' | 'toExternal' | 'setSourceMac', ResolvedAction>;
+  private readonly t: Record<'frontends' | 'backendSelect' | 'backends' | 'reverseNat' | 'routes' | 'egressPorts' | 'sourceRanges', ResolvedTable>;
+  private readonly a: Record<'setFrontend' | 'toBackend' | 'restoreFrontend' | 'toPort' | 'toExternal' | 'setSourceMac' | 'allowSource', ResolvedAction>;
   readonly profileId: number;
   private readonly tableKind = new Map<number, keyof EntityCodec['t']>();
 
@@ -115,6 +117,7 @@ export class EntityCodec {
       reverseNat: table(names.reverseNat),
       routes: table(names.routes),
       egressPorts: table(names.egressPorts),
+      sourceRanges: table(names.sourceRanges),
     };
     this.a = {
       setFrontend: action(names.setFrontend),
@@ -123,6 +126,7 @@ export class EntityCodec {
       toPort: action(names.toPort),
       toExternal: action(names.toExternal),
       setSourceMac: action(names.setSourceMac),
+      allowSource: action(names.allowSource),
     };
     this.profileId = p4info.actionProfile(names.selector).id;
     for (const [k, v] of Object.entries(this.t)) this.tableKind.set(v.info.id, k as keyof EntityCodec['t']);
@@ -136,6 +140,7 @@ export class EntityCodec {
       select: this.t.backendSelect.info.size,
       backend: this.t.backends.info.size,
       reverse: this.t.reverseNat.info.size,
+      source: this.t.sourceRanges.info.size,
       route: this.t.routes.info.size,
       egress: this.t.egressPorts.info.size,
       member: profile.size,
@@ -152,7 +157,7 @@ export class EntityCodec {
 
   /** The P4Runtime table name of a controller entity type (metric labels). */
   tableOf(type: Entity['type']): string {
-    return { frontend: names.frontends, select: names.backendSelect, backend: names.backends, reverse: names.reverseNat, route: names.routes, egress: names.egressPorts, member: `${names.selector}_members`, group: `${names.selector}_groups` }[type];
+    return { frontend: names.frontends, select: names.backendSelect, backend: names.backends, reverse: names.reverseNat, source: names.sourceRanges, route: names.routes, egress: names.egressPorts, member: `${names.selector}_members`, group: `${names.selector}_groups` }[type];
   }
 
   /** Wildcard reads for everything the controller owns on the switch. */
@@ -191,6 +196,19 @@ export class EntityCodec {
             table_id: t.info.id,
             match: [{ field_id: t.fields.dst_addr, lpm: { value: ipv4Bytes(e.prefix), prefix_len: e.prefixLen } }],
             action: { action: { action_id: a.info.id, params: [{ param_id: a.params.port, value: uintBytes(e.port) }, { param_id: a.params.dst_mac, value: macBytes(e.mac) }] } },
+          },
+        };
+      }
+      case 'source': {
+        const t = this.t.sourceRanges;
+        return {
+          table_entry: {
+            table_id: t.info.id,
+            match: [
+              { field_id: t.fields.frontend_id, exact: { value: uintBytes(e.frontendId) } },
+              { field_id: t.fields.src_addr, lpm: { value: ipv4Bytes(e.prefix), prefix_len: e.prefixLen } },
+            ],
+            action: { action: { action_id: this.a.allowSource.info.id, params: [] } },
           },
         };
       }
@@ -265,6 +283,11 @@ export class EntityCodec {
           port: bytesUint(param('port', which)),
           mac: bytesMac(param('dst_mac', which)),
         };
+      }
+      case 'sourceRanges': {
+        const lpm = field('src_addr')?.lpm;
+        if (!lpm || action?.action_id !== this.a.allowSource.info.id) return undefined;
+        return { type: 'source', frontendId: bytesUint(exact('frontend_id')), prefix: bytesIpv4(lpm.value), prefixLen: lpm.prefix_len };
       }
       case 'egressPorts':
         if (action?.action_id !== this.a.setSourceMac.info.id) return undefined;

@@ -89,6 +89,7 @@ export class InstalledState {
     switch (e.type) {
       case 'frontend':
       case 'reverse':
+      case 'source':
         bump(this.frontendRefs, e.frontendId, by);
         return;
       case 'select':

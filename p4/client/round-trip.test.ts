@@ -94,7 +94,7 @@ describe('pipeline', () => {
     await client.setPipeline(p4, { cookie: 1234n });
     const got = await client.getPipeline();
     assert.equal(got.cookie, 1234n);
-    assert.equal(got.p4info?.tables?.length, 6);
+    assert.equal(got.p4info?.tables?.length, 7);
     assert.deepEqual(await client.getPipeline('COOKIE_ONLY'), { p4info: undefined, cookie: 1234n, deviceConfig: Buffer.alloc(0) });
   });
 });

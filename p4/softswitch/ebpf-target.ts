@@ -265,6 +265,17 @@ export class EbpfTarget implements P4Target {
             return { kind, port: beNumber(param(a, 'port')), dst_mac: macOf(param(a, 'dst_mac')), counter };
           },
         };
+      case 'source_ranges':
+        return {
+          map: mp.source_ranges as unknown as TableBinding['map'],
+          counters,
+          key: (e) => {
+            const [fid, src] = e.match;
+            // The frontend id is matched whole: 32 bits of the trie's prefix.
+            return { prefixlen: 32 + (src!.prefixLen ?? 32), frontend_id: beNumber(fid!.value), addr: ipv4Of(src!.value) };
+          },
+          value: (_e, counter) => ({ counter }),
+        };
       case 'egress_ports':
         return {
           map: mp.egress_ports as unknown as TableBinding['map'],
@@ -494,6 +505,11 @@ export class EbpfTarget implements P4Target {
       out.push(wireTableEntry(s.tables.egress_ports, [beBytes(port, fieldBits('egress_ports', 0))], actionOf('set_source_mac', { mac: macBytes(v.mac) })));
     }
     used('egress_ports', slots.splice(0));
+    for (const [k, v] of mp.source_ranges.entries()) {
+      slots.push(v.counter);
+      out.push(wireTableEntry(s.tables.source_ranges, [beBytes(k.frontend_id, fieldBits('source_ranges', 0)), { value: ipv4Bytes(k.addr), prefixLen: k.prefixlen - 32 }], actionOf('allow_source', {})));
+    }
+    used('source_ranges', slots.splice(0));
     return out;
   }
 }

@@ -24,10 +24,10 @@ function reasonIndex(names: Readonly<Record<number, string>>, name: string): num
   if (!hit) throw new Error(`no reason named ${name}`);
   return Number(hit[0]);
 }
-/** The backend the eBPF switch picks for a NEW flow to frontend 7: Maglev, predicted in TypeScript. */
-function predictedBackend(t: { saddr: string; sport: number }): 101 | 102 {
+/** The backend the eBPF switch picks for a NEW flow to a frontend of group 70 (VIP unless named): Maglev, predicted in TypeScript. */
+function predictedBackend(t: { saddr: string; sport: number; daddr?: string }): 101 | 102 {
   const table = buildMaglevTable(GROUP70.map(([m, w]) => ({ key: String(m), weight: w })));
-  const slot = flowHash({ saddr: t.saddr, daddr: VIP, sport: t.sport, dport: 80, proto: TCP }) % table.length;
+  const slot = flowHash({ saddr: t.saddr, daddr: t.daddr ?? VIP, sport: t.sport, dport: 80, proto: TCP }) % table.length;
   return MEMBER_BACKEND[GROUP70[table[slot]!]![0]] as 101 | 102;
 }
 

@@ -1,4 +1,4 @@
-// What the software switch needs to find in a P4Info: talaria.p4's six
+// What the software switch needs to find in a P4Info: talaria.p4's seven
 // tables, their keys and actions, the backend_selector profile, with the
 // widths the maps can hold. Resolved once per pipeline; a P4Info of any other
 // shape is refused with the first mismatch named (the server turns that into
@@ -29,6 +29,7 @@ const TABLES = {
   reverse_nat: { fields: [{ name: 'frontend_id', bits: 32, type: 'EXACT' }], actions: ['restore_frontend'] },
   routes: { fields: [{ name: 'dst_addr', bits: 32, type: 'LPM' }], actions: ['to_port', 'to_external', 'drop'] },
   egress_ports: { fields: [{ name: 'port', bits: 9, type: 'EXACT' }], actions: ['set_source_mac'] },
+  source_ranges: { fields: [{ name: 'frontend_id', bits: 32, type: 'EXACT' }, { name: 'src_addr', bits: 32, type: 'LPM' }], actions: ['allow_source'] },
 } as const satisfies Record<string, { fields: readonly FieldSpec[]; actions: readonly string[] }>;
 
 const ACTIONS = {
@@ -39,6 +40,7 @@ const ACTIONS = {
   to_external: [{ name: 'port', bits: 16 }, { name: 'dst_mac', bits: 48 }],
   drop: [],
   set_source_mac: [{ name: 'mac', bits: 48 }],
+  allow_source: [],
 } as const satisfies Record<string, readonly ParamSpec[]>;
 
 export type SwitchTableName = keyof typeof TABLES;

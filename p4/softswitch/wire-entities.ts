@@ -60,6 +60,12 @@ export class TalariaEntities {
     return this.entry('egress_ports', { port }, { action: this.action('set_source_mac', { mac }) });
   }
 
+  /** A source range of a frontend (loadBalancerSourceRanges); `cidr` as "192.0.2.0/24". */
+  sourceRange(frontendId: number, cidr: string): Entity {
+    const [addr, len] = cidr.split('/');
+    return this.entry('source_ranges', { frontend_id: frontendId, src_addr: { value: addr!, prefixLen: Number(len ?? 32) } }, { action: this.action('allow_source', {}) });
+  }
+
   member(memberId: number, backendId: number, addr: string, port: number): Entity {
     return {
       action_profile_member: { action_profile_id: this.p4info.actionProfile('backend_selector').id, member_id: memberId, action: this.action('to_backend', { backend_id: backendId, addr, port }) },

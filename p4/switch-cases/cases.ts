@@ -23,6 +23,9 @@ export const PORT_MAC = { 1: '02:00:00:00:01:01', 2: '02:00:00:00:01:02', 3: '02
 export const HOST_MAC = { 1: 'aa:00:00:00:00:01', 2: 'aa:00:00:00:00:02', 3: 'aa:00:00:00:00:03' } as const;
 // Group 70 (frontend 7, TCP 80): members 1, 2 -> backends 101, 102, equal weights.
 export const GROUP70 = [[1, 1], [2, 1]] as const;
+/** A LoadBalancer IP (frontend 20, TCP 80, group 70) open to 203.0.113.0/28 and to CLIENT only (loadBalancerSourceRanges). */
+export const LB_IP = '198.51.100.10';
+export const FLAG_SOURCE_RANGES = 0x04;
 export const MEMBER_BACKEND: Record<number, 101 | 102 | 103> = { 1: 101, 2: 102, 3: 103 };
 
 
@@ -50,6 +53,12 @@ export function caseEntities(e: TalariaEntities): Entity[] {
   out.push(e.backend(8, 101, BACKENDS[101].addr, 5353));
   out.push(e.reverseNat(7, VIP, 80));
   out.push(e.reverseNat(8, VIP, 53));
+  out.push(e.sourceRange(20, '203.0.113.0/28'));
+  out.push(e.sourceRange(20, `${CLIENT}/32`));
+  out.push(e.frontend(LB_IP, 80, TCP, 20, FLAG_SOURCE_RANGES));
+  out.push(e.backendSelect(20, { groupId: 70 }));
+  for (const b of [101, 102] as const) out.push(e.backend(20, b, BACKENDS[b].addr, BACKENDS[b].port));
+  out.push(e.reverseNat(20, LB_IP, 80));
   return out;
 }
 
@@ -64,7 +73,8 @@ export const tcp = (sport: number, dport: number) => ({ tcp: { sport, dport, fla
 
 /** Where a NEW flow to a group lands: one of `among`; a target that documents its selection also predicts which. */
 export interface GroupPick {
-  flow: { saddr: string; sport: number };
+  /** daddr: the frontend's address, VIP when absent (TCP to port 80 either way). */
+  flow: { saddr: string; sport: number; daddr?: string };
   among: readonly (101 | 102)[];
 }
 
@@ -172,6 +182,31 @@ export const CASES: SwitchCase[] = [
     name: 'PINNED to a frontend flagged reject still reaches its pinned backend',
     packet: () => ({ ipv4: { src: CLIENT, dst: VIP, shim: { kind: TalariaKind.PINNED, frontendId: 10, backendId: 101 } }, ...tcp(4444, 82) }),
     expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, dst: BACKENDS[101].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 10, backendId: 101, flags: 1 } }),
+  },
+  {
+    name: 'loadBalancerSourceRanges: a source from outside inside the ranges is served',
+    packet: () => ({ ipv4: { src: EXTERNAL, dst: LB_IP }, ...tcp(50001, 80) }),
+    expect: () => ({ verdict: 'redirect', port: 2, src: EXTERNAL, sport: 50001, pick: { flow: { saddr: EXTERNAL, sport: 50001, daddr: LB_IP }, among: [101, 102] }, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 20, flags: FLAG_SOURCE_RANGES } }),
+  },
+  {
+    name: 'loadBalancerSourceRanges: a source from outside beyond the ranges is dropped, not answered',
+    packet: () => ({ ipv4: { src: '203.0.113.200', dst: LB_IP }, ...tcp(50002, 80) }),
+    expect: () => ({ verdict: 'drop', reason: 'source_range' }),
+  },
+  {
+    name: 'loadBalancerSourceRanges: NEW from an allowed pod is served',
+    packet: () => ({ ipv4: { src: CLIENT, dst: LB_IP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, ...tcp(40010, 80) }),
+    expect: () => ({ verdict: 'redirect', port: 2, src: CLIENT, sport: 40010, pick: { flow: { saddr: CLIENT, sport: 40010, daddr: LB_IP }, among: [101, 102] }, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 20, flags: FLAG_SOURCE_RANGES } }),
+  },
+  {
+    name: 'loadBalancerSourceRanges: NEW from another pod is dropped',
+    packet: () => ({ ipv4: { src: '10.244.1.3', dst: LB_IP, shim: { kind: TalariaKind.NEW, frontendId: 0, backendId: 0 } }, ...tcp(40011, 80) }),
+    expect: () => ({ verdict: 'drop', reason: 'source_range' }),
+  },
+  {
+    name: 'loadBalancerSourceRanges: PINNED is not checked (an established connection outlives a change of the ranges)',
+    packet: () => ({ ipv4: { src: '10.244.1.3', dst: LB_IP, shim: { kind: TalariaKind.PINNED, frontendId: 20, backendId: 101 } }, ...tcp(40012, 80) }),
+    expect: () => ({ verdict: 'redirect', port: 2, src: '10.244.1.3', dst: BACKENDS[101].addr, dport: 8080, shim: { kind: TalariaKind.TO_BACKEND, frontendId: 20, backendId: 101, flags: FLAG_SOURCE_RANGES } }),
   },
   {
     name: 'route action drop',
