@@ -299,6 +299,51 @@ export const CASES: E2eCase[] = [
     }),
   },
   {
+    name: 'loadBalancerSourceRanges: the LoadBalancer IP serves only the listed sources, inside and outside the cluster; others are dropped; ClusterIP and NodePort stay open',
+    run: withCleanup('e2e-lbsr', async (ctx) => {
+      const name = 'e2e-lbsr';
+      const lbIP = '198.19.200.30';
+      const [inside, other, outside] = [ctx.pod(CLIENT), ctx.pod(CLIENT_2), ctx.tb.external];
+      const lbService = (ranges: string[]) => service(name, { selector: { app: name }, type: 'LoadBalancer', loadBalancerSourceRanges: ranges, ports: [{ port: 80, targetPort: 8080 }] });
+      await ctx.apply(echoDeployment(name, 2, [{ name: 'http', containerPort: 8080 }]), lbService([`${inside.ip}/32`, `${outside.ip}/32`]));
+      await ctx.waitForPods(name, 2);
+      // The part of a cloud's load balancer controller: publish the address.
+      const api = await ApiClient.fromKubeconfig(ctx.tb.kubeconfig!);
+      try {
+        await api.patchStatus({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' } }, { loadBalancer: { ingress: [{ ip: lbIP }] } });
+      } finally {
+        api.close();
+      }
+      const served = (from: string, who: string) => ctx.eventually(`${who} -> ${lbIP}:80 is served`, async () => answeredBy(await ctx.http(from, lbIP, 80, 2)));
+      // Dropped as kube-proxy's firewall drops: the client times out, it is not refused.
+      const dropped = (from: string, who: string) =>
+        ctx.eventually(`${who} -> ${lbIP}:80 is dropped`, async () => {
+          const attempts = await ctx.probe<Attempt[]>(from, { kind: 'http', host: lbIP, port: 80, count: 2, timeoutMs: 1500 });
+          for (const a of attempts) assert.ok(!a.ok && a.error === 'ETIMEDOUT', `expected a timeout, got ${a.ok ? `an answer from ${a.answer?.pod}` : a.error}`);
+        });
+      await served(inside.netns, `pod ${inside.name} (listed)`);
+      await served(outside.netns, 'the external client (listed)');
+      await dropped(other.netns, `pod ${other.name} (not listed)`);
+      await ctx.refresh();
+      const clusterIP = ctx.service(name).clusterIP;
+      const nodePort = ctx.nodePort(name);
+      await ctx.eventually(`pod ${other.name} -> the ClusterIP is served`, async () => answeredBy(await ctx.http(other.netns, clusterIP, 80, 2)));
+
+      // The ranges change: the newly listed source is let in, the others are dropped.
+      await ctx.apply(lbService([`${other.ip}/32`]));
+      await served(other.netns, `pod ${other.name} (now listed)`);
+      await dropped(inside.netns, `pod ${inside.name} (no longer listed)`);
+      await dropped(outside.netns, 'the external client (no longer listed)');
+      const node = ctx.tb.nodes[0]!;
+      await ctx.eventually(`the external client -> ${node.name}:${nodePort} (a NodePort is not restricted)`, async () => answeredBy(await ctx.http(outside.netns, node.ip, nodePort, 2)));
+
+      // No ranges: open to everyone again.
+      await ctx.apply(lbService([]));
+      await served(inside.netns, `pod ${inside.name} (no ranges)`);
+      await served(outside.netns, 'the external client (no ranges)');
+    }),
+  },
+  {
     name: 'fallback to terminating endpoints when no ready ones are left',
     run: withCleanup('e2e-terminating', async (ctx) => {
       await ctx.apply(

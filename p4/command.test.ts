@@ -47,6 +47,7 @@ test('switch tables --json prints every table, counters and groups in the contra
     insert(buildTableEntry(p4, 'backend_select', { frontend_id: 1 }, { groupId: 1 })),
     insert(buildTableEntry(p4, 'routes', { dst_addr: '10.244.1.0/24' }, { name: 'to_port', params: { port: 1, dst_mac: '02:00:00:00:00:01' } })),
     insert(buildTableEntry(p4, 'egress_ports', { port: 1 }, { name: 'set_source_mac', params: { mac: '02:00:00:00:01:01' } })),
+    insert(buildTableEntry(p4, 'source_ranges', { frontend_id: 1, src_addr: '198.51.100.0/24' }, { name: 'allow_source', params: {} })),
   ]);
   const entry = h.target.snapshot().find((e): e is TargetTableEntry => e.kind === 'table_entry' && e.table.alias === 'frontends');
   h.target.count(entry!.key, 12n, 960n);
@@ -61,6 +62,7 @@ test('switch tables --json prints every table, counters and groups in the contra
       reverse_nat: [],
       routes: [{ match: { dst_addr: '10.244.1.0/24' }, action: { name: 'to_port', params: { port: '1', dst_mac: '02:00:00:00:00:01' } }, counters: { packets: 0, bytes: 0 } }],
       egress_ports: [{ match: { port: '1' }, action: { name: 'set_source_mac', params: { mac: '02:00:00:00:01:01' } }, counters: { packets: 0, bytes: 0 } }],
+      source_ranges: [{ match: { frontend_id: '1', src_addr: '198.51.100.0/24' }, action: { name: 'allow_source', params: {} }, counters: { packets: 0, bytes: 0 } }],
     },
     groups: { backend_selector: { '1': { members: [{ member: 5, weight: 2, action: { name: 'to_backend', params: { backend_id: '5', addr: '10.244.1.5', port: '8080' } } }] } } },
   });

@@ -38,6 +38,8 @@ export interface FuzzReport {
   problems: string[];
   /** Violations that match a known deviation of the target, counted by its description. */
   known: Record<string, number>;
+  /** Times the target could no longer be read (a known deviation) and was reset to go on. */
+  resets: number;
 }
 
 /** A documented way a target departs from the properties: reported, not failed. */
@@ -56,6 +58,7 @@ function seeds(e: TalariaEntities, r: Random): Entity[] {
     e.reverseNat(fid, `10.96.0.${1 + r.below(4)}`, 80),
     e.route(`10.244.${r.below(4)}.0/24`, r.chance(0.8) ? { kind: 'to_port', port: 1 + r.below(3), dstMac: '02:00:00:00:00:01' } : { kind: 'drop' }),
     e.egressPort(1 + r.below(3), '02:00:00:00:01:01'),
+    e.sourceRange(fid, r.chance(0.5) ? `198.51.${r.below(4)}.0/24` : `10.244.1.${1 + r.below(8)}/32`),
     e.member(1 + r.below(6), bid, `10.244.1.${1 + r.below(8)}`, 8080),
     e.group(1 + r.below(3), Array.from({ length: r.below(4) }, (_, i) => [1 + ((i + r.below(6)) % 6), 1] as const)),
     e.backendSelect(fid, r.chance(0.8) ? { groupId: 1 + r.below(3) } : { memberId: 1 + r.below(6) }),
@@ -157,15 +160,26 @@ function sameState(a: readonly string[], b: readonly string[]): string | undefin
  * Sends `requests` random WriteRequests as the primary `client` and checks
  * the properties after each. Deterministic for a seed and target.
  */
-export async function fuzzWrites(client: P4RuntimeClient, opts: { seed: number; requests: number; known?: readonly KnownDeviation[] }): Promise<FuzzReport> {
+export async function fuzzWrites(
+  client: P4RuntimeClient,
+  opts: {
+    seed: number;
+    requests: number;
+    known?: readonly KnownDeviation[];
+    /** Empties the target (sets the pipeline again) when a known deviation has left it unreadable; without it the run ends there. */
+    reset?: () => Promise<void>;
+  },
+): Promise<FuzzReport> {
   const r = new Random(opts.seed);
   const e = new TalariaEntities();
-  const report: FuzzReport = { requests: 0, updates: 0, accepted: 0, refused: {}, problems: [], known: {} };
+  const report: FuzzReport = { requests: 0, updates: 0, accepted: 0, refused: {}, problems: [], known: {}, resets: 0 };
   const count = (code: number) => (report.refused[codeName(code)] = (report.refused[codeName(code)] ?? 0) + 1);
-  const problem = (text: string) => {
+  /** Records a violation; true when it is a known deviation. */
+  const problem = (text: string): boolean => {
     const k = opts.known?.find((d) => d.pattern.test(text));
     if (k) report.known[k.description] = (report.known[k.description] ?? 0) + 1;
     else report.problems.push(text);
+    return k !== undefined;
   };
   let before = await switchState(client);
   for (let i = 0; i < opts.requests && report.problems.length < 10; i++) {
@@ -194,8 +208,12 @@ export async function fuzzWrites(client: P4RuntimeClient, opts: { seed: number; 
     try {
       after = await switchState(client);
     } catch (err) {
-      problem(`${where}: the switch does not answer a read after the write: ${(err as Error).message}`);
-      break;
+      const known = problem(`${where}: the switch does not answer a read after the write: ${(err as Error).message}`);
+      if (!known || !opts.reset) break;
+      await opts.reset();
+      report.resets++;
+      before = await switchState(client);
+      continue;
     }
     if (refused && atomicity !== 'CONTINUE_ON_ERROR') {
       const diff = sameState(before, after);
