@@ -25,6 +25,7 @@ const REFUSED: { object: KubeObject; field: RegExp }[] = [
   { object: svc('edge-duplicate', { ports: [port(80, 'a'), port(80, 'b')] }), field: /spec\.ports\[1\]/ },
   { object: svc('edge-protocol', { ports: [port(80, 'a', 'QUIC')] }), field: /spec\.ports\[0\]\.protocol/ },
   { object: svc('edge-bad-ip', { externalIPs: ['300.1.1.1'], ports: [port(80)] }), field: /spec\.externalIPs\[0\]/ },
+  { object: svc('edge-bad-range', { type: 'LoadBalancer', loadBalancerSourceRanges: ['10.0.0.0/33'], ports: [port(80)] }), field: /spec\.LoadBalancerSourceRanges\[0\]/ },
   { object: slice('edge-bad-address', 'edge-ends', { addressType: 'IPv4', ports: [port(8080)], endpoints: [{ addresses: ['not-an-ip'] }] }), field: /endpoints\[0\]\.addresses\[0\]/ },
 ];
 
@@ -41,7 +42,7 @@ describe('Kubernetes objects at their edges', () => {
     for (const r of REFUSED) {
       await assert.rejects(h.api.apply(r.object), (err: unknown) => {
         assert.ok(err instanceof ApiRequestError && err.status === 422, `${r.object.metadata.name}: ${String(err)}`);
-        assert.match(err.message, r.field, `${r.object.metadata.name}: the API server's message names the field`);
+        assert.match(err.message, r.field, `${r.object.metadata.name}: the API server's message names the field (${err.message})`);
         return true;
       });
     }
