@@ -113,6 +113,8 @@ export class DesiredStateComputer {
   readonly lookupMemberIds: IdAllocator;
   private hints = new AdoptionHints();
   private readonly cache = new Map<string, CacheEntry>();
+  /** Lookup group key -> the backend of each slot, as last computed (lookupSlots moves as few as it can from there). */
+  private readonly lookupAssignments = new Map<string, readonly number[]>();
   /** Frontend key -> the Services asking for it -> the field of their first claim. */
   private readonly claimants = new Map<string, Map<string, string>>();
   private readonly claimsOf = new Map<string, string[]>();
@@ -536,8 +538,10 @@ export class DesiredStateComputer {
   /**
    * The members of a lookup group (lookup-groups.ts): LOOKUP_SLOTS of them,
    * slot i being the i-th smallest member id, each to_backend of the backend
-   * Maglev puts in that slot. Slot ids are adopted from the switch's group,
-   * so that a restarted controller modifies nothing.
+   * that owns the slot (lookupSlots, from the group's previous assignment:
+   * the last one computed, or the switch's after a restart). Slot ids and
+   * their backends are adopted from the switch's group, so that a restarted
+   * controller modifies nothing.
    */
   private lookupMembers(
     groupKey: string,
@@ -558,7 +562,10 @@ export class DesiredStateComputer {
     }
     slotIds.sort((a, b) => a - b);
     const endpointOf = new Map(selected.map((e) => [backendId.get(e)!, e]));
-    lookupSlots(ids).forEach((backend, i) => {
+    const previous = this.lookupAssignments.get(groupKey) ?? adopted?.map((m) => this.hints.memberBackend.get(m));
+    const assignment = lookupSlots(ids, previous);
+    this.lookupAssignments.set(groupKey, assignment);
+    assignment.forEach((backend, i) => {
       const e = endpointOf.get(backend)!;
       members.set(slotIds[i]!, { type: 'member', memberId: slotIds[i]!, backendId: backend, addr: e.addr, port: e.port });
     });
@@ -574,7 +581,11 @@ export class DesiredStateComputer {
     const b = keep(now?.backendKeys);
     for (const k of old.backendKeys) if (!b.has(k)) this.backendIds.release(k);
     const g = keep(now?.groupKeys);
-    for (const k of old.groupKeys) if (!g.has(k)) this.groupIds.release(k);
+    for (const k of old.groupKeys) {
+      if (g.has(k)) continue;
+      this.groupIds.release(k);
+      this.lookupAssignments.delete(k);
+    }
     const l = keep(now?.lookupMemberKeys);
     for (const k of old.lookupMemberKeys) if (!l.has(k)) this.lookupMemberIds.release(k);
     const f = keep(now?.frontendKeys);

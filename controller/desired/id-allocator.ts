@@ -91,6 +91,8 @@ export class AdoptionHints {
   readonly group = new Map<string, number>();
   /** Group id -> its member ids, ascending: a lookup group's slot i is its i-th member. */
   readonly groupMembers = new Map<number, readonly number[]>();
+  /** Member id -> the backend it forwards to (a lookup slot's backend). */
+  readonly memberBackend = new Map<number, number>();
 
   static fromEntities(entities: Iterable<Entity>): AdoptionHints {
     const h = new AdoptionHints();
@@ -98,6 +100,7 @@ export class AdoptionHints {
     const list = [...entities];
     for (const e of list) {
       if (e.type === 'group') h.groupMembers.set(e.groupId, e.members);
+      if (e.type === 'member') h.memberBackend.set(e.memberId, e.backendId);
       if (e.type === 'frontend') {
         const k = frontendKey(e.addr, e.port, e.protocol);
         h.frontend.set(k, e.frontendId);
