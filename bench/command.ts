@@ -10,6 +10,7 @@ import { WORKLOADS } from './results.js';
 import type { SweepOptions } from './sweep.js';
 import { CLIENT_SYSCTLS, countSteps, runSweep } from './sweep.js';
 import { runUdpRr } from './udp-rr.js';
+import { BACKGROUND_LOADS, type BackgroundLoad } from './background-load.js';
 
 const list = (what: string) => (value: string) => {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -38,11 +39,13 @@ export const benchCommand = new Command('bench')
   .option('--duration <seconds>', 'seconds per measurement', (v) => numbers('duration')(v)[0])
   .option('--nodes <n>', 'testbed nodes', (v) => numbers('nodes')(v)[0], 3)
   .option('--pods-per-node <n>', 'testbed pods per node', (v) => numbers('pods-per-node')(v)[0], 2)
+  .option('--background-load <kind>', `a process per core beside every measurement: ${BACKGROUND_LOADS.join(' (a busy loop) or ')} (streaming through twice the last-level cache)`)
   .option('--out <dir>', 'where to write the report', 'bench-results')
-  .action(async (opts: { quick?: boolean; modes: string[]; workloads: string[]; services?: number[]; concurrency?: number[]; repeats?: number; duration?: number; nodes: number; podsPerNode: number; out: string }) => {
+  .action(async (opts: { quick?: boolean; modes: string[]; workloads: string[]; services?: number[]; concurrency?: number[]; repeats?: number; duration?: number; nodes: number; podsPerNode: number; backgroundLoad?: string; out: string }) => {
     const base = opts.quick ? QUICK : FULL;
     for (const m of opts.modes) if (!['talaria', 'iptables', 'nftables'].includes(m)) throw new UserError(`--modes: unknown mode "${m}" (talaria, iptables, nftables)`);
     for (const w of opts.workloads) if (!WORKLOADS.includes(w as Workload)) throw new UserError(`--workloads: unknown workload "${w}" (${WORKLOADS.join(', ')})`);
+    if (opts.backgroundLoad !== undefined && !BACKGROUND_LOADS.includes(opts.backgroundLoad as BackgroundLoad)) throw new UserError(`--background-load: unknown kind "${opts.backgroundLoad}" (${BACKGROUND_LOADS.join(', ')})`);
     const sweep: SweepOptions = {
       modes: opts.modes as SweepOptions['modes'],
       workloads: opts.workloads as Workload[],
@@ -53,6 +56,7 @@ export const benchCommand = new Command('bench')
       nodes: opts.nodes,
       podsPerNode: opts.podsPerNode,
       ceiling: opts.modes.includes('talaria'),
+      ...(opts.backgroundLoad ? { backgroundLoad: opts.backgroundLoad as BackgroundLoad } : {}),
     };
     const results: Results = {
       machine: describeMachine(),

@@ -39,7 +39,7 @@ export function summaryTable(results: Results, points: readonly Point[] = aggreg
   const ipt = findPoint(points, 'iptables', h.workload, h.services, h.concurrency);
   const nft = findPoint(points, 'nftables', h.workload, h.services, h.concurrency);
   const lines = [
-    `Headline: ${h.workload}, ${h.services} Services, ${h.concurrency} concurrent (median of ${results.parameters.repeats} repeats, min–max in brackets)`,
+    `Headline: ${h.workload}, ${h.services} Services, ${h.concurrency} concurrent (median of ${results.parameters.repeats} repeats, min–max in brackets)${results.parameters.backgroundLoad ? `, beside a ${results.parameters.backgroundLoad}-bound process per core` : ''}`,
     '',
     '| mode | requests/s | p50 ms | p99 ms | kernel CPU µs/req | conntrack entries | vs iptables | vs nftables | of ceiling |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -55,6 +55,9 @@ export function summaryTable(results: Results, points: readonly Point[] = aggreg
   const tal = findPoint(points, 'talaria', h.workload, h.services, h.concurrency);
   if (tal && ipt) {
     lines.push('', `Talaria against iptables at this point: p99 latency ${times(ratio(tal.p99, ipt.p99))}, CPU per request ${times(ratio(tal.cpuPerRequest, ipt.cpuPerRequest))}.`);
+  }
+  if (tal && nft) {
+    lines.push(`Talaria against nftables at this point: p99 latency ${times(ratio(tal.p99, nft.p99))}, CPU per request ${times(ratio(tal.cpuPerRequest, nft.cpuPerRequest))}.`);
   }
   const ceil = tal && ceilingFor(points, tal);
   if (tal && ceil && Number.isFinite(tal.reschedulingIpisPerRequest.median) && Number.isFinite(ceil.reschedulingIpisPerRequest.median)) {

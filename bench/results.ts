@@ -1,5 +1,6 @@
 // The benchmark's results: the stable contract of results.json. Scripts and
 // the report read these fields; add fields, never rename or remove them.
+import type { BackgroundLoad } from './background-load.js';
 
 /** `direct` is the ceiling: pod to pod over the eBPF fast path, no Service. */
 export type Mode = 'talaria' | 'iptables' | 'nftables' | 'direct';
@@ -90,6 +91,8 @@ export interface Parameters {
   durationSeconds: number;
   nodes: number;
   podsPerNode: number;
+  /** A process per core beside every measurement (`--background-load`), the same in every mode; absent: none. */
+  backgroundLoad?: BackgroundLoad;
   /** sysctls set in the client pod's namespace (the load generator), the same in every mode. */
   clientSysctls?: Record<string, string>;
   startedAt: string;

@@ -21,9 +21,10 @@ import {
   fillerServices, workloadObjects,
 } from './workload-objects.js';
 import { runWrk } from './wrk.js';
+import { startBackgroundLoad } from './background-load.js';
 
 /** What one sweep measures: the run's Parameters, less the bookkeeping. */
-export interface SweepOptions extends Pick<Parameters, 'workloads' | 'services' | 'concurrency' | 'repeats' | 'durationSeconds' | 'nodes' | 'podsPerNode'> {
+export interface SweepOptions extends Pick<Parameters, 'workloads' | 'services' | 'concurrency' | 'repeats' | 'durationSeconds' | 'nodes' | 'podsPerNode' | 'backgroundLoad'> {
   modes: Array<Exclude<Mode, 'direct'>>;
   /** Measure the direct pod-to-pod path (needs the talaria mode). */
   ceiling: boolean;
@@ -249,32 +250,45 @@ async function measurePoints(
 ): Promise<void> {
   for (const workload of o.workloads) {
     for (const concurrency of o.concurrency) {
-      for (let repeat = 0; repeat < o.repeats; repeat++) {
-        progress.show(`${mode}: ${workload}, ${services} Services, ${concurrency} concurrent, repeat ${repeat + 1}/${o.repeats}`);
-        try {
-          // Every run starts from empty conntrack tables, so entries are this run's own.
-          for (const n of tb.nodes) await runInNetns(n.netns, ['conntrack', '-F'], 10_000);
-          const cpu0 = sampleCpu();
-          const bpf0 = bpfRunSeconds();
-          const sched0 = sampleScheduler();
-          const m = await measure(tb, workload, concurrency, o.durationSeconds, target);
-          const kernel = kernelSecondsBetween(cpu0, sampleCpu());
-          const bpf = bpfRunSeconds() - bpf0;
-          const sched = schedulerPerRequest(sched0, sampleScheduler(), m.requests);
-          let conntrackEntries = 0;
-          for (const n of tb.nodes) conntrackEntries += await conntrackCount(n.netns);
-          results.runs.push({
-            mode, workload, services, concurrency, repeat, ...m,
-            cpuSecondsPerRequest: m.requests > 0 ? kernel / m.requests : null,
-            bpfSecondsPerRequest: m.requests > 0 && Number.isFinite(bpf) && bpf > 0 ? bpf / m.requests : null,
-            ...sched,
-            conntrackEntries, conntrackBytes: conntrackEntries * objectSize, switchTableEntries: switchEntries,
-          });
-        } catch (err) {
-          results.failures.push({ mode, workload, services, concurrency, repeat, error: (err as Error).message });
-        }
-        progress.step(`${mode}: ${workload}, ${services} Services, ${concurrency} concurrent`);
+      // The load runs through a point's repeats only: setup stays as fast as without it.
+      const load = o.backgroundLoad && startBackgroundLoad(o.backgroundLoad);
+      try {
+        await measureRepeats(o, results, progress, mode, services, tb, target, objectSize, switchEntries, workload, concurrency);
+      } finally {
+        await load?.stop();
       }
     }
+  }
+}
+
+async function measureRepeats(
+  o: SweepOptions, results: Results, progress: Progress, mode: Mode, services: number, tb: TestbedSummary,
+  target: Targets, objectSize: number, switchEntries: number | null, workload: Workload, concurrency: number,
+): Promise<void> {
+  for (let repeat = 0; repeat < o.repeats; repeat++) {
+    progress.show(`${mode}: ${workload}, ${services} Services, ${concurrency} concurrent, repeat ${repeat + 1}/${o.repeats}`);
+    try {
+      // Every run starts from empty conntrack tables, so entries are this run's own.
+      for (const n of tb.nodes) await runInNetns(n.netns, ['conntrack', '-F'], 10_000);
+      const cpu0 = sampleCpu();
+      const bpf0 = bpfRunSeconds();
+      const sched0 = sampleScheduler();
+      const m = await measure(tb, workload, concurrency, o.durationSeconds, target);
+      const kernel = kernelSecondsBetween(cpu0, sampleCpu());
+      const bpf = bpfRunSeconds() - bpf0;
+      const sched = schedulerPerRequest(sched0, sampleScheduler(), m.requests);
+      let conntrackEntries = 0;
+      for (const n of tb.nodes) conntrackEntries += await conntrackCount(n.netns);
+      results.runs.push({
+        mode, workload, services, concurrency, repeat, ...m,
+        cpuSecondsPerRequest: m.requests > 0 ? kernel / m.requests : null,
+        bpfSecondsPerRequest: m.requests > 0 && Number.isFinite(bpf) && bpf > 0 ? bpf / m.requests : null,
+        ...sched,
+        conntrackEntries, conntrackBytes: conntrackEntries * objectSize, switchTableEntries: switchEntries,
+      });
+    } catch (err) {
+      results.failures.push({ mode, workload, services, concurrency, repeat, error: (err as Error).message });
+    }
+    progress.step(`${mode}: ${workload}, ${services} Services, ${concurrency} concurrent`);
   }
 }
