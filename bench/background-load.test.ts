@@ -38,6 +38,7 @@ test('cpu load: one busy process per core while it runs, none after stop', async
     const used = load.pids.map((pid, i) => cpuTicks(pid) - before[i]!);
     // A busy loop gets a fair share of a core; 5 ticks (50 ms) of a second is far below it.
     for (const t of used) assert.ok(t >= 5, `each load process burns CPU: ${used.join(', ')} ticks in 1 s`);
+    assert.ok(load.kernelSeconds() >= 0 && load.kernelSeconds() < 5, `its kernel time is read: ${load.kernelSeconds()} s`);
   } finally {
     await load.stop();
   }
@@ -53,6 +54,8 @@ test('memory load: each process holds a buffer larger than the last-level cache'
     while (rssBytes(load.pids[0]!) < want && Date.now() < deadline) await sleep(200);
     assert.ok(rssBytes(load.pids[0]!) >= want, `RSS ${rssBytes(load.pids[0]!)} B, buffer ${want} B`);
     assert.ok(want > (lastLevelCacheBytes() ?? 0), 'larger than the cache');
+    // Faulting in the buffer is kernel time of the load's own, which the sweep subtracts.
+    assert.ok(load.kernelSeconds() > 0, `the first pass page-faults in the kernel: ${load.kernelSeconds()} s`);
   } finally {
     await load.stop();
   }

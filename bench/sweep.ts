@@ -21,7 +21,7 @@ import {
   fillerServices, workloadObjects,
 } from './workload-objects.js';
 import { runWrk } from './wrk.js';
-import { startBackgroundLoad } from './background-load.js';
+import { startBackgroundLoad, type RunningLoad } from './background-load.js';
 
 /** What one sweep measures: the run's Parameters, less the bookkeeping. */
 export interface SweepOptions extends Pick<Parameters, 'workloads' | 'services' | 'concurrency' | 'repeats' | 'durationSeconds' | 'nodes' | 'podsPerNode' | 'backgroundLoad'> {
@@ -253,7 +253,7 @@ async function measurePoints(
       // The load runs through a point's repeats only: setup stays as fast as without it.
       const load = o.backgroundLoad && startBackgroundLoad(o.backgroundLoad);
       try {
-        await measureRepeats(o, results, progress, mode, services, tb, target, objectSize, switchEntries, workload, concurrency);
+        await measureRepeats(o, results, progress, mode, services, tb, target, objectSize, switchEntries, workload, concurrency, load || undefined);
       } finally {
         await load?.stop();
       }
@@ -263,7 +263,7 @@ async function measurePoints(
 
 async function measureRepeats(
   o: SweepOptions, results: Results, progress: Progress, mode: Mode, services: number, tb: TestbedSummary,
-  target: Targets, objectSize: number, switchEntries: number | null, workload: Workload, concurrency: number,
+  target: Targets, objectSize: number, switchEntries: number | null, workload: Workload, concurrency: number, load: RunningLoad | undefined,
 ): Promise<void> {
   for (let repeat = 0; repeat < o.repeats; repeat++) {
     progress.show(`${mode}: ${workload}, ${services} Services, ${concurrency} concurrent, repeat ${repeat + 1}/${o.repeats}`);
@@ -271,10 +271,12 @@ async function measureRepeats(
       // Every run starts from empty conntrack tables, so entries are this run's own.
       for (const n of tb.nodes) await runInNetns(n.netns, ['conntrack', '-F'], 10_000);
       const cpu0 = sampleCpu();
+      const load0 = load?.kernelSeconds() ?? 0;
       const bpf0 = bpfRunSeconds();
       const sched0 = sampleScheduler();
       const m = await measure(tb, workload, concurrency, o.durationSeconds, target);
-      const kernel = kernelSecondsBetween(cpu0, sampleCpu());
+      // The background load's own kernel time (its page faults) is not the proxy's.
+      const kernel = kernelSecondsBetween(cpu0, sampleCpu()) - ((load?.kernelSeconds() ?? 0) - load0);
       const bpf = bpfRunSeconds() - bpf0;
       const sched = schedulerPerRequest(sched0, sampleScheduler(), m.requests);
       let conntrackEntries = 0;
